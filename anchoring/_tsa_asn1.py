@@ -1,0 +1,222 @@
+"""RFC 3161 structures read with pyasn1, keeping the bytes exactly as received.
+
+rfc3161-client parses and verifies, but hands back re-encoded pieces and a
+``genTime`` truncated to whole seconds. Evidence records keep the exact bytes
+that were signed and the TSA's fractional seconds, so these helpers decode the
+response with :mod:`pyasn1` / :mod:`pyasn1_modules` schemas and never hand-walk
+DER.
+
+Exactness: the parts whose bytes are handed back are decoded as ``ANY``
+(pyasn1 keeps an untagged ``ANY`` as the complete TLV it was given and encodes
+it back verbatim), and every enclosing structure is re-encoded with the DER
+encoder and compared with its input; a difference (non-DER input, or a pyasn1
+encoder quirk) raises :class:`ValueError` instead of returning bytes that were
+not received. Structures pyasn1 does not need to understand here (certificates,
+CRLs, SignerInfos, digest algorithms) are kept as ``ANY`` so that re-encoding
+cannot alter them. All pyasn1 errors surface as :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pyasn1.codec.der import decoder as der_decoder
+from pyasn1.codec.der import encoder as der_encoder
+from pyasn1.error import PyAsn1Error
+from pyasn1.type import namedtype, tag, univ
+from pyasn1_modules import rfc3161, rfc5652
+
+Asn1 = Any
+"""A pyasn1 value or schema object (pyasn1 ships no type information)."""
+
+_MAX_DETAIL: Final = 160
+
+
+def _time_stamp_resp() -> Asn1:
+    """``TimeStampResp`` with the token kept as received (an untagged ``ANY``)."""
+    return univ.Sequence(
+        componentType=namedtype.NamedTypes(
+            namedtype.NamedType("status", rfc3161.PKIStatusInfo()),
+            namedtype.OptionalNamedType("timeStampToken", univ.Any()),
+        )
+    )
+
+
+def _member_list(tag_number: int, *, der_order: bool) -> Asn1:
+    """``[n] IMPLICIT SET OF`` members kept as received.
+
+    With ``der_order`` it is a ``SET OF``, which the DER encoder writes in DER
+    (sorted) order; otherwise a ``SEQUENCE OF`` under the same tag, which
+    re-encodes in the order received.
+    """
+    implicit = tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, tag_number)
+    container = univ.SetOf if der_order else univ.SequenceOf
+    return container(componentType=univ.Any()).subtype(implicitTag=implicit)
+
+
+def _signed_data(*, sort_sets: bool = False) -> Asn1:
+    """RFC 5652 ``SignedData``, its parts kept as ``ANY``.
+
+    ``certificates`` ([0], a SET OF ``CertificateChoices``) and ``crls`` ([1])
+    keep their members' bytes; with ``sort_sets`` they are re-encoded in DER
+    order, otherwise in the order received.
+    """
+    return univ.Sequence(
+        componentType=namedtype.NamedTypes(
+            namedtype.NamedType("version", rfc5652.CMSVersion()),
+            namedtype.NamedType("digestAlgorithms", univ.SetOf(componentType=univ.Any())),
+            namedtype.NamedType("encapContentInfo", univ.Any()),
+            namedtype.OptionalNamedType("certificates", _member_list(0, der_order=sort_sets)),
+            namedtype.OptionalNamedType("crls", _member_list(1, der_order=sort_sets)),
+            namedtype.NamedType("signerInfos", univ.SetOf(componentType=univ.Any())),
+        )
+    )
+
+
+def _detail(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def _decode(data: bytes, spec: Asn1, what: str) -> Asn1:
+    try:
+        value, rest = der_decoder.decode(data, asn1Spec=spec)
+    except PyAsn1Error as exc:
+        raise ValueError(f"{what}: {_detail(exc)}") from exc
+    if rest:
+        raise ValueError(f"trailing bytes after {what}")
+    return value
+
+
+def _encode(value: Asn1, what: str) -> bytes:
+    try:
+        return bytes(der_encoder.encode(value))
+    except PyAsn1Error as exc:
+        raise ValueError(f"{what}: cannot DER-encode ({_detail(exc)})") from exc
+
+
+def _decode_exact(data: bytes, spec: Asn1, what: str) -> Asn1:
+    """Decode ``data`` and insist that DER re-encoding gives back the same bytes."""
+    value = _decode(data, spec, what)
+    if _encode(value, what) != data:
+        raise ValueError(f"{what} is not DER (re-encoding it does not reproduce the bytes)")
+    return value
+
+
+def _present(value: Asn1) -> bool:
+    return bool(value.isValue)
+
+
+def _signed_data_der(token_der: bytes) -> bytes:
+    """The ``SignedData`` DER inside a ``TimeStampToken`` (a CMS ``ContentInfo``)."""
+    content_info = _decode_exact(token_der, rfc5652.ContentInfo(), "TimeStampToken")
+    if content_info["contentType"] != rfc5652.id_signedData:
+        raise ValueError(f"TimeStampToken: content type {content_info['contentType']} is not signedData")
+    return bytes(content_info["content"])
+
+
+def split_response(response_der: bytes) -> tuple[bytes, bytes | None]:
+    """``(PKIStatusInfo DER, TimeStampToken DER or None)`` of a ``TimeStampResp``.
+
+    Both are the bytes exactly as received.
+    """
+    response = _decode_exact(response_der, _time_stamp_resp(), "TimeStampResp")
+    status_der = _encode(response["status"], "PKIStatusInfo")
+    token = response["timeStampToken"]
+    if not _present(token):
+        return status_der, None
+    token_der = bytes(token)
+    _decode_exact(token_der, rfc5652.ContentInfo(), "TimeStampToken")
+    return status_der, token_der
+
+
+def tst_info_der(token_der: bytes) -> bytes:
+    """The signed ``TSTInfo`` bytes (the eContent) inside a ``TimeStampToken``.
+
+    The content octets of the ``eContent`` OCTET STRING, exactly as signed.
+    """
+    signed_data = _decode_exact(_signed_data_der(token_der), _signed_data(), "SignedData")
+    encap_der = bytes(signed_data["encapContentInfo"])
+    encap = _decode_exact(
+        encap_der, rfc5652.EncapsulatedContentInfo(), "EncapsulatedContentInfo"
+    )
+    if encap["eContentType"] != rfc3161.id_ct_TSTInfo:
+        raise ValueError(f"eContent type {encap['eContentType']} is not id-ct-TSTInfo")
+    if not _present(encap["eContent"]):
+        raise ValueError("eContent: missing")
+    # encapContentInfo re-encoded byte for byte, so the OCTET STRING was primitive
+    # and its value is exactly its content octets: the signed TSTInfo.
+    return bytes(encap["eContent"])
+
+
+_GENERALIZED_TIME = re.compile(r"\d{14}(?:\.(?P<fraction>\d{1,9}))?Z")
+
+
+def gen_time(tst_info: bytes) -> datetime:
+    """``genTime`` of a DER ``TSTInfo`` as an aware UTC datetime, microseconds kept.
+
+    Sub-microsecond digits cannot be represented and are truncated, never
+    rounded up past what the TSA said. The ``TSTInfo`` is only decoded, not
+    re-encoded: pyasn1's DER encoder refuses ``GeneralizedTime`` with more
+    than three fractional digits, which DER allows.
+    """
+    info = _decode(tst_info, rfc3161.TSTInfo(), "TSTInfo")
+    value = info["genTime"]
+    text = str(value)
+    match = _GENERALIZED_TIME.fullmatch(text)
+    if match is None:
+        raise ValueError(f"genTime {text!r} is not a UTC GeneralizedTime")
+    try:
+        moment: datetime = value.asDateTime
+    except PyAsn1Error as exc:
+        raise ValueError(f"genTime {text!r}: {_detail(exc)}") from exc
+    if moment.utcoffset() is None or moment.utcoffset():
+        raise ValueError(f"genTime {text!r} did not read as UTC")
+    # Guard against pyasn1 versions that scaled the fraction as milliseconds.
+    fraction = match["fraction"] or ""
+    if moment.microsecond != int(fraction[:6].ljust(6, "0")):
+        raise ValueError(f"genTime {text!r}: fractional seconds read inconsistently")
+    return moment.astimezone(UTC)
+
+
+def wrap_token(token_der: bytes) -> bytes:
+    """A ``TimeStampResp`` with status *granted* around a bare ``TimeStampToken``.
+
+    The token is embedded byte for byte.
+    """
+    response = _time_stamp_resp()
+    response["status"]["status"] = rfc3161.PKIStatus("granted")
+    response["timeStampToken"] = token_der
+    return _encode(response, "TimeStampResp")
+
+
+def sort_certificate_sets(response_der: bytes) -> bytes:
+    """The response with its SignedData ``certificates``/``crls`` SETs in DER order.
+
+    Some TSAs (and ``openssl ts`` given a ``certs`` file) write these SETs in
+    the order they were listed, which strict DER parsers such as rfc3161-client
+    reject. Neither SET is covered by the signature, and only the order of their
+    members changes (each member keeps its bytes, every length stays the same),
+    so this changes no signed byte. Anything else that is not DER raises
+    :class:`ValueError`.
+    """
+    _status, token_der = split_response(response_der)
+    if token_der is None:
+        return response_der
+    signed_der = _signed_data_der(token_der)
+    # Exactly as received apart from the SET order, so rewriting only reorders.
+    _decode_exact(signed_der, _signed_data(), "SignedData")
+    sorted_signed = _encode(_decode(signed_der, _signed_data(sort_sets=True), "SignedData"), "SignedData")
+    if sorted_signed == signed_der:
+        return response_der
+
+    content_info = _decode(token_der, rfc5652.ContentInfo(), "TimeStampToken")
+    content_info["content"] = sorted_signed
+    response = _decode(response_der, _time_stamp_resp(), "TimeStampResp")
+    response["timeStampToken"] = _encode(content_info, "TimeStampToken")
+    result = _encode(response, "TimeStampResp")
+    if len(result) != len(response_der):
+        raise ValueError("TimeStampResp: sorting the certificate SETs changed its length")
+    return result

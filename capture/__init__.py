@@ -1,0 +1,13 @@
+"""Capture a web page as evidence: full-page screenshot, rendered DOM and a WARC.
+
+One headless Chromium session both takes the screenshot and records the
+traffic (over the DevTools protocol), so the WARC holds the bytes the page that
+was photographed actually received.
+"""
+
+from __future__ import annotations
+
+from capture._capture import capture_page
+from capture._urls import validate_url
+
+__all__ = ["capture_page", "validate_url"]

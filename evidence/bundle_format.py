@@ -1,0 +1,126 @@
+"""The evidence bundle's layout and the JSON forms of its records.
+
+The writer lives in :mod:`reports.bundle`, the reader in :mod:`evidence.verify`;
+both take their paths and (de)serialisers from here so the two cannot drift.
+``docs/bundle.md`` describes the layout for recipients.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evidence.errors import BundleError
+from evidence.manifest import canonical_json
+from evidence.records import AnchorReceipt, TimestampToken, isoformat
+
+BUNDLE_FORMAT = "evidence-toolkit/bundle/v1"
+
+INDEX = "bundle.json"
+MANIFEST = "manifest.json"
+CHECKSUMS = "SHA256SUMS"
+SM3_CHECKSUMS = "SM3SUMS"
+INSTRUCTIONS = "VERIFY.txt"
+TOKEN = "timestamp/token.tsr"
+TSA_CERT = "timestamp/tsa-cert.pem"
+TSA_ROOT = "timestamp/tsa-root.pem"
+TIMESTAMP_JSON = "timestamp/timestamp.json"
+ANCHOR_JSON = "anchor/anchor.json"
+REPORT = "report/report.pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class BundleInput:
+    """What the facade hands the bundle writer."""
+
+    item_id: str
+    case_number: str
+    created_at: datetime
+    manifest_bytes: bytes
+    artifacts: tuple[tuple[str, Path], ...]
+    """(path inside the bundle, source file) for every manifest entry."""
+    timestamp: TimestampToken | None
+    anchor: AnchorReceipt | None
+    report_pdf: Path
+    tool_version: str
+
+
+def anchor_to_json(anchor: AnchorReceipt) -> bytes:
+    return canonical_json(
+        {
+            "chain_id": anchor.chain_id,
+            "network_name": anchor.network_name,
+            "rpc_url": anchor.rpc_url,
+            "contract_address": anchor.contract_address,
+            "transaction_hash": anchor.transaction_hash,
+            "block_number": anchor.block_number,
+            "block_hash": anchor.block_hash,
+            "block_time": isoformat(anchor.block_time),
+            "root": anchor.root,
+            "submitter": anchor.submitter,
+            "reference": anchor.reference,
+            "development": anchor.development,
+        }
+    )
+
+
+def anchor_from_json(data: bytes) -> AnchorReceipt:
+    raw = _load(data, ANCHOR_JSON)
+    try:
+        return AnchorReceipt(
+            chain_id=int(raw["chain_id"]),
+            network_name=str(raw["network_name"]),
+            rpc_url=str(raw["rpc_url"]),
+            contract_address=str(raw["contract_address"]),
+            transaction_hash=str(raw["transaction_hash"]),
+            block_number=int(raw["block_number"]),
+            block_hash=str(raw["block_hash"]),
+            block_time=_time(raw["block_time"]),
+            root=str(raw["root"]),
+            submitter=str(raw["submitter"]),
+            reference=str(raw["reference"]),
+            development=bool(raw["development"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{ANCHOR_JSON}: missing or malformed field ({exc})") from exc
+
+
+def timestamp_to_json(token: TimestampToken) -> bytes:
+    """Human-readable details; the token file itself is authoritative."""
+    return canonical_json(
+        {
+            "tsa_url": token.tsa_url,
+            "gen_time": isoformat(token.gen_time),
+            "serial_number": str(token.serial_number),
+            "policy_oid": token.policy_oid,
+            "hash_algorithm": token.hash_algorithm,
+            "message_imprint": token.message_imprint,
+            "nonce": None if token.nonce is None else str(token.nonce),
+            "tsa_subject": token.tsa_subject,
+            "development": token.development,
+        }
+    )
+
+
+def timestamp_is_development(data: bytes) -> bool:
+    raw = _load(data, TIMESTAMP_JSON)
+    return bool(raw.get("development", False))
+
+
+def _load(data: bytes, name: str) -> dict[str, Any]:
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{name} is not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise BundleError(f"{name}: top level is not an object")
+    return raw
+
+
+def _time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("time is not a string")
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

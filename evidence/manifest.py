@@ -1,0 +1,199 @@
+"""The sealed manifest: canonical JSON naming every artifact with its digests.
+
+The SHA-256 of the manifest's exact bytes is the value that is timestamped
+(RFC 3161 message imprint) and anchored on chain, so its serialisation must
+be canonical: keys sorted, no insignificant white space, UTF-8, integers and
+strings only (no floats), in the spirit of RFC 8785. ``docs/manifest.md``
+specifies the format for outside implementers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from evidence.errors import BundleError
+from evidence.hashing import Digests, digest_bytes
+from evidence.records import CaptureRecord, isoformat
+
+MANIFEST_FORMAT = "evidence-toolkit/manifest/v1"
+ARTIFACT_DIR = "artifacts"
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    path: str
+    role: str
+    media_type: str
+    size: int
+    sha256: str
+    sm3: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "role": self.role,
+            "media_type": self.media_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "sm3": self.sm3,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    item_id: str
+    case_number: str
+    case_title: str
+    sealed_at: str
+    capture: dict[str, Any]
+    artifacts: tuple[ManifestEntry, ...]
+    tool: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": MANIFEST_FORMAT,
+            "item_id": self.item_id,
+            "case": {"number": self.case_number, "title": self.case_title},
+            "sealed_at": self.sealed_at,
+            "capture": self.capture,
+            "artifacts": [entry.to_json() for entry in self.artifacts],
+            "tool": self.tool,
+        }
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.to_json())
+
+    def digests(self) -> Digests:
+        return digest_bytes(self.to_bytes())
+
+
+def capture_to_json(record: CaptureRecord) -> dict[str, Any]:
+    """The capture metadata as it appears in the manifest (no local paths)."""
+    return {
+        "requested_url": record.requested_url,
+        "final_url": record.final_url,
+        "redirect_chain": list(record.redirect_chain),
+        "started_at": isoformat(record.started_at),
+        "finished_at": isoformat(record.finished_at),
+        "page_title": record.page_title,
+        "http_status": record.http_status,
+        "server_ip": record.server_ip,
+        "user_agent": record.user_agent,
+        "browser_version": record.browser_version,
+        "viewport": {"width": record.viewport[0], "height": record.viewport[1]},
+        "exchanges": [
+            {
+                "url": ex.url,
+                "method": ex.method,
+                "status": ex.status,
+                "server_ip": ex.server_ip,
+                "mime_type": ex.mime_type,
+                "body_size": ex.body_size,
+            }
+            for ex in record.exchanges
+        ],
+        "warnings": list(record.warnings),
+    }
+
+
+def parse_manifest(data: bytes) -> Manifest:
+    """Parse and validate manifest bytes; raises BundleError naming what is wrong."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"manifest.json is not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise BundleError("manifest.json: top level is not an object")
+    if raw.get("format") != MANIFEST_FORMAT:
+        raise BundleError(f"manifest.json: unknown format {raw.get('format')!r}")
+    try:
+        entries = tuple(
+            ManifestEntry(
+                path=_str(e, "path"),
+                role=_str(e, "role"),
+                media_type=_str(e, "media_type"),
+                size=_int(e, "size"),
+                sha256=_str(e, "sha256"),
+                sm3=_str(e, "sm3"),
+            )
+            for e in raw["artifacts"]
+        )
+        manifest = Manifest(
+            item_id=_str(raw, "item_id"),
+            case_number=_str(raw["case"], "number"),
+            case_title=_str(raw["case"], "title"),
+            sealed_at=_str(raw, "sealed_at"),
+            capture=dict(raw["capture"]),
+            artifacts=entries,
+            tool=dict(raw["tool"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"manifest.json: missing or malformed field ({exc})") from exc
+    for entry in entries:
+        if not entry.path.startswith(ARTIFACT_DIR + "/") or ".." in entry.path.split("/"):
+            raise BundleError(
+                f"manifest.json: artifact path {entry.path!r} is not under artifacts/"
+            )
+    if manifest.to_bytes() != data:
+        raise BundleError("manifest.json is not in canonical form (it was re-serialised or edited)")
+    return manifest
+
+
+def _str(obj: Any, key: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str):
+        raise ValueError(f"{key} is not a string")
+    return value
+
+
+def _int(obj: Any, key: str) -> int:
+    value = obj[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{key} is not an integer")
+    return value
+
+
+def capture_from_json(raw: dict[str, Any]) -> CaptureRecord:
+    """Rebuild the capture record from its manifest form (files are not included)."""
+    from datetime import datetime
+
+    from evidence.records import HttpExchange
+
+    def when(value: Any) -> datetime:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+    viewport = raw.get("viewport") or {}
+    return CaptureRecord(
+        requested_url=str(raw["requested_url"]),
+        final_url=str(raw["final_url"]),
+        redirect_chain=tuple(str(u) for u in raw.get("redirect_chain", ())),
+        started_at=when(raw["started_at"]),
+        finished_at=when(raw["finished_at"]),
+        page_title=str(raw.get("page_title", "")),
+        http_status=raw.get("http_status"),
+        server_ip=raw.get("server_ip"),
+        user_agent=str(raw.get("user_agent", "")),
+        browser_version=str(raw.get("browser_version", "")),
+        viewport=(int(viewport.get("width", 0)), int(viewport.get("height", 0))),
+        files=(),
+        exchanges=tuple(
+            HttpExchange(
+                url=str(e["url"]),
+                method=str(e["method"]),
+                status=int(e["status"]),
+                server_ip=e.get("server_ip"),
+                mime_type=str(e.get("mime_type", "")),
+                body_size=int(e.get("body_size", 0)),
+            )
+            for e in raw.get("exchanges", ())
+        ),
+        warnings=tuple(str(w) for w in raw.get("warnings", ())),
+    )

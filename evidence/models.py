@@ -1,0 +1,111 @@
+"""The database model: cases, evidence items and what was done to them.
+
+An item moves one way through its lifecycle::
+
+    capturing -> sealed -> timestamped -> anchored
+        \\-> failed (capture did not finish; its working files are kept)
+
+``sealed`` is only ever written in the same transaction that records every
+artifact and the manifest, after their bytes are durably in the store, so a
+crash can never leave an item that looks sealed but is not.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, LargeBinary
+from sqlmodel import Field, SQLModel
+
+
+class ItemStatus(enum.StrEnum):
+    CAPTURING = "capturing"
+    SEALED = "sealed"
+    TIMESTAMPED = "timestamped"
+    ANCHORED = "anchored"
+    FAILED = "failed"
+
+
+def _aware() -> Column:  # type: ignore[type-arg]
+    # SQLite drops tzinfo; timezone=True keeps PostgreSQL honest and the
+    # repository layer re-attaches UTC on read.
+    return Column(DateTime(timezone=True), nullable=False)
+
+
+def _aware_nullable() -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=True)
+
+
+class Case(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    number: str = Field(index=True, unique=True)
+    title: str
+    cause: str = ""
+    agency: str = ""
+    officers: str = ""
+    """Officer names with enforcement IDs, one per line."""
+    created_at: datetime = Field(sa_column=_aware())
+
+
+class EvidenceItem(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    case_id: str = Field(foreign_key="case.id", index=True)
+    status: ItemStatus = Field(default=ItemStatus.CAPTURING, index=True)
+    requested_url: str
+    final_url: str = ""
+    page_title: str = ""
+    created_at: datetime = Field(sa_column=_aware())
+    sealed_at: datetime | None = Field(default=None, sa_column=_aware_nullable())
+    manifest_sha256: str | None = Field(default=None, index=True)
+    manifest_sm3: str | None = None
+    capture_json: str = ""
+    """The capture record as canonical JSON (also inside the manifest)."""
+    error: str = ""
+
+
+class Artifact(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    item_id: str = Field(foreign_key="evidenceitem.id", index=True)
+    name: str
+    role: str
+    media_type: str
+    size: int
+    sha256: str = Field(index=True)
+    sm3: str
+
+
+class TimestampRecord(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    item_id: str = Field(foreign_key="evidenceitem.id", index=True)
+    tsa_url: str
+    gen_time: datetime = Field(sa_column=_aware())
+    serial_number: str
+    """Decimal string: serials are up to 160 bits, beyond a database integer."""
+    policy_oid: str
+    hash_algorithm: str
+    message_imprint: str
+    nonce: str | None = None
+    tsa_subject: str
+    development: bool
+    response_der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    token_der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    tsa_certificate_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    trust_root_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AnchorRecord(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    item_id: str = Field(foreign_key="evidenceitem.id", index=True)
+    chain_id: int
+    network_name: str
+    rpc_url: str
+    contract_address: str
+    transaction_hash: str = Field(index=True)
+    block_number: int
+    block_hash: str
+    block_time: datetime = Field(sa_column=_aware())
+    root: str
+    submitter: str
+    reference: str
+    development: bool

@@ -1,0 +1,918 @@
+"""The PDF evidence report (网页电子证据固定报告).
+
+:func:`render_report` lays out a :class:`~evidence.records.ReportInput` on A4
+pages with reportlab platypus. The same input always gives the same bytes:
+the document is built in reportlab's invariant mode with its dates taken from
+``generated_at``, so a report can be regenerated from a bundle and compared.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from PIL import Image
+from reportlab import rl_config
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.doctemplate import LayoutError
+
+from evidence.errors import ReportError
+from evidence.records import AnchorReceipt, ExhibitRow, ReportInput, TimestampToken, isoformat
+from reports._flowables import (
+    MARGIN_BOTTOM,
+    MARGIN_TOP,
+    MARGIN_X,
+    NumberedCanvas,
+    PageFurniture,
+    QRFlowable,
+    ScreenshotTile,
+    open_screenshot,
+    qr_matrix,
+    qr_payload,
+    slice_rows,
+)
+from reports._fonts import ReportFonts, load_fonts
+from reports._i18n import check_language, text
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["render_report"]
+
+BEIJING = timezone(timedelta(hours=8), "UTC+08:00")
+PAGE_WIDTH, PAGE_HEIGHT = A4
+FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+FRAME_HEIGHT = PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+LABEL_WIDTH = 96.0
+QR_SIZE = 124.0
+# A table row cannot break across pages, so captured strings (a data: URL can
+# be megabytes) are cut to lengths that always fit; the bundle has them whole.
+MAX_URL_CHARS = 1200
+MAX_TEXT_CHARS = 500
+MAX_LIST_ITEMS = 30
+
+# rl_config is process-global and reportlab reads it while saving; builds are
+# serialised so the temporary setting below cannot leak into another build.
+_build_lock = threading.Lock()
+
+
+def render_report(data: ReportInput, out_path: Path) -> Path:
+    """Write the evidence report for ``data`` to ``out_path`` (A4 PDF) and return the path.
+
+    Raises ReportError when no CJK font is installed, the screenshot is missing
+    or unreadable, or the language is not ``zh``/``en``.
+    """
+    started = time.perf_counter()
+    check_language(data.language)
+    fonts = load_fonts()
+    layout = _Layout(data, fonts)
+    with open_screenshot(data.screenshot_path) as screenshot:
+        story = layout.story(screenshot)
+    furniture = layout.furniture()
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # Build next to the target and rename, so a failed build never leaves a
+    # half-written report where a good one is expected.
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
+    os.close(handle)
+    tmp_path = Path(tmp_name)
+    try:
+        doc = _document(tmp_path, data, fonts)
+        with _build_lock, _binary_streams():
+            doc.build(story, canvasmaker=partial(NumberedCanvas, furniture=furniture))
+        tmp_path.replace(out_path)
+    except ReportError:
+        raise
+    except LayoutError as exc:
+        raise ReportError(f"cannot lay out report {out_path}: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"cannot write report {out_path}: {exc}") from exc
+    finally:
+        tmp_path.unlink(missing_ok=True)
+    logger.info(
+        "report %s written to %s (%d bytes, %.2f s)",
+        data.report_number,
+        out_path,
+        out_path.stat().st_size,
+        time.perf_counter() - started,
+    )
+    return out_path
+
+
+def _document(path: Path, data: ReportInput, fonts: ReportFonts) -> BaseDocTemplate:
+    lang = data.language
+    frame = Frame(
+        MARGIN_X,
+        MARGIN_BOTTOM,
+        FRAME_WIDTH,
+        FRAME_HEIGHT,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id="body",
+    )
+    return BaseDocTemplate(
+        str(path),
+        pagesize=A4,
+        pageTemplates=[PageTemplate(id="page", frames=[frame])],
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=MARGIN_TOP,
+        bottomMargin=MARGIN_BOTTOM,
+        title=f"{text(lang, 'title')} {data.report_number}",
+        author=data.agency,
+        subject=f"manifest sha256 {data.manifest_sha256}",
+        keywords=data.case_number,
+        creator=_tool_name(data.tool_version),
+        # Without this the canvas starts every page with Helvetica selected,
+        # which puts an unembedded font into the page resources.
+        initialFontName=fonts.regular,
+        initialFontSize=9,
+        invariant=1,
+        lang="zh-CN" if lang == "zh" else "en",
+    )
+
+
+@contextmanager
+def _binary_streams() -> Iterator[None]:
+    # ASCII85 would inflate every screenshot stream by a quarter for no gain.
+    saved = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        yield
+    finally:
+        rl_config.useA85 = saved
+
+
+def _tool_name(tool_version: str) -> str:
+    return f"evidence-toolkit {tool_version}" if tool_version[:1].isdigit() else tool_version
+
+
+def _pdf_date(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return utc.strftime("D:%Y%m%d%H%M%S+00'00'")
+
+
+def _short_digest(digest: str) -> str:
+    return f"{digest[:16]}…{digest[-8:]}" if len(digest) > 28 else digest
+
+
+# --- styles ----------------------------------------------------------------
+
+
+class _Styles:
+    def __init__(self, fonts: ReportFonts, language: str) -> None:
+        regular, mono = fonts.regular, fonts.mono
+        # Chinese has no spaces to break at; English prose reads better when
+        # lines break between words.
+        prose_wrap = "CJK" if language == "zh" else None
+        self.title = ParagraphStyle(
+            "title",
+            fontName=regular,
+            fontSize=18,
+            leading=24,
+            alignment=TA_CENTER,
+            spaceAfter=10,
+            textColor=colors.HexColor("#1F3A5F"),
+        )
+        self.heading = ParagraphStyle(
+            "heading",
+            fontName=regular,
+            fontSize=12.5,
+            leading=17,
+            spaceBefore=12,
+            spaceAfter=6,
+            textColor=colors.HexColor("#1F3A5F"),
+            keepWithNext=1,
+        )
+        self.body = ParagraphStyle(
+            "body",
+            fontName=regular,
+            fontSize=9,
+            leading=13.5,
+            wordWrap=prose_wrap,
+            spaceAfter=4,
+        )
+        self.label = ParagraphStyle(
+            "label",
+            fontName=regular,
+            fontSize=8.5,
+            leading=12,
+            textColor=colors.HexColor("#333333"),
+            wordWrap=prose_wrap,
+        )
+        self.value = ParagraphStyle(
+            "value",
+            fontName=regular,
+            fontSize=8.5,
+            leading=12,
+            wordWrap=prose_wrap,
+        )
+        # Hashes, URLs and commands break at any character: they have no
+        # natural break points and must never run past the margin.
+        self.value_right = ParagraphStyle("value_right", parent=self.value, alignment=TA_RIGHT)
+        self.mono = ParagraphStyle(
+            "mono",
+            fontName=mono,
+            fontSize=7.8,
+            leading=11,
+            wordWrap="CJK",
+        )
+        self.hash = ParagraphStyle(
+            "hash",
+            fontName=mono,
+            fontSize=7,
+            leading=9.5,
+            wordWrap="CJK",
+        )
+        self.code = ParagraphStyle(
+            "code",
+            fontName=mono,
+            fontSize=7.5,
+            leading=10.5,
+            wordWrap="CJK",
+            backColor=colors.HexColor("#F1F3F5"),
+            borderPadding=(3, 4, 3, 4),
+            leftIndent=16,
+            rightIndent=4,
+            spaceBefore=3,
+            spaceAfter=7,
+        )
+        self.expected_label = ParagraphStyle(
+            "expected_label",
+            fontName=regular,
+            fontSize=7.5,
+            leading=10,
+            leftIndent=16,
+            textColor=colors.HexColor("#555555"),
+        )
+        self.expected = ParagraphStyle(
+            "expected",
+            fontName=mono,
+            fontSize=7.5,
+            leading=10.5,
+            wordWrap="CJK",
+            leftIndent=16,
+            spaceAfter=7,
+            textColor=colors.HexColor("#1B5E20"),
+        )
+        self.step = ParagraphStyle(
+            "step",
+            parent=self.body,
+            leftIndent=16,
+            firstLineIndent=-16,
+            spaceAfter=2,
+        )
+        self.header_cell = ParagraphStyle(
+            "header_cell",
+            fontName=regular,
+            fontSize=8,
+            leading=11,
+            textColor=colors.white,
+            wordWrap=prose_wrap,
+        )
+        self.cell = ParagraphStyle(
+            "cell",
+            fontName=regular,
+            fontSize=8,
+            leading=11,
+            wordWrap="CJK",
+        )
+        self.warning = ParagraphStyle(
+            "warning",
+            fontName=regular,
+            fontSize=10.5,
+            leading=15,
+            textColor=colors.HexColor("#B00020"),
+            alignment=TA_CENTER,
+            wordWrap=prose_wrap,
+        )
+        self.pending = ParagraphStyle(
+            "pending",
+            fontName=regular,
+            fontSize=10,
+            leading=14,
+            textColor=colors.HexColor("#8A5A00"),
+            wordWrap=prose_wrap,
+        )
+        self.caption = ParagraphStyle(
+            "caption",
+            fontName=regular,
+            fontSize=8,
+            leading=11,
+            textColor=colors.HexColor("#333333"),
+            wordWrap=prose_wrap,
+        )
+
+
+_GRID = colors.HexColor("#C8CDD3")
+_LABEL_BG = colors.HexColor("#F3F5F8")
+_HEAD_BG = colors.HexColor("#1F3A5F")
+
+
+# --- layout ----------------------------------------------------------------
+
+
+class _Layout:
+    def __init__(self, data: ReportInput, fonts: ReportFonts) -> None:
+        self.data = data
+        self.lang = data.language
+        self.fonts = fonts
+        self.s = _Styles(fonts, data.language)
+
+    def t(self, key: str, **values: object) -> str:
+        return text(self.lang, key, **values)
+
+    # small builders
+
+    def p(self, value: str, style: ParagraphStyle) -> Paragraph:
+        return Paragraph(escape(value), style)
+
+    def lines(self, values: Sequence[str], style: ParagraphStyle) -> Paragraph:
+        return Paragraph("<br/>".join(escape(v) for v in values), style)
+
+    def clip(self, value: str, limit: int = MAX_TEXT_CHARS) -> str:
+        if len(value) <= limit:
+            return value
+        return value[:limit] + self.t("clipped", n=len(value))
+
+    def clip_list(self, values: Sequence[str], limit: int = MAX_TEXT_CHARS) -> list[str]:
+        shown = [self.clip(v, limit) for v in values[:MAX_LIST_ITEMS]]
+        if len(values) > MAX_LIST_ITEMS:
+            shown.append(self.t("more_items", n=len(values) - MAX_LIST_ITEMS))
+        return shown
+
+    def time_cell(self, moment: datetime) -> Paragraph:
+        local = moment.astimezone(BEIJING)
+        stamp = local.strftime("%Y-%m-%d %H:%M:%S") + f".{local.microsecond // 1000:03d} +08:00"
+        return self.lines(
+            [self.t("time_beijing", t=stamp), self.t("time_utc", t=isoformat(moment))],
+            self.s.value,
+        )
+
+    def kv_table(self, rows: Sequence[tuple[str, Flowable]]) -> Table:
+        cells = [[self.p(label, self.s.label), value] for label, value in rows]
+        table = Table(
+            cells,
+            colWidths=[LABEL_WIDTH, FRAME_WIDTH - LABEL_WIDTH],
+            hAlign="LEFT",
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("GRID", (0, 0), (-1, -1), 0.5, _GRID),
+                    ("BACKGROUND", (0, 0), (0, -1), _LABEL_BG),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 5),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 5),
+                ]
+            )
+        )
+        return table
+
+    def boxed(self, message: str, style: ParagraphStyle, border: Any, fill: Any) -> Table:
+        table = Table([[self.p(message, style)]], colWidths=[FRAME_WIDTH], hAlign="LEFT")
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
+                    ("BOX", (0, 0), (-1, -1), 1.5, border),
+                    ("BACKGROUND", (0, 0), (-1, -1), fill),
+                    ("TOPPADDING", (0, 0), (-1, -1), 7),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+                ]
+            )
+        )
+        return table
+
+    def warning_box(self, key: str) -> list[Flowable]:
+        box = self.boxed(
+            self.t(key),
+            self.s.warning,
+            colors.HexColor("#B00020"),
+            colors.HexColor("#FDECEE"),
+        )
+        return [box, Spacer(1, 6)]
+
+    def pending_box(self, key: str) -> Table:
+        return self.boxed(
+            self.t(key), self.s.pending, colors.HexColor("#C98A00"), colors.HexColor("#FFF6E0")
+        )
+
+    # document
+
+    def furniture(self) -> PageFurniture:
+        d = self.data
+        return PageFurniture(
+            font_name=self.fonts.regular,
+            header_left=self.t("title"),
+            header_right=f"{self.t('case_number')} {d.case_number}",
+            footer_pages=self.t("footer_pages", page="{page}", total="{total}"),
+            footer_right="  ·  ".join(
+                [
+                    self.t("footer_report", number=d.report_number),
+                    self.t("footer_manifest", digest=_short_digest(d.manifest_sha256)),
+                ]
+            ),
+            pdf_date=_pdf_date(d.generated_at),
+            id_seed="\n".join([d.report_number, d.manifest_sha256, d.language]).encode(),
+        )
+
+    def story(self, screenshot: Image.Image) -> list[Flowable]:
+        story: list[Flowable] = []
+        story += self.front_matter()
+        story += self.capture_summary()
+        story += self.screenshot_section(screenshot)
+        story += self.exhibit_section()
+        story += self.timestamp_section(self.data.timestamp)
+        story += self.anchor_section(self.data.anchor)
+        story += self.qr_section()
+        story += self.verification_section()
+        story += self.closing_section()
+        return story
+
+    def front_matter(self) -> list[Flowable]:
+        d = self.data
+        rows: list[tuple[str, Flowable]] = [
+            (self.t("report_number"), self.p(d.report_number, self.s.value)),
+            (self.t("generated_at"), self.time_cell(d.generated_at)),
+            (self.t("case_number"), self.p(d.case_number, self.s.value)),
+            (self.t("case_title"), self.p(d.case_title, self.s.value)),
+            (self.t("case_cause"), self.p(d.case_cause, self.s.value)),
+            (self.t("agency"), self.p(d.agency, self.s.value)),
+            (
+                self.t("officers"),
+                self.p(self.t("list_sep").join(d.officers) or self.t("none"), self.s.value),
+            ),
+            (self.t("item_id"), self.p(d.item_id, self.s.mono)),
+            (self.t("tool_version"), self.p(_tool_name(d.tool_version), self.s.value)),
+        ]
+        if d.notes:
+            rows.append((self.t("notes"), self.lines(self.clip_list(d.notes), self.s.value)))
+        return [Paragraph(escape(self.t("title")), self.s.title), self.kv_table(rows)]
+
+    def capture_summary(self) -> list[Flowable]:
+        c = self.data.capture
+        unknown = self.t("unknown")
+        redirects: Flowable = (
+            self.lines(
+                self.clip_list(
+                    [f"{i}. {url}" for i, url in enumerate(c.redirect_chain, 1)], MAX_URL_CHARS
+                ),
+                self.s.mono,
+            )
+            if c.redirect_chain
+            else self.p(self.t("no_redirects"), self.s.value)
+        )
+        warnings: Flowable = (
+            self.lines(self.clip_list([f"• {w}" for w in c.warnings]), self.s.value)
+            if c.warnings
+            else self.p(self.t("none"), self.s.value)
+        )
+        rows: list[tuple[str, Flowable]] = [
+            (
+                self.t("requested_url"),
+                self.p(self.clip(c.requested_url, MAX_URL_CHARS), self.s.mono),
+            ),
+            (self.t("final_url"), self.p(self.clip(c.final_url, MAX_URL_CHARS), self.s.mono)),
+            (self.t("redirect_chain"), redirects),
+            (self.t("capture_start"), self.time_cell(c.started_at)),
+            (self.t("capture_end"), self.time_cell(c.finished_at)),
+            (self.t("page_title"), self.p(self.clip(c.page_title) or unknown, self.s.value)),
+            (
+                self.t("http_status"),
+                self.p(str(c.http_status) if c.http_status is not None else unknown, self.s.value),
+            ),
+            (self.t("server_ip"), self.p(c.server_ip or unknown, self.s.mono)),
+            (self.t("browser_version"), self.p(c.browser_version or unknown, self.s.value)),
+            (self.t("user_agent"), self.p(self.clip(c.user_agent) or unknown, self.s.mono)),
+            (
+                self.t("viewport"),
+                self.p(self.t("viewport_value", w=c.viewport[0], h=c.viewport[1]), self.s.value),
+            ),
+            (self.t("warnings"), warnings),
+        ]
+        return [Paragraph(escape(self.t("sec_capture")), self.s.heading), self.kv_table(rows)]
+
+    def screenshot_section(self, image: Image.Image) -> list[Flowable]:
+        heading = Paragraph(escape(self.t("sec_screenshot")), self.s.heading)
+        scale = FRAME_WIDTH / image.width  # points per source pixel
+        caption_h = ScreenshotTile.caption_space()
+        full_px = int((FRAME_HEIGHT - caption_h - 2) / scale)
+        # The note states the tile count, and its height decides how much of
+        # the first page is left for the first tile: iterate to a fixed point
+        # (in practice one or two rounds, as n's digits barely move the note).
+        count = len(slice_rows(image.height, full_px, full_px))
+        for _ in range(4):
+            note = self.p(
+                self.t("screenshot_note", w=image.width, h=image.height, n=count), self.s.body
+            )
+            above = _height(heading) + _height(note)
+            first_px = max(1, int((FRAME_HEIGHT - above - caption_h - 4) / scale))
+            ranges = slice_rows(image.height, first_px, full_px)
+            if len(ranges) == count:
+                break
+            count = len(ranges)
+        flowables: list[Flowable] = [PageBreak(), heading, note]
+        for index, (top, bottom) in enumerate(ranges, 1):
+            tile = image.crop((0, top, image.width, bottom))
+            caption = self.t("screenshot_part", i=index, n=len(ranges), y0=top, y1=bottom - 1)
+            flowables.append(
+                ScreenshotTile(tile, FRAME_WIDTH, caption, self.fonts.regular, font_size=8.0)
+            )
+        return flowables
+
+    def exhibit_section(self) -> list[Flowable]:
+        d = self.data
+        out: list[Flowable] = [
+            PageBreak(),
+            Paragraph(escape(self.t("sec_exhibits")), self.s.heading),
+        ]
+        widths = [30.0, 190.0, 78.0, 110.0]
+        widths.append(FRAME_WIDTH - sum(widths))
+        head = [
+            self.p(self.t(k), self.s.header_cell)
+            for k in ("col_no", "col_path", "col_role", "col_type", "col_size")
+        ]
+        cells: list[list[Any]] = [head]
+        style: list[tuple[Any, ...]] = [
+            ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
+            ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("BOX", (0, 0), (-1, -1), 0.6, _GRID),
+            ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ("LEFTPADDING", (0, 0), (-1, -1), 4),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ]
+        for row_index, exhibit in enumerate(d.exhibits):
+            main = 1 + 2 * row_index
+            cells.append(self.exhibit_main_row(exhibit))
+            cells.append(["", self.exhibit_hash_cell(exhibit), "", "", ""])
+            style += [
+                ("SPAN", (1, main + 1), (-1, main + 1)),
+                ("NOSPLIT", (0, main), (-1, main + 1)),
+                ("LINEABOVE", (0, main), (-1, main), 0.6, _GRID),
+                ("TOPPADDING", (0, main + 1), (-1, main + 1), 0),
+            ]
+            if row_index % 2:
+                style.append(("BACKGROUND", (0, main), (-1, main + 1), _LABEL_BG))
+        if not d.exhibits:
+            cells.append([self.p(self.t("exhibits_empty"), self.s.cell), "", "", "", ""])
+            style.append(("SPAN", (0, 1), (-1, 1)))
+        table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table.setStyle(TableStyle(style))
+        out.append(table)
+        out.append(Spacer(1, 8))
+        out.append(
+            self.kv_table(
+                [
+                    (self.t("manifest_sha256"), self.p(d.manifest_sha256, self.s.mono)),
+                    (self.t("manifest_sm3"), self.p(d.manifest_sm3, self.s.mono)),
+                ]
+            )
+        )
+        out.append(Spacer(1, 3))
+        out.append(self.p(self.t("manifest_note"), self.s.caption))
+        return out
+
+    def exhibit_main_row(self, exhibit: ExhibitRow) -> list[Flowable]:
+        return [
+            self.p(str(exhibit.number), self.s.cell),
+            self.p(self.clip(exhibit.path), self.s.mono),
+            self.p(exhibit.role, self.s.cell),
+            self.p(exhibit.media_type, self.s.mono),
+            self.p(f"{exhibit.size:,}", self.s.mono),
+        ]
+
+    def exhibit_hash_cell(self, exhibit: ExhibitRow) -> Paragraph:
+        return Paragraph(
+            f"SHA-256&nbsp;{escape(exhibit.sha256)}<br/>SM3&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
+            f"{escape(exhibit.sm3)}",
+            self.s.hash,
+        )
+
+    def timestamp_section(self, token: TimestampToken | None) -> list[Flowable]:
+        out: list[Flowable] = [Paragraph(escape(self.t("sec_timestamp")), self.s.heading)]
+        if token is None:
+            out.append(self.pending_box("ts_missing"))
+            return out
+        if token.development:
+            out += self.warning_box("ts_dev_warning")
+        rows: list[tuple[str, Flowable]] = [
+            (self.t("tsa_url"), self.p(self.clip(token.tsa_url), self.s.mono)),
+            (self.t("tsa_subject"), self.p(self.clip(token.tsa_subject), self.s.value)),
+            (
+                self.t("serial"),
+                self.p(f"{token.serial_number} (0x{token.serial_number:x})", self.s.mono),
+            ),
+            (self.t("gen_time"), self.time_cell(token.gen_time)),
+            (self.t("policy"), self.p(token.policy_oid, self.s.mono)),
+            (self.t("hash_algorithm"), self.p(token.hash_algorithm, self.s.value)),
+            (self.t("message_imprint"), self.p(token.message_imprint, self.s.mono)),
+        ]
+        if token.nonce is not None:
+            rows.append((self.t("nonce"), self.p(str(token.nonce), self.s.mono)))
+        out.append(self.kv_table(rows))
+        # A warning box stranded at a page foot, away from the values it
+        # qualifies, could be overlooked.
+        return [KeepTogether(out)]
+
+    def anchor_section(self, anchor: AnchorReceipt | None) -> list[Flowable]:
+        out: list[Flowable] = [Paragraph(escape(self.t("sec_anchor")), self.s.heading)]
+        if anchor is None:
+            out.append(self.pending_box("anchor_missing"))
+            return out
+        if anchor.development:
+            out += self.warning_box("anchor_dev_warning")
+        root_note = (
+            "root_is_manifest"
+            if _same_hex(anchor.root, self.data.manifest_sha256)
+            else "root_differs"
+        )
+        rows: list[tuple[str, Flowable]] = [
+            (self.t("network"), self.p(anchor.network_name, self.s.value)),
+            (self.t("chain_id"), self.p(str(anchor.chain_id), self.s.mono)),
+            (self.t("contract"), self.p(anchor.contract_address, self.s.mono)),
+            (self.t("tx_hash"), self.p(anchor.transaction_hash, self.s.mono)),
+            (self.t("block_number"), self.p(str(anchor.block_number), self.s.mono)),
+            (self.t("block_hash"), self.p(anchor.block_hash, self.s.mono)),
+            (self.t("block_time"), self.time_cell(anchor.block_time)),
+            (
+                self.t("root"),
+                Paragraph(
+                    f'<font name="{self.fonts.mono}" size="7.8">{escape(anchor.root)}</font>'
+                    f"<br/>{escape(self.t(root_note))}",
+                    self.s.value,
+                ),
+            ),
+            (self.t("submitter"), self.p(anchor.submitter, self.s.mono)),
+        ]
+        if anchor.reference:
+            rows.append((self.t("reference"), self.p(anchor.reference, self.s.mono)))
+        out.append(self.kv_table(rows))
+        return [KeepTogether(out)]
+
+    def qr_section(self) -> list[Flowable]:
+        d = self.data
+        a = d.anchor
+        payload = qr_payload(
+            d.manifest_sha256,
+            a.chain_id if a else None,
+            a.contract_address if a else None,
+            a.transaction_hash if a else None,
+        )
+        side = [
+            self.p(self.t("qr_explain"), self.s.body),
+            Spacer(1, 4),
+            self.p(self.t("qr_payload"), self.s.label),
+            self.p(payload, self.s.mono),
+        ]
+        table = Table(
+            [[QRFlowable(qr_matrix(payload), QR_SIZE), side]],
+            colWidths=[QR_SIZE + 12, FRAME_WIDTH - QR_SIZE - 12],
+            hAlign="LEFT",
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (0, 0), 0),
+                ]
+            )
+        )
+        return [KeepTogether([Paragraph(escape(self.t("sec_qr")), self.s.heading), table])]
+
+    def verification_section(self) -> list[Flowable]:
+        out: list[Flowable] = []
+        for number, step in enumerate(self.verification_steps(), 1):
+            block: list[Flowable] = [
+                Paragraph(f"{number}.&nbsp;&nbsp;{escape(step.description)}", self.s.step)
+            ]
+            block += [self.p(command, self.s.code) for command in step.commands]
+            if step.expected:
+                block.append(self.p(self.t("expected"), self.s.expected_label))
+                # Expected output is compared character by character, so
+                # its runs of spaces (OpenSSL pads the day) must survive.
+                block.append(
+                    Paragraph(
+                        "<br/>".join(escape(v).replace(" ", "&nbsp;") for v in step.expected),
+                        self.s.expected,
+                    )
+                )
+            if number == 1:
+                # The heading and introduction travel with the first step.
+                block[:0] = [
+                    Paragraph(escape(self.t("sec_verify")), self.s.heading),
+                    self.p(self.t("verify_intro"), self.s.body),
+                ]
+            out.append(KeepTogether(block))
+        return out
+
+    def verification_steps(self) -> list[_Step]:
+        d = self.data
+        steps = [
+            _Step(self.t("step_sums"), ["sha256sum -c SHA256SUMS"]),
+            _Step(
+                self.t("step_manifest"),
+                ["sha256sum manifest.json", "openssl dgst -sm3 manifest.json"],
+                [f"SHA-256  {d.manifest_sha256}", f"SM3      {d.manifest_sm3}"],
+            ),
+        ]
+        exhibit = _example_exhibit(d.exhibits)
+        if exhibit is not None:
+            path = _bundle_path(exhibit.path)
+            steps.append(
+                _Step(
+                    self.t("step_sm3", file=path),
+                    [f"openssl dgst -sm3 {path}"],
+                    [f"SM3      {exhibit.sm3}"],
+                )
+            )
+        else:
+            steps.append(_Step(self.t("step_sm3_empty"), ["openssl dgst -sm3 artifacts/<file>"]))
+        ts_commands = [
+            "openssl ts -verify -data manifest.json -in timestamp/token.tsr "
+            "-CAfile timestamp/tsa-root.pem -untrusted timestamp/tsa-cert.pem",
+            "openssl ts -reply -in timestamp/token.tsr -text",
+        ]
+        if d.timestamp is not None:
+            steps.append(
+                _Step(
+                    self.t("step_ts"),
+                    ts_commands,
+                    [
+                        "Verification: OK",
+                        f"Time stamp: {_openssl_time(d.timestamp.gen_time)}",
+                        f"Serial number: {_openssl_serial(d.timestamp.serial_number)}",
+                    ],
+                )
+            )
+        else:
+            steps.append(_Step(self.t("step_ts_missing"), ts_commands))
+        a = d.anchor
+        if a is not None:
+            value = (
+                "0x" + d.manifest_sha256.lower() if _same_hex(a.root, d.manifest_sha256) else a.root
+            )
+            contract, rpc = a.contract_address, a.rpc_url
+            steps.append(
+                _Step(
+                    self.t("step_cast"),
+                    [_cast_command(contract, value, rpc)],
+                    [f"{int(a.block_time.timestamp())}  ({isoformat(a.block_time)})"],
+                )
+            )
+            steps.append(
+                _Step(
+                    self.t("step_receipt"),
+                    [_receipt_command(a.transaction_hash, rpc)],
+                    [
+                        '"status": "0x1"',
+                        f'"to": "{contract.lower()}"',
+                        f'"blockNumber": "{hex(a.block_number)}"  ({a.block_number})',
+                        f'"blockHash": "{a.block_hash}"',
+                        f"logs[0].topics[1] = {value}",
+                    ],
+                )
+            )
+        else:
+            value = "0x" + d.manifest_sha256.lower()
+            steps.append(
+                _Step(
+                    self.t("step_chain_missing"),
+                    [
+                        _cast_command("<contract>", value, "<rpc>"),
+                        _receipt_command("<tx hash>", "<rpc>"),
+                    ],
+                )
+            )
+        return steps
+
+    def closing_section(self) -> list[Flowable]:
+        d = self.data
+        statement = [
+            Paragraph(escape(self.t("sec_statement")), self.s.heading),
+            self.p(self.t("statement_generated", tool=_tool_name(d.tool_version)), self.s.body),
+            self.p(self.t("statement_scope"), self.s.body),
+        ]
+        return [KeepTogether(statement), KeepTogether(self.signature_block())]
+
+    def signature_block(self) -> list[Flowable]:
+        names = list(self.data.officers) + [""] * max(0, 2 - len(self.data.officers))
+        colon = "：" if self.lang == "zh" else ": "
+        rows = [
+            [
+                self.p(f"{self.t('sig_officer')}{colon}{name}", self.s.value),
+                self.p(self.t("sig_signature") + colon, self.s.value_right),
+                "",
+                self.p(self.t("sig_date") + colon, self.s.value_right),
+                "",
+            ]
+            for name in names
+        ]
+        widths = [180.0, 84.0, 120.0, 42.0]
+        widths.append(FRAME_WIDTH - sum(widths))
+        table = Table(rows, colWidths=widths, rowHeights=36, hAlign="LEFT")
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
+                    ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                    ("LINEBELOW", (2, 0), (2, -1), 0.7, colors.black),
+                    ("LINEBELOW", (4, 0), (4, -1), 0.7, colors.black),
+                    ("LEFTPADDING", (0, 0), (0, -1), 0),
+                    ("RIGHTPADDING", (1, 0), (1, -1), 2),
+                    ("RIGHTPADDING", (3, 0), (3, -1), 2),
+                ]
+            )
+        )
+        return [Paragraph(escape(self.t("sec_signature")), self.s.heading), table]
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    description: str
+    commands: list[str]
+    expected: list[str] = field(default_factory=list)
+
+
+def _openssl_time(moment: datetime) -> str:
+    """genTime as ``openssl ts -reply -text`` prints it, e.g. ``Nov 26 10:25:09.123 2026 GMT``."""
+    utc = moment.astimezone(UTC)
+    # DER GeneralizedTime drops trailing zeros of the fraction, and OpenSSL
+    # prints the fraction exactly as encoded.
+    fraction = f"{utc.microsecond:06d}".rstrip("0")
+    dot = f".{fraction}" if fraction else ""
+    return f"{utc:%b} {utc.day:2d} {utc:%H:%M:%S}{dot} {utc.year} GMT"
+
+
+def _openssl_serial(serial: int) -> str:
+    """The serial as OpenSSL prints it: upper-case hex in whole bytes."""
+    digits = f"{serial:X}"
+    return "0x" + ("0" + digits if len(digits) % 2 else digits)
+
+
+def _height(flowable: Flowable) -> float:
+    _, height = flowable.wrap(FRAME_WIDTH, FRAME_HEIGHT)
+    return float(height + flowable.getSpaceBefore() + flowable.getSpaceAfter())
+
+
+def _same_hex(prefixed: str, plain: str) -> bool:
+    return prefixed.lower().removeprefix("0x") == plain.lower().removeprefix("0x")
+
+
+def _example_exhibit(exhibits: Sequence[ExhibitRow]) -> ExhibitRow | None:
+    # The screenshot is the exhibit a reader of this report has in front of them.
+    for exhibit in exhibits:
+        if "screenshot" in exhibit.role.lower():
+            return exhibit
+    return exhibits[0] if exhibits else None
+
+
+def _bundle_path(path: str) -> str:
+    # Exhibit rows may name files relative to the artifacts folder or to the bundle root.
+    return path if path.startswith("artifacts/") else f"artifacts/{path.lstrip('/')}"
+
+
+def _cast_command(contract: str, value: str, rpc: str) -> str:
+    return f'cast call {contract} "anchoredAt(bytes32)(uint256)" {value} --rpc-url {rpc}'
+
+
+def _receipt_command(tx_hash: str, rpc: str) -> str:
+    body = f'{{"jsonrpc":"2.0","id":1,"method":"eth_getTransactionReceipt","params":["{tx_hash}"]}}'
+    return f"curl -s -X POST -H 'Content-Type: application/json' --data '{body}' {rpc}"

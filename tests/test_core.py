@@ -1,0 +1,111 @@
+"""The core without outside services: hashing, the store, the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from evidence.errors import BundleError, IntegrityError, NotFoundError
+from evidence.hashing import digest_bytes, digest_file
+from evidence.manifest import Manifest, ManifestEntry, canonical_json, parse_manifest
+from evidence.records import isoformat
+from evidence.store import ArtifactStore
+from tests.conftest import require_tool
+
+
+def test_sha256_and_sm3_match_stock_tools(tmp_path: Path) -> None:
+    openssl = require_tool("openssl")
+    sample = tmp_path / "sample.bin"
+    sample.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    digests = digest_file(sample)
+    assert digests.size == sample.stat().st_size
+    assert digests.sha256 == hashlib.sha256(sample.read_bytes()).hexdigest()
+    out = subprocess.run(
+        [openssl, "dgst", "-sm3", "-r", str(sample)], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.split()[0] == digests.sm3
+    sha = subprocess.run(
+        ["sha256sum", str(sample)], check=True, capture_output=True, text=True
+    ).stdout
+    assert sha.split()[0] == digests.sha256
+
+
+def test_sm3_known_answer() -> None:
+    # GB/T 32905-2016 appendix A, example 1.
+    assert digest_bytes(b"abc").sm3 == (
+        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    )
+
+
+def test_store_is_content_addressed_and_write_once(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "store")
+    first = store.put_bytes(b"evidence")
+    again = store.put_bytes(b"evidence")
+    assert first == again
+    path = store.path_for(first.sha256)
+    assert path.read_bytes() == b"evidence"
+    assert not os.access(path, os.W_OK) or os.geteuid() == 0
+    assert path.stat().st_mode & 0o222 == 0
+    assert list((tmp_path / "store" / "tmp").iterdir()) == []
+    assert store.verify(first.sha256) == first
+
+
+def test_store_detects_a_damaged_object(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "store")
+    digests = store.put_bytes(b"original bytes")
+    path = store.path_for(digests.sha256)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"0riginal bytes")
+    with pytest.raises(IntegrityError, match=digests.sha256):
+        store.verify(digests.sha256)
+    with pytest.raises(NotFoundError):
+        store.verify("0" * 64)
+    with pytest.raises(ValueError):
+        store.path_for("../../etc/passwd")
+
+
+def _manifest() -> Manifest:
+    return Manifest(
+        item_id="item-1",
+        case_number="案-001",
+        case_title="测试案件",
+        sealed_at=isoformat(datetime(2026, 11, 26, 10, 0, tzinfo=UTC)),
+        capture={"requested_url": "http://127.0.0.1/", "warnings": []},
+        artifacts=(
+            ManifestEntry("artifacts/a.png", "screenshot", "image/png", 3, "a" * 64, "b" * 64),
+        ),
+        tool={"name": "evidence-toolkit", "version": "0"},
+    )
+
+
+def test_manifest_is_canonical_and_round_trips() -> None:
+    manifest = _manifest()
+    data = manifest.to_bytes()
+    assert data == canonical_json(json.loads(data))
+    assert "案-001".encode() in data  # UTF-8, not \\u escapes
+    assert b" " not in data.replace("测试案件".encode(), b"")
+    assert parse_manifest(data) == manifest
+    assert manifest.digests().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_manifest_rejects_edits_and_escapes() -> None:
+    data = _manifest().to_bytes()
+    with pytest.raises(BundleError, match="canonical"):
+        parse_manifest(json.dumps(json.loads(data), indent=1).encode())
+    with pytest.raises(BundleError, match="not valid"):
+        parse_manifest(data[:-3])
+    evil = json.loads(data)
+    evil["artifacts"][0]["path"] = "artifacts/../../etc/passwd"
+    with pytest.raises(BundleError, match="not under artifacts"):
+        parse_manifest(canonical_json(evil))
+
+
+def test_isoformat_refuses_naive_times() -> None:
+    with pytest.raises(ValueError):
+        isoformat(datetime(2026, 1, 1))
