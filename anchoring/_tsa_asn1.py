@@ -76,7 +76,7 @@ def _signed_data(*, sort_sets: bool = False) -> Asn1:
 
 
 def _detail(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
+    text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
@@ -113,7 +113,9 @@ def _signed_data_der(token_der: bytes) -> bytes:
     """The ``SignedData`` DER inside a ``TimeStampToken`` (a CMS ``ContentInfo``)."""
     content_info = _decode_exact(token_der, rfc5652.ContentInfo(), "TimeStampToken")
     if content_info["contentType"] != rfc5652.id_signedData:
-        raise ValueError(f"TimeStampToken: content type {content_info['contentType']} is not signedData")
+        raise ValueError(
+            f"TimeStampToken: content type {content_info['contentType']} is not signedData"
+        )
     return bytes(content_info["content"])
 
 
@@ -139,9 +141,7 @@ def tst_info_der(token_der: bytes) -> bytes:
     """
     signed_data = _decode_exact(_signed_data_der(token_der), _signed_data(), "SignedData")
     encap_der = bytes(signed_data["encapContentInfo"])
-    encap = _decode_exact(
-        encap_der, rfc5652.EncapsulatedContentInfo(), "EncapsulatedContentInfo"
-    )
+    encap = _decode_exact(encap_der, rfc5652.EncapsulatedContentInfo(), "EncapsulatedContentInfo")
     if encap["eContentType"] != rfc3161.id_ct_TSTInfo:
         raise ValueError(f"eContent type {encap['eContentType']} is not id-ct-TSTInfo")
     if not _present(encap["eContent"]):
@@ -208,7 +208,9 @@ def sort_certificate_sets(response_der: bytes) -> bytes:
     signed_der = _signed_data_der(token_der)
     # Exactly as received apart from the SET order, so rewriting only reorders.
     _decode_exact(signed_der, _signed_data(), "SignedData")
-    sorted_signed = _encode(_decode(signed_der, _signed_data(sort_sets=True), "SignedData"), "SignedData")
+    sorted_signed = _encode(
+        _decode(signed_der, _signed_data(sort_sets=True), "SignedData"), "SignedData"
+    )
     if sorted_signed == signed_der:
         return response_der
 

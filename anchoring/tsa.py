@@ -56,7 +56,7 @@ from rfc3161_client import (
     decode_timestamp_response,
 )
 
-from anchoring import _tsa_der
+from anchoring import _tsa_asn1
 from evidence.errors import ConfigurationError, TimestampError
 from evidence.records import TimestampToken
 
@@ -316,8 +316,8 @@ def _verify(
     if token_der is None:
         raise TimestampError("timestamp response: status granted but no token")
     try:
-        tst_info = _tsa_der.tst_info_der(token_der)
-        gen_time = _tsa_der.gen_time(tst_info)
+        tst_info = _tsa_asn1.tst_info_der(token_der)
+        gen_time = _tsa_asn1.gen_time(tst_info)
     except ValueError as exc:
         _fail(f"{_PREFIX}: malformed TSTInfo: {exc}", exc)
     info = _guard(lambda: response.tst_info, "TSTInfo")
@@ -381,7 +381,7 @@ def verify_timestamp_token(
     signed, so nothing is assumed that the token does not itself prove.
     """
     return verify_timestamp(
-        _tsa_der.wrap_token(token_der),
+        _tsa_asn1.wrap_token(token_der),
         digest,
         trust_roots_pem,
         nonce=nonce,
@@ -405,14 +405,14 @@ def _load_roots(trust_roots_pem: bytes) -> list[x509.Certificate]:
 
 def _split(response_der: bytes) -> tuple[bytes, bytes | None]:
     try:
-        return _tsa_der.split_response(response_der)
+        return _tsa_asn1.split_response(response_der)
     except ValueError as exc:
         _fail(f"timestamp response: not a DER TimeStampResp ({exc})", exc)
 
 
 def _parse(response_der: bytes) -> TimeStampResponse:
     try:
-        canonical = _tsa_der.sort_certificate_sets(response_der)
+        canonical = _tsa_asn1.sort_certificate_sets(response_der)
     except ValueError as exc:
         _fail(f"timestamp response: not a DER TimeStampResp ({exc})", exc)
     if canonical != response_der:

@@ -7,6 +7,7 @@ frozen dataclasses; none of them imports another stage. The facade in
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -203,3 +204,50 @@ class ReportInput:
     tool_version: str
     language: str = "zh"
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --- verification ------------------------------------------------------
+
+
+class Verdict(enum.StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NOT_CHECKED = "NOT CHECKED"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    check: str
+    """What was checked, e.g. ``artifact.sha256`` or ``timestamp.token``."""
+    subject: str
+    """The file or field concerned, e.g. ``artifacts/screenshot.png``."""
+    verdict: Verdict
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    bundle: str
+    manifest_sha256: str | None
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.verdict is Verdict.FAIL)
+
+    @property
+    def not_checked(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.verdict is Verdict.NOT_CHECKED)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and not self.not_checked
+
+    @property
+    def exit_code(self) -> int:
+        """0 all passed, 1 something failed, 2 something could not be checked."""
+        if self.failures:
+            return 1
+        if self.not_checked:
+            return 2
+        return 0

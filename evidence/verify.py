@@ -9,12 +9,10 @@ extracted to disk.
 
 from __future__ import annotations
 
-import enum
 import logging
 import stat
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
@@ -25,56 +23,13 @@ from evidence import bundle_format as bf
 from evidence.errors import AnchorError, BundleError, EvidenceError, TimestampError
 from evidence.hashing import CHUNK_SIZE, Digests, DualHasher, digest_bytes
 from evidence.manifest import Manifest, parse_manifest
+from evidence.records import CheckResult, Verdict, VerificationReport
 
 logger = logging.getLogger(__name__)
 
 MAX_MEMBERS = 10_000
 MAX_SMALL_FILE = 64 * 1024 * 1024
 """Metadata files (manifest, token, JSON) are read into memory; cap them."""
-
-
-class Verdict(enum.StrEnum):
-    PASS = "PASS"
-    FAIL = "FAIL"
-    NOT_CHECKED = "NOT CHECKED"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    check: str
-    """What was checked, e.g. ``artifact.sha256`` or ``timestamp.token``."""
-    subject: str
-    """The file or field concerned, e.g. ``artifacts/screenshot.png``."""
-    verdict: Verdict
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class VerificationReport:
-    bundle: str
-    manifest_sha256: str | None
-    checks: tuple[CheckResult, ...]
-
-    @property
-    def failures(self) -> tuple[CheckResult, ...]:
-        return tuple(c for c in self.checks if c.verdict is Verdict.FAIL)
-
-    @property
-    def not_checked(self) -> tuple[CheckResult, ...]:
-        return tuple(c for c in self.checks if c.verdict is Verdict.NOT_CHECKED)
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures and not self.not_checked
-
-    @property
-    def exit_code(self) -> int:
-        """0 all passed, 1 something failed, 2 something could not be checked."""
-        if self.failures:
-            return 1
-        if self.not_checked:
-            return 2
-        return 0
 
 
 class _Source(Protocol):

@@ -24,9 +24,11 @@ import rfc3161ng
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pyasn1.codec.der import decoder as der_decoder
+from pyasn1_modules import rfc3161
 from rfc3161_client import decode_timestamp_response
 
-from anchoring import _tsa_der, devtsa
+from anchoring import _tsa_asn1, devtsa
 from anchoring.devtsa import DEVELOPMENT_POLICY_OID, DevelopmentTSA
 from anchoring.tsa import (
     TSAConfig,
@@ -244,12 +246,14 @@ def _signature_value_position(response: bytes) -> int:
 
 
 def _gen_time_position(response: bytes) -> int:
-    _status, token = _tsa_der.split_response(response)
+    _status, token = _tsa_asn1.split_response(response)
     assert token is not None
-    tst_info = _tsa_der.tst_info_der(token)
-    gen_time = _tsa_der.children(tst_info, _tsa_der.read_element(tst_info))[4]
+    tst_info = _tsa_asn1.tst_info_der(token)
+    info, _rest = der_decoder.decode(tst_info, asn1Spec=rfc3161.TSTInfo())
+    text = str(info["genTime"]).encode("ascii")
+    assert tst_info.count(text) == 1
     # The last digit of the seconds: still a well-formed time, just not the signed one.
-    return response.index(tst_info) + gen_time.body + 13
+    return response.index(tst_info) + tst_info.index(text) + 13
 
 
 @pytest.mark.parametrize(
@@ -462,7 +466,7 @@ def test_token_with_intermediate_in_non_der_order_verifies(openssl: str, tmp_pat
         timeout=60,
     )
     response = (tmp_path / "reply.tsr").read_bytes()
-    assert _tsa_der.sort_certificate_sets(response) != response, "SET already in DER order"
+    assert _tsa_asn1.sort_certificate_sets(response) != response, "SET already in DER order"
     with pytest.raises(ValueError, match="InvalidSetOrdering"):
         decode_timestamp_response(response)
 
