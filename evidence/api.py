@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 import capture
 from anchoring.anvil import LocalChain
-from anchoring.chain import ChainClient
+from anchoring.chain import AlreadyAnchoredError, ChainClient
 from anchoring.devtsa import DevelopmentTSA
 from anchoring.tsa import TSAConfig, request_timestamp
 from evidence import bundle_format as bf
@@ -45,7 +45,9 @@ from evidence.manifest import (
     capture_from_json,
     capture_to_json,
 )
+from evidence.merkle import MerkleTree
 from evidence.models import (
+    AnchorBatch,
     AnchorRecord,
     Artifact,
     Case,
@@ -100,6 +102,18 @@ class ItemInfo:
     timestamp: TimestampToken | None
     anchor: AnchorReceipt | None
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInfo:
+    """One anchoring transaction and the items whose digests it carries."""
+
+    id: str
+    root: str
+    item_ids: tuple[str, ...]
+    transaction_hash: str
+    block_number: int
+    chain_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +408,7 @@ class Toolkit:
     # -- anchor ------------------------------------------------------------
 
     def anchor(self, item_id: str) -> ItemInfo:
-        """Write the item's manifest digest to the EvidenceRegistry contract."""
+        """Anchor one timestamped item now (in a batch of its own)."""
         with Session(self.engine) as session:
             item = self._item(session, item_id)
             if item.status is ItemStatus.ANCHORED:
@@ -403,38 +417,134 @@ class Toolkit:
                 raise LifecycleError(
                     f"item {item.id} is {item.status.value}; it is anchored after its timestamp"
                 )
-            root = bytes.fromhex(item.manifest_sha256)
             item_id = item.id
-        client, local = self._chain_client()
-        receipt = client.anchor_root(root, reference=f"evidence-item:{item_id}")
-        if local is not None:
-            # Only call it anchored once the local node has the block on disk,
-            # so a killed anvil cannot take the anchor with it.
-            local.wait_persisted(receipt.block_number)
+        self.anchor_batch([item_id])
+        return self.get_item(item_id)
+
+    def anchor_pending(self, *, max_items: int = 10_000) -> BatchInfo | None:
+        """Anchor every timestamped item still waiting, in one Merkle batch (one transaction)."""
         with Session(self.engine) as session:
-            item = self._item(session, item_id)
+            waiting = session.exec(
+                select(EvidenceItem.id)
+                .where(EvidenceItem.status == ItemStatus.TIMESTAMPED)
+                .order_by(col(EvidenceItem.sealed_at))
+                .limit(max_items)
+            ).all()
+        if not waiting:
+            return None
+        return self.anchor_batch(list(waiting))
+
+    def anchor_batch(self, item_ids: Sequence[str]) -> BatchInfo:
+        """Put the items' manifest digests under one Merkle root and anchor that root.
+
+        The batch is recorded as ``pending`` before the transaction is sent and
+        the items become ``anchored`` only in the transaction that stores
+        their proofs, so an outage or a crash between the two leaves the items
+        timestamped and they are simply batched again.
+        """
+        with Session(self.engine) as session:
+            items = [self._item(session, i) for i in item_ids]
+            for item in items:
+                if item.status is not ItemStatus.TIMESTAMPED or item.manifest_sha256 is None:
+                    raise LifecycleError(f"item {item.id} is {item.status.value}, not timestamped")
+            ids = [item.id for item in items]
+            leaves = [bytes.fromhex(item.manifest_sha256 or "") for item in items]
+        if not ids:
+            raise ValueError("an anchor batch needs at least one item")
+        tree = MerkleTree(leaves)
+        batch_id = self.new_id()
+        with Session(self.engine) as session:
             session.add(
-                AnchorRecord(
-                    id=self.new_id(),
-                    item_id=item_id,
-                    chain_id=receipt.chain_id,
-                    network_name=receipt.network_name,
-                    rpc_url=receipt.rpc_url,
-                    contract_address=receipt.contract_address,
-                    transaction_hash=receipt.transaction_hash,
-                    block_number=receipt.block_number,
-                    block_hash=receipt.block_hash,
-                    block_time=receipt.block_time,
-                    root=receipt.root,
-                    submitter=receipt.submitter,
-                    reference=receipt.reference,
-                    development=receipt.development,
+                AnchorBatch(
+                    id=batch_id,
+                    root="0x" + tree.root.hex(),
+                    tree_size=tree.size,
+                    created_at=self.clock(),
+                    status="pending",
                 )
             )
-            item.status = ItemStatus.ANCHORED
-            session.add(item)
             session.commit()
-            return self._item_info(session, item)
+        try:
+            client, local = self._chain_client()
+            try:
+                receipt = client.anchor_root(tree.root, reference=f"evidence-batch:{batch_id}")
+            except AlreadyAnchoredError:
+                # The same leaves were anchored by an earlier run that died before
+                # recording it: the chain already holds this root, adopt that anchor.
+                found = client.find_anchor(tree.root)
+                if found is None:
+                    raise
+                receipt = found
+            if local is not None:
+                # Only call it anchored once the local node has the block on disk,
+                # so a killed anvil cannot take the anchor with it.
+                local.wait_persisted(receipt.block_number)
+        except EvidenceError as exc:
+            with Session(self.engine) as session:
+                batch = session.get(AnchorBatch, batch_id)
+                assert batch is not None
+                batch.status = "failed"
+                batch.error = exc.message
+                session.add(batch)
+                session.commit()
+            raise
+        with Session(self.engine) as session:
+            batch = session.get(AnchorBatch, batch_id)
+            assert batch is not None
+            batch.status = "confirmed"
+            batch.chain_id = receipt.chain_id
+            batch.network_name = receipt.network_name
+            batch.rpc_url = receipt.rpc_url
+            batch.contract_address = receipt.contract_address
+            batch.transaction_hash = receipt.transaction_hash
+            batch.block_number = receipt.block_number
+            batch.block_hash = receipt.block_hash
+            batch.block_time = receipt.block_time
+            batch.submitter = receipt.submitter
+            batch.development = receipt.development
+            session.add(batch)
+            for index, item_id in enumerate(ids):
+                proof = tree.proof(index)
+                session.add(
+                    AnchorRecord(
+                        id=self.new_id(),
+                        item_id=item_id,
+                        chain_id=receipt.chain_id,
+                        network_name=receipt.network_name,
+                        rpc_url=receipt.rpc_url,
+                        contract_address=receipt.contract_address,
+                        transaction_hash=receipt.transaction_hash,
+                        block_number=receipt.block_number,
+                        block_hash=receipt.block_hash,
+                        block_time=receipt.block_time,
+                        root=receipt.root,
+                        submitter=receipt.submitter,
+                        reference=receipt.reference,
+                        development=receipt.development,
+                        batch_id=batch_id,
+                        leaf_index=index,
+                        tree_size=tree.size,
+                        proof=json.dumps([h.hex() for h in proof.path]),
+                    )
+                )
+                item = self._item(session, item_id)
+                item.status = ItemStatus.ANCHORED
+                session.add(item)
+            session.commit()
+        logger.info(
+            "anchored %d item(s) under root %s in %s",
+            len(ids),
+            receipt.root,
+            receipt.transaction_hash,
+        )
+        return BatchInfo(
+            id=batch_id,
+            root=receipt.root,
+            item_ids=tuple(ids),
+            transaction_hash=receipt.transaction_hash,
+            block_number=receipt.block_number,
+            chain_id=receipt.chain_id,
+        )
 
     def _chain_client(self) -> tuple[ChainClient, LocalChain | None]:
         if self.settings.rpc_url:
@@ -655,7 +765,7 @@ class Toolkit:
             manifest_sha256=item.manifest_sha256,
             manifest_sm3=item.manifest_sm3,
             timestamp=_token(ts) if ts else None,
-            anchor=_receipt(an) if an else None,
+            anchor=_receipt(an, item.manifest_sha256 or "") if an else None,
             error=item.error,
         )
 
@@ -690,7 +800,7 @@ def _token(row: TimestampRecord) -> TimestampToken:
     )
 
 
-def _receipt(row: AnchorRecord) -> AnchorReceipt:
+def _receipt(row: AnchorRecord, item_digest: str) -> AnchorReceipt:
     return AnchorReceipt(
         chain_id=row.chain_id,
         network_name=row.network_name,
@@ -704,4 +814,8 @@ def _receipt(row: AnchorRecord) -> AnchorReceipt:
         submitter=row.submitter,
         reference=row.reference,
         development=row.development,
+        leaf=item_digest,
+        leaf_index=row.leaf_index,
+        tree_size=row.tree_size,
+        proof=tuple(json.loads(row.proof)),
     )

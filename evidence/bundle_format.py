@@ -63,6 +63,12 @@ def anchor_to_json(anchor: AnchorReceipt) -> bytes:
             "submitter": anchor.submitter,
             "reference": anchor.reference,
             "development": anchor.development,
+            "merkle": {
+                "leaf": anchor.leaf,
+                "leaf_index": anchor.leaf_index,
+                "tree_size": anchor.tree_size,
+                "path": list(anchor.proof),
+            },
         }
     )
 
@@ -83,6 +89,10 @@ def anchor_from_json(data: bytes) -> AnchorReceipt:
             submitter=str(raw["submitter"]),
             reference=str(raw["reference"]),
             development=bool(raw["development"]),
+            leaf=str(raw["merkle"]["leaf"]),
+            leaf_index=int(raw["merkle"]["leaf_index"]),
+            tree_size=int(raw["merkle"]["tree_size"]),
+            proof=tuple(str(h) for h in raw["merkle"]["path"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{ANCHOR_JSON}: missing or malformed field ({exc})") from exc

@@ -109,24 +109,8 @@ def root_from_proof(leaf: bytes, proof: InclusionProof) -> bytes:
     """Recompute the root from leaf *data* and its proof (RFC 9162 section 2.1.3.2)."""
     if not 0 <= proof.leaf_index < proof.tree_size:
         raise ValueError("leaf index outside the tree")
-    fn, sn = proof.leaf_index, proof.tree_size - 1
-    current = leaf_hash(leaf)
-    for sibling in proof.path:
-        if sn == 0:
-            raise ValueError("proof is longer than the tree is deep")
-        if fn % 2 == 1 or fn == sn:
-            current = node_hash(sibling, current)
-            if fn % 2 == 0:
-                while fn % 2 == 0 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            current = node_hash(current, sibling)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ValueError("proof is shorter than the tree is deep")
-    return current
+    first, steps = proof_steps(leaf, proof)
+    return steps[-1].result if steps else first
 
 
 def verify_inclusion(leaf: bytes, proof: InclusionProof, root: bytes) -> bool:
@@ -135,3 +119,43 @@ def verify_inclusion(leaf: bytes, proof: InclusionProof, root: bytes) -> bool:
         return root_from_proof(leaf, proof) == root
     except ValueError:
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class ProofStep:
+    """One hashing step of a proof, for an expert to redo with printf and sha256sum."""
+
+    sibling_on_left: bool
+    sibling: bytes
+    result: bytes
+
+
+def proof_steps(leaf: bytes, proof: InclusionProof) -> tuple[bytes, tuple[ProofStep, ...]]:
+    """The leaf hash and each node hash on the way to the root, in order."""
+    steps: list[ProofStep] = []
+    fn, sn = proof.leaf_index, proof.tree_size - 1
+    first = current = leaf_hash(leaf)
+    for sibling in proof.path:
+        if sn == 0:
+            raise ValueError("proof is longer than the tree is deep")
+        if fn % 2 == 1 or fn == sn:
+            current = node_hash(sibling, current)
+            steps.append(ProofStep(True, sibling, current))
+            if fn % 2 == 0:
+                while fn % 2 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            current = node_hash(current, sibling)
+            steps.append(ProofStep(False, sibling, current))
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ValueError("proof is shorter than the tree is deep")
+    return first, tuple(steps)
+
+
+def printf_bytes(prefix: int, *parts: bytes) -> str:
+    """A shell ``printf`` argument that writes ``prefix`` then ``parts`` as raw bytes."""
+    data = bytes([prefix]) + b"".join(parts)
+    return "".join(f"\\x{b:02x}" for b in data)

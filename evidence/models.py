@@ -109,3 +109,100 @@ class AnchorRecord(SQLModel, table=True):
     submitter: str
     reference: str
     development: bool
+    batch_id: str | None = Field(default=None, foreign_key="anchorbatch.id", index=True)
+    leaf_index: int = 0
+    tree_size: int = 1
+    proof: str = "[]"
+    """JSON list of hex sibling hashes: the item's RFC 9162 inclusion proof."""
+
+
+# --- issue 3: people, signatures, custody, batched anchors -----------------
+
+
+class Agency(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True)
+    code: str = ""
+    created_at: datetime = Field(sa_column=_aware())
+
+
+class Officer(SQLModel, table=True):
+    """An enforcement officer and the public half of their signing key.
+
+    The private key never enters the database: it lives encrypted (PKCS#8,
+    passphrase) in the data directory at ``key_path``.
+    """
+
+    id: str = Field(primary_key=True)
+    agency_id: str | None = Field(default=None, foreign_key="agency.id", index=True)
+    name: str
+    enforcement_id: str = Field(unique=True, index=True)
+    """执法证号."""
+    key_algorithm: str
+    key_path: str
+    """Relative to the data directory."""
+    public_key_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    certificate_pem: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    created_at: datetime = Field(sa_column=_aware())
+
+
+class CaseOfficer(SQLModel, table=True):
+    case_id: str = Field(foreign_key="case.id", primary_key=True)
+    officer_id: str = Field(foreign_key="officer.id", primary_key=True)
+
+
+class ManifestSignature(SQLModel, table=True):
+    """A detached CMS signature over an item's manifest bytes."""
+
+    id: str = Field(primary_key=True)
+    item_id: str = Field(foreign_key="evidenceitem.id", index=True)
+    officer_id: str = Field(foreign_key="officer.id", index=True)
+    role: str
+    """``capture`` for the capturing officer, ``cosign`` for the second officer."""
+    signed_at: datetime = Field(sa_column=_aware())
+    signature_der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    certificate_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CustodyEvent(SQLModel, table=True):
+    """One link of the append-only, hash-chained custody log."""
+
+    seq: int = Field(primary_key=True)
+    """1, 2, 3, ... with no gaps; the chain order."""
+    id: str = Field(unique=True)
+    at: datetime = Field(sa_column=_aware())
+    actor: str
+    action: str
+    item_id: str | None = Field(default=None, index=True)
+    case_id: str | None = Field(default=None, index=True)
+    reason: str = ""
+    hash_before: str = ""
+    hash_after: str = ""
+    details: str = ""
+    """Canonical JSON of any further facts."""
+    prev_hash: str
+    event_hash: str = Field(unique=True)
+
+
+class AnchorBatch(SQLModel, table=True):
+    """One Merkle root over many items' manifest digests (and the custody-log head)."""
+
+    id: str = Field(primary_key=True)
+    root: str = Field(index=True)
+    tree_size: int
+    custody_head: str = ""
+    custody_seq: int = 0
+    created_at: datetime = Field(sa_column=_aware())
+    status: str = "pending"
+    """pending -> submitted -> confirmed, or failed (re-anchored later)."""
+    chain_id: int | None = None
+    network_name: str = ""
+    rpc_url: str = ""
+    contract_address: str = ""
+    transaction_hash: str = ""
+    block_number: int | None = None
+    block_hash: str = ""
+    block_time: datetime | None = Field(default=None, sa_column=_aware_nullable())
+    submitter: str = ""
+    development: bool = False
+    error: str = ""

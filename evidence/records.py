@@ -145,11 +145,18 @@ class AnchorReceipt:
     block_hash: str
     block_time: datetime
     root: str
-    """``0x``-prefixed hex of the anchored bytes32."""
+    """``0x``-prefixed hex of the anchored bytes32: the batch's Merkle root."""
     submitter: str
     reference: str
     development: bool
     """True on the toolkit's local anvil chain: nobody but this machine witnessed it."""
+    leaf: str = ""
+    """Hex of the leaf data this receipt is about (an item's manifest SHA-256); empty for
+    a bare chain receipt."""
+    leaf_index: int = 0
+    tree_size: int = 1
+    proof: tuple[str, ...] = ()
+    """The leaf's RFC 9162 inclusion proof: sibling hashes (hex) from the leaf up."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from evidence import bundle_format as bf
 from evidence.errors import AnchorError, BundleError, EvidenceError, TimestampError
 from evidence.hashing import CHUNK_SIZE, Digests, DualHasher, digest_bytes
 from evidence.manifest import Manifest, parse_manifest
+from evidence.merkle import InclusionProof, root_from_proof
 from evidence.records import CheckResult, Verdict, VerificationReport
 
 logger = logging.getLogger(__name__)
@@ -398,21 +399,46 @@ class _Verifier:
         except BundleError as exc:
             self.add("anchor.record", bf.ANCHOR_JSON, Verdict.FAIL, exc.message)
             return
-        expected_root = "0x" + digest_bytes(manifest_bytes).sha256
-        if anchor.root.lower() != expected_root:
+        manifest_sha256 = digest_bytes(manifest_bytes).sha256
+        if anchor.leaf.lower() != manifest_sha256:
             self.add(
-                "anchor.root",
+                "anchor.leaf",
                 bf.ANCHOR_JSON,
                 Verdict.FAIL,
-                f"anchored root {anchor.root} is not the manifest digest {expected_root}",
+                f"the anchored leaf {anchor.leaf} is not the manifest digest "
+                f"{manifest_sha256}",
+            )
+            return
+        try:
+            proof = InclusionProof(
+                anchor.leaf_index, anchor.tree_size, tuple(bytes.fromhex(h) for h in anchor.proof)
+            )
+            computed = root_from_proof(bytes.fromhex(manifest_sha256), proof)
+        except ValueError as exc:
+            self.add(
+                "anchor.merkle",
+                bf.ANCHOR_JSON,
+                Verdict.FAIL,
+                f"the Merkle proof is malformed: {exc}",
+            )
+            return
+        if "0x" + computed.hex() != anchor.root.lower():
+            self.add(
+                "anchor.merkle",
+                bf.ANCHOR_JSON,
+                Verdict.FAIL,
+                f"the Merkle path from the manifest digest leads to 0x{computed.hex()}, "
+                f"not to the anchored root {anchor.root}",
             )
             return
         self.add(
-            "anchor.root",
+            "anchor.merkle",
             bf.ANCHOR_JSON,
             Verdict.PASS,
-            "the anchored root is the manifest's SHA-256",
+            f"the manifest digest is leaf {anchor.leaf_index} of {anchor.tree_size} under "
+            f"root {anchor.root}",
         )
+        expected_root = anchor.root.lower()
         if self.offline:
             self.add(
                 "anchor.chain",

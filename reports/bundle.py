@@ -18,7 +18,8 @@ from evidence import bundle_format as bf
 from evidence.errors import ReportError
 from evidence.hashing import CHUNK_SIZE, DualHasher, digest_bytes
 from evidence.manifest import canonical_json
-from evidence.records import isoformat
+from evidence.merkle import InclusionProof, printf_bytes, proof_steps
+from evidence.records import AnchorReceipt, isoformat
 
 
 def write_bundle(data: bf.BundleInput, out_path: Path) -> Path:
@@ -150,10 +151,11 @@ def verify_instructions(data: bf.BundleInput) -> str:
         lines += ["4. 尚无时间戳 / No time-stamp token yet.", ""]
     if data.anchor is not None:
         a = data.anchor
+        lines += merkle_instructions(a)
         lines += [
             "5. 核验区块链锚定 / Verify the blockchain anchor "
             f"(chain id {a.chain_id}, {a.network_name}):",
-            f'     cast call {a.contract_address} "anchoredAt(bytes32)(uint256)" 0x{digest} \\',
+            f'     cast call {a.contract_address} "anchoredAt(bytes32)(uint256)" {a.root} \\',
             f"       --rpc-url {a.rpc_url}",
             "   非零结果为上链区块时间（Unix 秒）/ a non-zero result is the anchoring block time.",
             "   或用 curl 查询交易回执 / or fetch the transaction receipt with curl:",
@@ -161,9 +163,9 @@ def verify_instructions(data: bf.BundleInput) -> str:
             '       --data \'{"jsonrpc":"2.0","id":1,"method":"eth_getTransactionReceipt",'
             f'"params":["{a.transaction_hash}"]}}\'',
             f"   回执 status 应为 0x1，to 为 {a.contract_address}，",
-            f"   logs[0].topics[1] 应为 0x{digest}。",
+            f"   logs[0].topics[1] 应为 {a.root}。",
             f"   The receipt's status must be 0x1, its to {a.contract_address}, "
-            f"and logs[0].topics[1] 0x{digest}.",
+            f"and logs[0].topics[1] {a.root}.",
             f"   区块 / block {a.block_number} {a.block_hash}",
         ]
         if a.development:
@@ -186,3 +188,32 @@ def verify_instructions(data: bf.BundleInput) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def merkle_instructions(anchor: AnchorReceipt) -> list[str]:
+    """Step 4b: recompute the anchored Merkle root from the manifest digest by hand."""
+    proof = InclusionProof(
+        anchor.leaf_index, anchor.tree_size, tuple(bytes.fromhex(h) for h in anchor.proof)
+    )
+    first, steps = proof_steps(bytes.fromhex(anchor.leaf), proof)
+    lines = [
+        "4b. 由清单摘要重算默克尔根（RFC 9162）/ Recompute the Merkle root (RFC 9162):",
+        f"   本证据是第 {anchor.leaf_index} 号叶子（共 {anchor.tree_size} 个）/ "
+        f"leaf {anchor.leaf_index} of {anchor.tree_size}.",
+        "   叶子哈希 = SHA-256(0x00 || 清单摘要) / leaf hash = SHA-256(0x00 || manifest digest):",
+        f"     printf '{printf_bytes(0, bytes.fromhex(anchor.leaf))}' | sha256sum",
+        f"     # = {first.hex()}",
+    ]
+    current = first
+    for number, step in enumerate(steps, start=1):
+        left, right = (step.sibling, current) if step.sibling_on_left else (current, step.sibling)
+        side = "左 / left" if step.sibling_on_left else "右 / right"
+        lines += [
+            f"   第 {number} 步，兄弟节点在{side}：SHA-256(0x01 || 左 || 右) / "
+            f"step {number}: SHA-256(0x01 || left || right):",
+            f"     printf '{printf_bytes(1, left, right)}' | sha256sum",
+            f"     # = {step.result.hex()}",
+        ]
+        current = step.result
+    lines += [f"   最后结果即锚定的根 / the last result is the anchored root: {anchor.root}", ""]
+    return lines

@@ -77,7 +77,7 @@ def test_the_bundle_verifies(captured: Captured) -> None:
     for check in (
         "timestamp.token",
         "anchor.chain",
-        "anchor.root",
+        "anchor.merkle",
         "time.order",
         "checksums.sha256",
         "checksums.sm3",
@@ -94,7 +94,7 @@ def test_item_records_the_whole_path(captured: Captured) -> None:
     assert item.final_url.endswith("/index.html")
     assert item.timestamp is not None and item.timestamp.development
     assert item.anchor is not None and item.anchor.chain_id == 31337
-    assert item.anchor.root == "0x" + item.manifest_sha256 if item.manifest_sha256 else False
+    assert item.anchor.leaf == item.manifest_sha256 and item.anchor.tree_size >= 1
     manifest = json.loads((captured.unpacked / bf.MANIFEST).read_bytes())
     assert manifest["capture"]["redirect_chain"][0].endswith("/old-listing")
     assert {a["role"] for a in manifest["artifacts"]} == {"screenshot", "warc", "dom"}
@@ -121,13 +121,25 @@ def test_stock_tools_agree_on_the_good_bundle(captured: Captured) -> None:
     digest = subprocess.run(
         ["sha256sum", bf.MANIFEST], cwd=root, check=True, capture_output=True, text=True
     ).stdout.split()[0]
+    assert anchor["merkle"]["leaf"] == digest
+    # Anchored alone, the root is the RFC 9162 leaf hash of the digest: SHA-256 over
+    # 0x00 followed by the 32 digest bytes, recomputed here with printf and sha256sum.
+    assert anchor["merkle"]["tree_size"] == 1 and anchor["merkle"]["path"] == []
+    escaped = "\\x00" + "".join(f"\\x{digest[i : i + 2]}" for i in range(0, 64, 2))
+    leaf_hash = subprocess.run(
+        ["bash", "-c", f"printf '{escaped}' | sha256sum"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[0]
+    assert anchor["root"] == "0x" + leaf_hash
     out = subprocess.run(
         [
             cast,
             "call",
             anchor["contract_address"],
             "anchoredAt(bytes32)(uint256)",
-            "0x" + digest,
+            anchor["root"],
             "--rpc-url",
             anchor["rpc_url"],
         ],
