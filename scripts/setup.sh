@@ -55,4 +55,10 @@ for tool in anvil cast; do
   fi
 done
 
+if ((DEV)); then
+  # Interoperability tests (WACZ, pywb replay) use the web-archiving tools from
+  # their own environment, as an outsider would.
+  bash "$ROOT/scripts/setup-interop.sh"
+fi
+
 log "ready: $ROOT/.venv/bin/evidence"
