@@ -1,43 +1,125 @@
-"""Database engine: SQLite by default (WAL, busy timeout), any SQLAlchemy URL otherwise."""
+"""Database engine: SQLite by default (WAL, busy timeout), PostgreSQL supported.
+
+The schema is managed by Alembic migrations shipped in
+``evidence/_migrations``; :func:`open_engine` brings any database up to the
+newest revision this toolkit knows and refuses one written by a newer
+toolkit rather than guess at it.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import SQLModel, create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import create_engine
 
 from evidence import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from evidence.errors import ConfigurationError
 
+logger = logging.getLogger(__name__)
 
-def open_engine(url: str) -> Engine:
+MIGRATIONS = Path(__file__).with_name("_migrations")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported as given, it holds no secret we know of
+        return url
+
+
+def open_engine(url: str, *, migrate: bool = True) -> Engine:
+    """Connect, bring the schema up to date, and return the engine."""
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(url, pool_pre_ping=True)
-        SQLModel.metadata.create_all(engine)
-    except SQLAlchemyError as exc:
-        raise ConfigurationError(
-            f"cannot open the database {url!r}: {exc.__class__.__name__}"
-        ) from exc
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise ConfigurationError(f"cannot use the database URL {_redact(url)!r}: {exc}") from exc
+    if migrate:
+        try:
+            upgrade(engine)
+        except OperationalError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
+            raise ConfigurationError(
+                f"cannot open the database {_redact(url)}: {reason}"
+            ) from exc
+        except SQLAlchemyError as exc:
+            raise ConfigurationError(
+                f"cannot open the database {_redact(url)}: {exc.__class__.__name__}"
+            ) from exc
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(engine: Engine) -> None:
+    """Run pending migrations; refuse a schema newer than this toolkit."""
+    script = ScriptDirectory(str(MIGRATIONS))
+    with engine.begin() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+            raise ConfigurationError(
+                f"the database schema revision {current} is newer than this toolkit "
+                f"understands (newest known: {script.get_current_head()}); "
+                "upgrade the toolkit, nothing was changed"
+            )
+        if current == script.get_current_head():
+            return
+        logger.info("migrating database schema from %s to %s", current, script.get_current_head())
+        command.upgrade(_alembic_config(connection), "head")
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # WAL lets a reader (verify, report) run while a capture writes;
-    # synchronous=FULL because "sealed" must survive a power cut.
+    # WAL lets readers run while a capture writes; synchronous=FULL because
+    # "sealed" must survive a power cut.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at the start of every transaction, so
+    # concurrent processes queue (busy_timeout) instead of failing on upgrade
+    # from a read lock, and custody-log appends are serialised.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def as_utc(moment: datetime) -> datetime:

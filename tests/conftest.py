@@ -47,3 +47,37 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def session_settings(session_home: Path) -> Settings:
     return Settings(home=session_home, database_url=f"sqlite:///{session_home / 'evidence.db'}")
+
+
+POSTGRES_ENV = "EVIDENCE_TEST_POSTGRES_URL"
+
+
+def _fresh_postgres_database(base_url: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each supported kind.
+
+    PostgreSQL comes from EVIDENCE_TEST_POSTGRES_URL (``.ci/run`` starts a
+    server with scripts/start-postgres.sh and sets it).
+    """
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    base = os.environ.get(POSTGRES_ENV)
+    require(bool(base), f"{POSTGRES_ENV} is not set (run scripts/start-postgres.sh)")
+    assert base is not None
+    import hashlib
+
+    name = "t_" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]
+    return _fresh_postgres_database(base, name)

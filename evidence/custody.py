@@ -1,0 +1,227 @@
+"""The append-only, hash-chained custody log (see ``docs/custody.md``).
+
+Events are appended inside the caller's database transaction, next to the
+state change they record, so the log and the evidence can never disagree.
+Appends are serialised: SQLite writers already hold the database lock from
+the start of their transaction (``BEGIN IMMEDIATE``, see :mod:`evidence.db`);
+on PostgreSQL a transaction-scoped advisory lock orders appenders.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from evidence.errors import BundleError
+from evidence.manifest import canonical_json
+from evidence.models import CustodyEvent
+from evidence.records import IdFactory, isoformat
+
+logger = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+_PG_LOCK_KEY = 0x45564944  # "EVID": one advisory lock for the custody chain
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. in a container
+        return "unknown"
+
+
+def event_body(event: CustodyEvent) -> dict[str, Any]:
+    """The hashed fields of an event, in their JSON form."""
+    return {
+        "seq": event.seq,
+        "id": event.id,
+        "at": isoformat(_aware(event.at)),
+        "actor": event.actor,
+        "action": event.action,
+        "item_id": event.item_id or "",
+        "case_id": event.case_id or "",
+        "reason": event.reason,
+        "hash_before": event.hash_before,
+        "hash_after": event.hash_after,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def hash_body(body: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    from evidence.db import as_utc
+
+    return as_utc(moment)
+
+
+def append(
+    session: Session,
+    *,
+    at: datetime,
+    new_id: IdFactory,
+    actor: str,
+    action: str,
+    item_id: str | None = None,
+    case_id: str | None = None,
+    reason: str = "",
+    hash_before: str = "",
+    hash_after: str = "",
+    details: dict[str, Any] | None = None,
+) -> CustodyEvent:
+    """Add the next event to the chain in ``session`` (the caller commits)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    last = session.exec(select(CustodyEvent).order_by(col(CustodyEvent.seq).desc())).first()
+    event = CustodyEvent(
+        seq=(last.seq + 1) if last else 1,
+        id=new_id(),
+        at=at,
+        actor=actor,
+        action=action,
+        item_id=item_id,
+        case_id=case_id,
+        reason=reason,
+        hash_before=hash_before,
+        hash_after=hash_after,
+        details=canonical_json(details or {}).decode("utf-8"),
+        prev_hash=last.event_hash if last else GENESIS,
+        event_hash="",
+    )
+    event.event_hash = hash_body(event_body(event))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def head(session: Session) -> CustodyEvent | None:
+    return session.exec(select(CustodyEvent).order_by(col(CustodyEvent.seq).desc())).first()
+
+
+@dataclass(frozen=True, slots=True)
+class LogProblem:
+    seq: int
+    event_id: str
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogVerification:
+    events: int
+    head_hash: str
+    problems: tuple[LogProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_problem(self) -> LogProblem | None:
+        return self.problems[0] if self.problems else None
+
+
+def verify_chain(events: Sequence[CustodyEvent]) -> LogVerification:
+    """Check a whole log, oldest first; names the first edited/deleted/inserted/moved event."""
+    problems: list[LogProblem] = []
+    prev_hash = GENESIS
+    expected_seq = 1
+    for event in events:
+        recomputed = hash_body(event_body(event))
+        if event.seq != expected_seq:
+            kind = "missing before it (deleted)" if event.seq > expected_seq else "out of order"
+            problems.append(
+                LogProblem(event.seq, event.id, f"expected seq {expected_seq}: events {kind}")
+            )
+        elif recomputed != event.event_hash:
+            problems.append(
+                LogProblem(event.seq, event.id, "content does not match its hash (edited)")
+            )
+        elif event.prev_hash != prev_hash:
+            problems.append(
+                LogProblem(
+                    event.seq,
+                    event.id,
+                    "does not link to the previous event (inserted, removed or reordered)",
+                )
+            )
+        if problems:
+            break
+        prev_hash = event.event_hash
+        expected_seq = event.seq + 1
+    return LogVerification(len(events), prev_hash if not problems else "", tuple(problems))
+
+
+def load_all(session: Session) -> list[CustodyEvent]:
+    return list(session.exec(select(CustodyEvent).order_by(col(CustodyEvent.seq))).all())
+
+
+def extract_lines(
+    events: Iterable[CustodyEvent], *, item_id: str, case_id: str | None
+) -> list[bytes]:
+    """The bundle extract: full lines for this item (and its case), redacted lines otherwise."""
+    lines: list[bytes] = []
+    for event in events:
+        mine = event.item_id == item_id or (
+            event.item_id in (None, "") and case_id is not None and event.case_id == case_id
+        )
+        if mine:
+            body = event_body(event)
+            body["event_hash"] = event.event_hash
+        else:
+            body = {
+                "seq": event.seq,
+                "redacted": True,
+                "prev_hash": event.prev_hash,
+                "event_hash": event.event_hash,
+            }
+        lines.append(canonical_json(body))
+    return lines
+
+
+def verify_extract(data: bytes) -> tuple[int, str]:
+    """Check a bundle's custody extract; returns (events, head hash) or raises BundleError."""
+    previous: dict[str, Any] | None = None
+    count = 0
+    for number, raw_line in enumerate(data.splitlines(), start=1):
+        try:
+            entry = json.loads(raw_line)
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"custody log line {number} is not JSON: {exc}") from exc
+        if not isinstance(entry, dict) or not isinstance(entry.get("event_hash"), str):
+            raise BundleError(f"custody log line {number} has no event_hash")
+        if not entry.get("redacted"):
+            body = {k: v for k, v in entry.items() if k != "event_hash"}
+            if hash_body(body) != entry["event_hash"]:
+                raise BundleError(
+                    f"custody log line {number} (seq {entry.get('seq')}) does not match its "
+                    "hash: the event was edited"
+                )
+        if previous is not None:
+            if entry.get("prev_hash") != previous["event_hash"]:
+                raise BundleError(
+                    f"custody log line {number} (seq {entry.get('seq')}) does not link to the "
+                    "line before it: an event was inserted, removed or reordered"
+                )
+            if entry.get("seq") != previous.get("seq", 0) + 1:
+                raise BundleError(
+                    f"custody log line {number}: seq {entry.get('seq')} does not follow "
+                    f"{previous.get('seq')}"
+                )
+        previous = entry
+        count += 1
+    if previous is None:
+        raise BundleError("the custody log extract is empty")
+    return count, str(previous["event_hash"])

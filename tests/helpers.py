@@ -1,0 +1,51 @@
+"""Test helpers that make sealed items without a browser (for core and anchoring tests)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session
+
+from evidence.api import ItemInfo, Toolkit
+from evidence.models import EvidenceItem
+from evidence.records import CapturedFile, CaptureRecord
+
+
+def seal_synthetic_item(kit: Toolkit, case_number: str, workdir: Path, label: str) -> ItemInfo:
+    """Record and seal an item from files written here, as a capture would."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shot = workdir / "screenshot.png"
+    shot.write_bytes(b"\x89PNG synthetic " + label.encode())
+    dom = workdir / "dom.html"
+    dom.write_text(f"<html><title>{label}</title></html>", encoding="utf-8")
+    now = kit.clock()
+    with Session(kit.engine) as session:
+        case = kit._case(session, case_number)
+        item = EvidenceItem(
+            id=kit.new_id(),
+            case_id=case.id,
+            requested_url=f"http://example.test/{label}",
+            created_at=now,
+        )
+        session.add(item)
+        session.commit()
+        item_id = item.id
+    record = CaptureRecord(
+        requested_url=f"http://example.test/{label}",
+        final_url=f"http://example.test/{label}",
+        redirect_chain=(f"http://example.test/{label}",),
+        started_at=now,
+        finished_at=datetime.now(UTC),
+        page_title=label,
+        http_status=200,
+        server_ip="127.0.0.1",
+        user_agent="test",
+        browser_version="none",
+        viewport=(1280, 800),
+        files=(
+            CapturedFile(shot, "screenshot.png", "screenshot", "image/png"),
+            CapturedFile(dom, "dom.html", "dom", "text/html; charset=utf-8"),
+        ),
+    )
+    return kit._seal(item_id, case_number, record)
