@@ -15,6 +15,7 @@ import re
 import stat
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,10 +61,12 @@ class ArtifactStore:
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="incoming-")
         tmp_path = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "wb") as out, ThreadPoolExecutor(1) as writer:
+                # The write of one chunk overlaps the hashing of the same chunk.
                 for chunk in chunks:
+                    written = writer.submit(out.write, chunk)
                     hasher.update(chunk)
-                    out.write(chunk)
+                    written.result()
                 out.flush()
                 os.fsync(out.fileno())
             digests = hasher.finalize()
