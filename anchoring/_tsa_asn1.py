@@ -19,6 +19,7 @@ cannot alter them. All pyasn1 errors surface as :class:`ValueError`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -26,7 +27,7 @@ from pyasn1.codec.der import decoder as der_decoder
 from pyasn1.codec.der import encoder as der_encoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import namedtype, tag, univ
-from pyasn1_modules import rfc3161, rfc5652
+from pyasn1_modules import rfc2634, rfc3161, rfc5035, rfc5280, rfc5652
 
 Asn1 = Any
 """A pyasn1 value or schema object (pyasn1 ships no type information)."""
@@ -222,3 +223,94 @@ def sort_certificate_sets(response_der: bytes) -> bytes:
     if len(result) != len(response_der):
         raise ValueError("TimeStampResp: sorting the certificate SETs changed its length")
     return result
+
+
+# --- signing-certificate attribute (ESSCertID v1 / v2) -------------------------------
+
+_SHA1_OID: Final = "1.3.14.3.2.26"
+_SHA256_OID: Final = "2.16.840.1.101.3.4.2.1"
+
+
+@dataclass(frozen=True, slots=True)
+class SigningCertificateId:
+    """The first ``ESSCertID``/``ESSCertIDv2`` of a token's signing-certificate attribute.
+
+    RFC 2634 / RFC 5035: the first entry identifies the certificate that
+    signed the token; later entries (if any) name other certificates of the path.
+    """
+
+    version: int
+    """1 for ``SigningCertificate`` (SHA-1), 2 for ``SigningCertificateV2``."""
+    hash_oid: str
+    cert_hash: bytes
+    serial: int | None
+    """``issuerSerial.serialNumber`` when present."""
+    issuer_names_der: tuple[bytes, ...]
+    """DER of each ``directoryName`` in ``issuerSerial.issuer`` (may be empty)."""
+
+
+def signing_certificate_ids(token_der: bytes) -> list[SigningCertificateId]:
+    """The signing-certificate attributes among the token's signed attributes.
+
+    Returns one entry per attribute found (a token may carry both versions);
+    an empty list means the token has none, which RFC 3161 forbids.
+    """
+    try:
+        return _signing_certificate_ids(token_der)
+    except PyAsn1Error as exc:
+        raise ValueError(f"signing-certificate attribute: {_detail(exc)}") from exc
+
+
+def _signing_certificate_ids(token_der: bytes) -> list[SigningCertificateId]:
+    signed_data = _decode_exact(_signed_data_der(token_der), _signed_data(), "SignedData")
+    signer_infos = signed_data["signerInfos"]
+    if len(signer_infos) != 1:
+        raise ValueError(f"SignedData: expected one SignerInfo, found {len(signer_infos)}")
+    signer = _decode(bytes(signer_infos[0]), rfc5652.SignerInfo(), "SignerInfo")
+    attributes = signer["signedAttrs"]
+    if not _present(attributes):
+        raise ValueError("SignerInfo: no signed attributes")
+    found: list[SigningCertificateId] = []
+    for attribute in attributes:
+        kind = attribute["attrType"]
+        if kind not in (rfc2634.id_aa_signingCertificate, rfc5035.id_aa_signingCertificateV2):
+            continue
+        values = attribute["attrValues"]
+        if len(values) != 1:
+            raise ValueError(f"signing-certificate attribute has {len(values)} values, not 1")
+        raw = _encode(values[0], "signing-certificate attribute")
+        if kind == rfc2634.id_aa_signingCertificate:
+            value = _decode(raw, rfc2634.SigningCertificate(), "SigningCertificate")
+            version, hash_oid = 1, _SHA1_OID
+        else:
+            value = _decode(raw, rfc5035.SigningCertificateV2(), "SigningCertificateV2")
+            version, hash_oid = 2, _SHA256_OID
+        certs = value["certs"]
+        if len(certs) == 0:
+            raise ValueError("signing-certificate attribute lists no certificate")
+        first = certs[0]
+        if version == 2 and _present(first["hashAlgorithm"]):
+            hash_oid = str(first["hashAlgorithm"]["algorithm"])
+        serial: int | None = None
+        issuers: list[bytes] = []
+        issuer_serial = first["issuerSerial"]
+        if _present(issuer_serial):
+            serial = int(issuer_serial["serialNumber"])
+            for general_name in issuer_serial["issuer"]:
+                if general_name.getName() == "directoryName":
+                    name = general_name["directoryName"]
+                    # The [4] EXPLICIT tag is the GeneralName's; the Name inside is
+                    # encoded as an untagged Name, i.e. what a certificate's issuer holds.
+                    plain = rfc5280.Name()
+                    plain.setComponentByName("rdnSequence", name["rdnSequence"])
+                    issuers.append(_encode(plain, "issuer name"))
+        found.append(
+            SigningCertificateId(
+                version=version,
+                hash_oid=hash_oid,
+                cert_hash=bytes(first["certHash"]),
+                serial=serial,
+                issuer_names_der=tuple(issuers),
+            )
+        )
+    return found

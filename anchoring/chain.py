@@ -77,6 +77,66 @@ class AlreadyAnchoredError(AnchorError):
     """The registry already holds the root; :meth:`ChainClient.find_anchor` reads it back."""
 
 
+class NotAuthorizedError(AnchorError):
+    """The registry refused the submitter (``NotAuthorized``): its owner must authorise it."""
+
+
+class NotOwnerError(AnchorError):
+    """Only the registry's owner may authorise or revoke submitters (``NotOwner``)."""
+
+
+_CUSTOM_ERRORS: dict[str, type[AnchorError]] = {
+    "AlreadyAnchored(": AlreadyAnchoredError,
+    "NotAuthorized(": NotAuthorizedError,
+    "NotOwner(": NotOwnerError,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAccount:
+    """Sign with an account the node itself holds unlocked (``eth_sendTransaction``).
+
+    Consortium nodes (Besu, Geth with ``--unlock``, Quorum) often keep the
+    submitter key in the node; the toolkit then never sees it.
+    """
+
+    address: str
+
+
+Signer = str | LocalAccount | NodeAccount
+"""A raw private key (hex), an eth-account ``LocalAccount`` or a :class:`NodeAccount`."""
+
+
+def load_keystore(path: Path, password: str) -> LocalAccount:
+    """The account in an encrypted V3 keystore JSON (``Account.encrypt``, geth, ``cast wallet``)."""
+    try:
+        keystore = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the keystore {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise ConfigurationError(f"the keystore {path} is not JSON") from exc
+    try:
+        key = Account.decrypt(keystore, password)
+    except ValueError as exc:
+        # eth-account says "MAC mismatch" for a wrong passphrase.
+        raise ConfigurationError(
+            f"cannot decrypt the keystore {path}: wrong passphrase or damaged file"
+        ) from exc
+    except (KeyError, TypeError) as exc:
+        raise ConfigurationError(f"the keystore {path} is not a V3 keystore") from exc
+    account: LocalAccount = Account.from_key(key)
+    return account
+
+
+@dataclass(frozen=True, slots=True)
+class SentAnchor:
+    """A submitted anchoring transaction whose receipt is still awaited."""
+
+    root: bytes
+    reference: str
+    transaction_hash: str
+
+
 @dataclass(frozen=True, slots=True)
 class ContractArtifact:
     """The compiled EvidenceRegistry as committed by ``node contracts/compile.js``."""
@@ -247,7 +307,7 @@ class ChainClient:
     def __init__(
         self,
         rpc_url: str,
-        private_key: str,
+        signer: Signer,
         *,
         development: bool = False,
         network_name: str | None = None,
@@ -258,40 +318,74 @@ class ChainClient:
         self.development = development
         self._network_name = network_name
         self._receipt_timeout_s = receipt_timeout_s
-        try:
-            self._account: LocalAccount = Account.from_key(private_key)
-        except (ValueError, TypeError) as exc:
-            # Never echo the key: it may end up in logs or a terminal recording.
-            raise ConfigurationError("the chain private key is not a valid secp256k1 key") from exc
+        self._account: LocalAccount | None = None
+        self._node_account: str | None = None
+        if isinstance(signer, NodeAccount):
+            self._node_account = _checksum(signer.address)
+            address = self._node_account
+        elif isinstance(signer, str):
+            try:
+                self._account = Account.from_key(signer)
+            except (ValueError, TypeError) as exc:
+                # Never echo the key: it may end up in logs or a terminal recording.
+                raise ConfigurationError(
+                    "the chain private key is not a valid secp256k1 key"
+                ) from exc
+            address = self._account.address
+        else:
+            self._account = signer
+            address = signer.address
+        self._address = str(address)
         self._w3 = _web3(rpc_url, request_timeout_s)
         self._artifact = load_contract_artifact()
         self._abi = cast(Any, list(self._artifact.abi))
         self._chain_id: int | None = None
+        self._eip1559: bool | None = None
         self.contract_address: str | None = None
-        self._send_lock = _signer_lock(self._account.address)
-        self._key_is_public = private_key.lower().removeprefix("0x") in _WELL_KNOWN_DEV_KEYS
+        self._send_lock = _signer_lock(self._address)
+        self._key_is_public = self._account is not None and (
+            bytes(self._account.key).hex() in _WELL_KNOWN_DEV_KEYS
+        )
 
     @classmethod
     def connect(
         cls,
         rpc_url: str,
-        private_key: str,
+        signer: Signer,
         *,
         development: bool = False,
         network_name: str | None = None,
         request_timeout_s: float = 10.0,
         receipt_timeout_s: float = 60.0,
+        expected_chain_id: int | None = None,
     ) -> ChainClient:
-        """A client for ``rpc_url``, after checking that the node answers."""
+        """A client for ``rpc_url``, after checking that the node answers.
+
+        With ``expected_chain_id`` a node on another chain is refused before
+        anything is signed (a mistyped RPC URL must not anchor elsewhere).
+        """
         client = cls(
             rpc_url,
-            private_key,
+            signer,
             development=development,
             network_name=network_name,
             request_timeout_s=request_timeout_s,
             receipt_timeout_s=receipt_timeout_s,
         )
         chain_id = client.chain_id
+        if expected_chain_id is not None and chain_id != expected_chain_id:
+            raise ConfigurationError(
+                f"the node at {rpc_url} is on chain id {chain_id}, "
+                f"not the configured {expected_chain_id}"
+            )
+        if client._node_account is not None:
+            with _rpc_errors(rpc_url, "eth_accounts"):
+                held = {str(a).lower() for a in client._w3.eth.accounts}
+            if client._node_account.lower() not in held:
+                raise ConfigurationError(
+                    f"the node at {rpc_url} does not hold the account {client._node_account} "
+                    "(eth_accounts): it cannot send for it"
+                )
         if client._key_is_public and not (development and chain_id == DEV_CHAIN_ID):
             raise ConfigurationError(
                 f"refusing to sign on chain {chain_id} with anvil's published development key",
@@ -313,7 +407,26 @@ class ChainClient:
     @property
     def submitter(self) -> str:
         """The checksummed address that signs this client's transactions."""
-        return str(self._account.address)
+        return self._address
+
+    @property
+    def uses_eip1559(self) -> bool:
+        """Whether the chain has a base fee (London or later), so type-2 fees are used."""
+        if self._eip1559 is None:
+            with _rpc_errors(self.rpc_url, "reading the latest block"):
+                latest = self._w3.eth.get_block("latest")
+            self._eip1559 = latest.get("baseFeePerGas") is not None
+        return self._eip1559
+
+    def head(self) -> tuple[int, str, datetime]:
+        """Number, hash and time of the latest block."""
+        with _rpc_errors(self.rpc_url, "reading the latest block"):
+            latest = self._w3.eth.get_block("latest")
+        return (
+            int(latest["number"]),
+            _hex(latest["hash"]),
+            _block_time(int(latest["timestamp"])),
+        )
 
     def use_registry(self, address: str) -> None:
         """Anchor into an existing registry (e.g. one deployed by someone else)."""
@@ -338,8 +451,12 @@ class ChainClient:
         self.contract_address = address
         return address
 
-    def ensure_registry(self, home: Path) -> str:
+    def ensure_registry(self, home: Path, *, deploy: bool = True) -> str:
         """The registry for this chain, deploying it on first use.
+
+        With ``deploy=False`` (real networks: deploying costs money and creates a
+        registry others must learn about) a chain without a recorded registry is a
+        :class:`ConfigurationError` instead.
 
         Deployments are remembered in ``<home>/chain/deployment.json``, keyed by chain
         id and genesis block hash, so a fresh development chain (new genesis) gets a
@@ -360,7 +477,17 @@ class ChainClient:
                 if self._has_registry_code(address):
                     self.contract_address = address
                     return address
+                if not deploy:
+                    raise ConfigurationError(
+                        f"the registry recorded for chain {self.chain_id} ({address}) has no "
+                        "EvidenceRegistry code any more"
+                    )
                 logger.warning("no registry code at recorded %s on %s; redeploying", address, key)
+            if not deploy:
+                raise ConfigurationError(
+                    f"no EvidenceRegistry known on chain {self.chain_id}",
+                    hint="Set EVIDENCE_REGISTRY_ADDRESS or run `evidence chain deploy`.",
+                )
             address = self.deploy_registry()
             records[key] = {
                 "address": address,
@@ -391,16 +518,38 @@ class ChainClient:
 
     def anchor_root(self, root: bytes, reference: str = "") -> AnchorReceipt:
         """Write ``root`` to the registry and return where and when it landed."""
+        return self.wait_anchor(self.send_anchor(root, reference))
+
+    def send_anchor(self, root: bytes, reference: str = "") -> SentAnchor:
+        """Sign and send the anchoring transaction; do not wait for it to be mined.
+
+        Raises :class:`AlreadyAnchoredError` / :class:`NotAuthorizedError` (decoded
+        from the registry's custom errors) before anything is sent.
+        """
         if len(root) != 32:
             raise ValueError(f"a root is 32 bytes, got {len(root)}")
         contract = self._registry()
-        root_hex = _hex(root)
+        action = f"anchoring {_hex(root)}"
+        with self._send_lock, _rpc_errors(self.rpc_url, action):
+            tx_hash = self._send_with_nonce_retries(
+                action, contract.functions.anchor(bytes(root), reference)
+            )
+        return SentAnchor(bytes(root), reference, _hex(tx_hash))
+
+    def wait_anchor(self, sent: SentAnchor) -> AnchorReceipt:
+        """Wait for a sent anchor's receipt and cross-check it against the chain.
+
+        A receipt is believed only if the registry itself dates the root to the
+        receipt's block and that block's hash is the receipt's: a node (or a proxy)
+        that reports a receipt the chain does not bear out is an error.
+        """
+        contract = self._registry()
+        root_hex = _hex(sent.root)
         started = time.monotonic()
-        receipt = self._transact(
-            f"anchoring {root_hex}", contract.functions.anchor(bytes(root), reference)
-        )
+        receipt = self._wait_receipt(sent.transaction_hash, f"anchoring {root_hex}")
         with _rpc_errors(self.rpc_url, "reading the anchor block"):
             block = self._w3.eth.get_block(receipt["blockNumber"])
+            registered = int(contract.functions.anchoredBlock(sent.root).call())
         events = [
             log
             for log in receipt["logs"]
@@ -413,6 +562,19 @@ class ChainClient:
                 f"anchor: transaction {_hex(receipt['transactionHash'])} emitted no Anchored "
                 f"event for {root_hex}"
             )
+        if _hex(receipt["transactionHash"]) != sent.transaction_hash:
+            raise AnchorError(
+                f"anchor: the node returned the receipt of {_hex(receipt['transactionHash'])} "
+                f"for {sent.transaction_hash}"
+            )
+        if registered != int(receipt["blockNumber"]) or _hex(block["hash"]) != _hex(
+            receipt["blockHash"]
+        ):
+            raise AnchorError(
+                f"anchor: the receipt of {sent.transaction_hash} (block {receipt['blockNumber']} "
+                f"{_hex(receipt['blockHash'])}) disagrees with the chain (registry block "
+                f"{registered}, block hash {_hex(block['hash'])})"
+            )
         anchored = AnchorReceipt(
             chain_id=self.chain_id,
             network_name=self.network_name,
@@ -424,7 +586,7 @@ class ChainClient:
             block_time=_block_time(int(block["timestamp"])),
             root=root_hex,
             submitter=self.submitter,
-            reference=reference,
+            reference=sent.reference,
             development=self.development,
         )
         logger.info(
@@ -436,6 +598,12 @@ class ChainClient:
             time.monotonic() - started,
         )
         return anchored
+
+    def gas_used(self, transaction_hash: str) -> int:
+        """Gas the mined transaction used (benchmarks, cost reports)."""
+        with _rpc_errors(self.rpc_url, "eth_getTransactionReceipt"):
+            receipt = self._w3.eth.get_transaction_receipt(cast(Any, transaction_hash))
+        return int(receipt["gasUsed"])
 
     def find_anchor(self, root: bytes) -> AnchorReceipt | None:
         """The existing anchor of ``root`` in this client's registry, None if there is none.
@@ -501,63 +669,114 @@ class ChainClient:
         return code == bytes.fromhex(self._artifact.deployed_bytecode[2:])
 
     def _require_code(self, address: str) -> None:
-        if not self._has_registry_code(address):
+        if self._has_registry_code(address):
+            return
+        with _rpc_errors(self.rpc_url, "eth_getCode"):
+            code = bytes(self._w3.eth.get_code(cast(Any, address)))
+        if not code:
             raise AnchorError(
-                f"anchor: no EvidenceRegistry code at {address} on chain {self.chain_id}"
+                f"anchor: no contract code at {address} on chain {self.chain_id} "
+                "(wrong address or wrong chain?)"
             )
+        raise AnchorError(
+            f"anchor: the contract at {address} on chain {self.chain_id} is not this "
+            "build's EvidenceRegistry"
+        )
 
     def _transact(self, action: str, call: Any) -> TxReceipt:
         """Sign, send and wait for one transaction; custom errors come back decoded."""
         with self._send_lock, _rpc_errors(self.rpc_url, action):
-            for attempt in range(_NONCE_RETRIES):
-                try:
-                    tx_hash = self._sign_and_send(action, call)
-                    break
-                except Web3RPCError as exc:
-                    message = _rpc_message(exc)
-                    # Another process signing with the same key took our nonce: build
-                    # the transaction again with a fresh one, after a random pause so
-                    # that the contenders drift apart.
-                    if "nonce" not in message.lower() or attempt == _NONCE_RETRIES - 1:
-                        raise AnchorError(
-                            f"anchor: the node at {self.rpc_url} refused {action}: {message}"
-                        ) from exc
-                    logger.info("nonce clash while %s; retrying", action)
-                    time.sleep(random.uniform(0.01, 0.1) * (attempt + 1))
+            tx_hash = self._send_with_nonce_retries(action, call)
+        return self._wait_receipt(_hex(tx_hash), action)
+
+    def _wait_receipt(self, tx_hash: str, action: str) -> TxReceipt:
+        with _rpc_errors(self.rpc_url, action):
             try:
                 receipt = self._w3.eth.wait_for_transaction_receipt(
                     HexBytes(tx_hash), timeout=self._receipt_timeout_s, poll_latency=0.1
                 )
             except TimeExhausted as exc:
                 raise AnchorError(
-                    f"anchor: transaction {_hex(tx_hash)} ({action}) not mined within "
+                    f"anchor: transaction {tx_hash} ({action}) not mined within "
                     f"{self._receipt_timeout_s:g} s",
                     hint="It may still be mined later: find_anchor() tells before sending again.",
                 ) from exc
         if receipt["status"] != 1:
             raise AnchorError(
-                f"anchor: transaction {_hex(tx_hash)} ({action}) reverted in block "
+                f"anchor: transaction {tx_hash} ({action}) reverted in block "
                 f"{receipt['blockNumber']}"
             )
         return receipt
 
+    def _send_with_nonce_retries(self, action: str, call: Any) -> bytes:
+        for attempt in range(_NONCE_RETRIES):
+            try:
+                return self._sign_and_send(action, call)
+            except Web3RPCError as exc:
+                message = _rpc_message(exc)
+                # Another process signing with the same key took our nonce: build
+                # the transaction again with a fresh one, after a random pause so
+                # that the contenders drift apart.
+                if "nonce" not in message.lower() or attempt == _NONCE_RETRIES - 1:
+                    raise AnchorError(
+                        f"anchor: the node at {self.rpc_url} refused {action}: {message}"
+                    ) from exc
+                logger.info("nonce clash while %s; retrying", action)
+                time.sleep(random.uniform(0.01, 0.1) * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fees(self) -> dict[str, int]:
+        """EIP-1559 fees where the chain has a base fee, else a legacy gas price."""
+        if self.uses_eip1559:
+            latest = self._w3.eth.get_block("latest")
+            base = int(latest.get("baseFeePerGas") or 0)
+            try:
+                tip = int(self._w3.eth.max_priority_fee)
+            except Web3RPCError:
+                # Nodes without eth_maxPriorityFeePerGas (older Besu): a modest tip.
+                tip = 1_000_000_000
+            # Twice the base fee survives six full blocks of base-fee increases.
+            return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base + tip}
+        return {"gasPrice": int(self._w3.eth.gas_price)}
+
     def _sign_and_send(self, action: str, call: Any) -> bytes:
+        params: dict[str, Any] = {"from": self._address, "chainId": self.chain_id, **self._fees()}
+        if self._account is not None:
+            # The node's account has its nonce assigned by the node; our own key
+            # takes the pending count (serialised per key by _send_lock).
+            params["nonce"] = self._w3.eth.get_transaction_count(
+                cast(Any, self._address), "pending"
+            )
         try:
             # build_transaction estimates gas, i.e. runs the call first: a revert
             # surfaces here with its custom error, before anything is signed.
-            tx: TxParams = call.build_transaction(
-                {
-                    "from": self._account.address,
-                    "chainId": self.chain_id,
-                    "nonce": self._w3.eth.get_transaction_count(self._account.address, "pending"),
-                }
-            )
+            tx: TxParams = call.build_transaction(cast(Any, params))
         except ContractLogicError as exc:
             reason = decode_revert(exc.data, self._artifact.abi)
-            error = AlreadyAnchoredError if reason.startswith("AlreadyAnchored(") else AnchorError
+            error = next(
+                (kind for prefix, kind in _CUSTOM_ERRORS.items() if reason.startswith(prefix)),
+                AnchorError,
+            )
             raise error(f"anchor: the registry rejected {action}: {reason}") from exc
+        if self._account is None:
+            return bytes(self._w3.eth.send_transaction(tx))
         signed = self._account.sign_transaction(cast(Any, tx))
         return bytes(self._w3.eth.send_raw_transaction(signed.raw_transaction))
+
+
+def chain_head(rpc_url: str, *, timeout_s: float = 5.0) -> tuple[int, int, str]:
+    """``(chain id, latest block number, genesis hash)`` of the node at ``rpc_url``."""
+    w3 = _web3(rpc_url, timeout_s)
+    with _rpc_errors(rpc_url, "reading the chain head"):
+        return int(w3.eth.chain_id), int(w3.eth.block_number), _hex(w3.eth.get_block(0)["hash"])
+
+
+def recorded_registry(home: Path, chain_id: int, genesis_hash: str) -> str | None:
+    """The registry :meth:`ChainClient.ensure_registry` recorded for a chain, if any."""
+    entry = _load_json_object(Path(home) / DEPLOYMENT_FILE).get(f"{chain_id}:{genesis_hash}")
+    if isinstance(entry, dict) and "address" in entry:
+        return str(entry["address"])
+    return None
 
 
 @contextlib.contextmanager

@@ -23,17 +23,18 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Final, Self
 
 import rfc3161ng
 from cryptography import x509
@@ -123,7 +124,163 @@ class DevelopmentTSAPaths:
     lock: Path
 
 
-class DevelopmentTSA:
+class OpensslTSA:
+    """An RFC 3161 TSA that signs with ``openssl ts -reply`` from one working folder.
+
+    The folder holds the openssl ts configuration, the serial file and a lock
+    file. Every signature runs under an exclusive ``flock`` on that lock (and a
+    thread lock within the process), so any number of threads and server
+    processes sharing the folder never hand out the same serial.
+    :meth:`start` serves RFC 3161 over HTTP in a daemon thread;
+    :meth:`serve_forever` serves in the calling thread; :meth:`reply` answers
+    a query in-process.
+    """
+
+    label = "TSA"
+    """Names this TSA in messages and logs."""
+
+    def __init__(self, directory: Path, *, config: Path, lock: Path) -> None:
+        self._directory = directory
+        self._config_path = config
+        self._lock_path = lock
+        # Requests within this process queue here; the flock on `lock` covers
+        # other processes sharing the folder (openssl keeps the serial in a file).
+        self._sign_lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT/tsr`` while started."""
+        if self._url is None:
+            raise RuntimeError(f"{self.label} is not started")
+        return self._url
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve in a daemon thread (port 0: an ephemeral one); returns the URL."""
+        if self._url is not None:
+            return self._url
+        server = self._bind(host, port)
+        bound_host, bound_port = server.server_address[:2]
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"tsa-{bound_port}",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        self._url = f"http://{bound_host!s}:{bound_port}{TSR_PATH}"
+        logger.info("%s serving at %s", self.label, self._url)
+        return self._url
+
+    def serve_forever(
+        self, host: str, port: int, *, ready: Callable[[str], None] | None = None
+    ) -> None:
+        """Serve in the calling thread until interrupted (``evidence tsa serve``)."""
+        server = self._bind(host, port)
+        bound_host, bound_port = server.server_address[:2]
+        url = f"http://{bound_host!s}:{bound_port}{TSR_PATH}"
+        logger.info("%s serving at %s", self.label, url)
+        if ready is not None:
+            ready(url)
+        try:
+            server.serve_forever(poll_interval=0.2)
+        finally:
+            server.server_close()
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        self._url = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5.0)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def reply(self, query_der: bytes) -> bytes:
+        """Answer one DER ``TimeStampReq`` with a DER ``TimeStampResp``.
+
+        A query openssl cannot read still gets a (rejection) response from
+        openssl; the HTTP handler screens malformed bodies out before that.
+        Raises :class:`TimestampError` if openssl itself fails.
+        """
+        openssl = self._openssl()
+        with tempfile.TemporaryDirectory(prefix="tsa-") as tmp:
+            query_path = Path(tmp) / "query.tsq"
+            reply_path = Path(tmp) / "reply.tsr"
+            query_path.write_bytes(query_der)
+            with self._serialised():
+                result = subprocess.run(
+                    [
+                        openssl, "ts", "-reply",
+                        "-config", self._config_path.name,
+                        "-queryfile", str(query_path),
+                        "-out", str(reply_path),
+                        *self._extra_reply_args(),
+                    ],
+                    cwd=self._directory,
+                    capture_output=True,
+                    timeout=_OPENSSL_TIMEOUT_S,
+                    check=False,
+                )
+            if result.returncode != 0 or not reply_path.exists():
+                detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+                logger.warning("openssl ts -reply failed (%s): %s", result.returncode, detail)
+                raise TimestampError(
+                    f"{self.label}: openssl ts -reply failed with exit code "
+                    f"{result.returncode}"
+                )
+            return reply_path.read_bytes()
+
+    # --- internals -------------------------------------------------------
+
+    def _extra_reply_args(self) -> list[str]:
+        return []
+
+    def _bind(self, host: str, port: int) -> _TSAServer:
+        self._openssl()  # fail here, not on the first request
+        try:
+            return _TSAServer((host, port), _TSARequestHandler, self)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{self.label}: cannot listen on {host}:{port}: {exc.strerror}"
+            ) from exc
+
+    def _openssl(self) -> str:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise ConfigurationError(
+                f"{self.label}: the openssl command is not installed",
+                hint="Install OpenSSL 3 (Debian: apt-get install openssl).",
+            )
+        return openssl
+
+    @contextlib.contextmanager
+    def _serialised(self) -> Iterator[None]:
+        with self._sign_lock, self._lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class DevelopmentTSA(OpensslTSA):
     """A DEVELOPMENT-ONLY RFC 3161 time-stamp authority backed by ``openssl ts``.
 
     Not a trusted third party: its root CA is made on this machine by this
@@ -148,12 +305,7 @@ class DevelopmentTSA:
             serial=directory / "serial",
             lock=directory / ".lock",
         )
-        # Requests within this process queue here; the flock on `lock` covers
-        # other processes sharing the home (openssl keeps the serial in a file).
-        self._sign_lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._url: str | None = None
+        super().__init__(directory, config=self._paths.config, lock=self._paths.lock)
         self._ensure_files()
         self._ca_pem = self._paths.ca_certificate.read_bytes()
         self._tsa_pem = self._paths.tsa_certificate.read_bytes()
@@ -173,12 +325,7 @@ class DevelopmentTSA:
     def tsa_certificate_pem(self) -> bytes:
         return self._tsa_pem
 
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT/tsr`` while started."""
-        if self._url is None:
-            raise RuntimeError("development TSA is not started")
-        return self._url
+    label = "development TSA (not a trusted third party)"
 
     def config(self, *, timeout_s: float = 10.0) -> TSAConfig:
         """A :class:`TSAConfig` for this running TSA, marked ``development=True``."""
@@ -189,100 +336,7 @@ class DevelopmentTSA:
             timeout_s=timeout_s,
         )
 
-    def start(self) -> str:
-        """Serve on an ephemeral loopback port in a daemon thread; returns the URL."""
-        if self._url is not None:
-            return self._url
-        self._openssl()  # fail here, not on the first request
-        server = _TSAServer(("127.0.0.1", 0), _TSARequestHandler, self)
-        host, port = server.server_address[:2]
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"devtsa-{port}",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._thread = server, thread
-        self._url = f"http://{host!s}:{port}{TSR_PATH}"
-        logger.info("development TSA (not a trusted third party) serving at %s", self._url)
-        return self._url
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        self._url = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5.0)
-
-    def __enter__(self) -> DevelopmentTSA:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def reply(self, query_der: bytes) -> bytes:
-        """Answer one DER ``TimeStampReq`` with a DER ``TimeStampResp``.
-
-        A query openssl cannot read still gets a (rejection) response from
-        openssl; the HTTP handler screens malformed bodies out before that.
-        Raises :class:`TimestampError` if openssl itself fails.
-        """
-        openssl = self._openssl()
-        with tempfile.TemporaryDirectory(prefix="devtsa-") as tmp:
-            query_path = Path(tmp) / "query.tsq"
-            reply_path = Path(tmp) / "reply.tsr"
-            query_path.write_bytes(query_der)
-            with self._serialised():
-                result = subprocess.run(
-                    [
-                        openssl, "ts", "-reply",
-                        "-config", self._paths.config.name,
-                        "-queryfile", str(query_path),
-                        "-out", str(reply_path),
-                    ],
-                    cwd=self._paths.directory,
-                    capture_output=True,
-                    timeout=_OPENSSL_TIMEOUT_S,
-                    check=False,
-                )
-            if result.returncode != 0 or not reply_path.exists():
-                detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-                logger.warning("openssl ts -reply failed (%s): %s", result.returncode, detail)
-                raise TimestampError(
-                    f"development TSA: openssl ts -reply failed with exit code "
-                    f"{result.returncode}"
-                )
-            return reply_path.read_bytes()
-
     # --- internals -------------------------------------------------------
-
-    def _openssl(self) -> str:
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise ConfigurationError(
-                "development TSA: the openssl command is not installed",
-                hint="Install OpenSSL 3 (Debian: apt-get install openssl).",
-            )
-        return openssl
-
-    @contextlib.contextmanager
-    def _serialised(self) -> Iterator[None]:
-        with self._sign_lock, self._paths.lock.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _ensure_files(self) -> None:
         paths = self._paths
@@ -319,6 +373,139 @@ class DevelopmentTSA:
                 _write_atomic(paths.serial, b"00\n", 0o644)
 
 
+KEY_PASSWORD_ENV: Final = "EVIDENCE_TSA_KEY_PASSWORD"
+"""Environment variable holding the passphrase of an encrypted agency TSA key."""
+
+_AGENCY_CONFIG: Final = """\
+# openssl ts configuration of an agency-run TSA served by `evidence tsa serve`.
+# Generated from the command line; edits are overwritten.
+[ tsa ]
+default_tsa = agency
+
+[ agency ]
+serial = ./serial
+crypto_device = builtin
+signer_cert = ./tsa.pem
+signer_key = ./tsa.key
+signer_digest = {signer_digest}
+default_policy = {policy}
+digests = sha256, sha384, sha512
+accuracy = secs:1
+clock_precision_digits = 3
+ordering = no
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = {ess_alg}
+{certs_line}"""
+
+
+class AgencyTSA(OpensslTSA):
+    """An agency-run RFC 3161 TSA: an agency-issued certificate and key, signed by openssl.
+
+    Nothing is generated here: the certificate (with the critical timeStamping
+    extended key usage RFC 3161 requires), its key and optionally the issuing
+    chain come from the agency's own CA. ``state_dir`` keeps the generated
+    openssl configuration, links to the three files, the serial counter and
+    its lock; several server processes given the same ``state_dir`` share one
+    serial sequence safely. An encrypted key's passphrase is read from
+    ``$EVIDENCE_TSA_KEY_PASSWORD``.
+    """
+
+    label = "agency TSA"
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        certificate: Path,
+        key: Path,
+        policy_oid: str,
+        chain: Path | None = None,
+        ess_cert_id_alg: str = "sha256",
+    ) -> None:
+        state_dir = Path(state_dir).resolve()
+        super().__init__(state_dir, config=state_dir / "tsa.cnf", lock=state_dir / "serial.lock")
+        if ess_cert_id_alg not in ("sha1", "sha256", "sha384", "sha512"):
+            raise ConfigurationError(f"agency TSA: unsupported ESSCertID hash {ess_cert_id_alg}")
+        if not re.fullmatch(r"[0-2](\.\d+)+", policy_oid):
+            raise ConfigurationError(f"agency TSA: policy {policy_oid!r} is not a dotted OID")
+        self.certificate_pem = _check_agency_files(certificate, key, chain)
+        self.chain_pem = chain.read_bytes() if chain is not None else b""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with self._serialised():
+            for name, target in (("tsa.pem", certificate), ("tsa.key", key), ("chain.pem", chain)):
+                link = state_dir / name
+                if link.is_symlink() or link.exists():
+                    link.unlink()
+                if target is not None:
+                    # Links, not copies: the agency's key stays where its custodian put it.
+                    link.symlink_to(Path(target).resolve())
+            text = _AGENCY_CONFIG.format(
+                policy=policy_oid,
+                ess_alg=ess_cert_id_alg,
+                signer_digest="sha256",
+                certs_line="certs = ./chain.pem\n" if chain is not None else "",
+            )
+            _write_atomic(state_dir / "tsa.cnf", text.encode(), 0o644)
+            serial = state_dir / "serial"
+            if not serial.exists():
+                _write_atomic(serial, b"01\n", 0o644)
+
+    def _extra_reply_args(self) -> list[str]:
+        if os.environ.get(KEY_PASSWORD_ENV) is not None:
+            return ["-passin", f"env:{KEY_PASSWORD_ENV}"]
+        return []
+
+
+def _check_agency_files(certificate: Path, key: Path, chain: Path | None) -> bytes:
+    """Refuse, with the reason, a certificate/key pair openssl could not sign with."""
+    try:
+        cert_pem = Path(certificate).read_bytes()
+        key_pem = Path(key).read_bytes()
+        chain_pem = Path(chain).read_bytes() if chain is not None else None
+    except OSError as exc:
+        raise ConfigurationError(f"agency TSA: cannot read {exc.filename}: {exc.strerror}") from exc
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        raise ConfigurationError(f"agency TSA: {certificate} is not a PEM certificate") from exc
+    if chain_pem is not None:
+        try:
+            x509.load_pem_x509_certificates(chain_pem)
+        except ValueError as exc:
+            raise ConfigurationError(f"agency TSA: {chain} is not PEM certificates") from exc
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound:
+        eku = None
+    if eku is None or ExtendedKeyUsageOID.TIME_STAMPING not in eku.value or not eku.critical:
+        raise ConfigurationError(
+            f"agency TSA: {certificate} lacks the critical timeStamping extended key usage",
+            hint="RFC 3161 requires extendedKeyUsage = critical, timeStamping on a TSA cert.",
+        )
+    now = dt.datetime.now(dt.UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise ConfigurationError(
+            f"agency TSA: {certificate} is not valid now (valid "
+            f"{cert.not_valid_before_utc.isoformat()} to {cert.not_valid_after_utc.isoformat()})"
+        )
+    password = os.environ.get(KEY_PASSWORD_ENV)
+    try:
+        private = serialization.load_pem_private_key(
+            key_pem, password=password.encode() if password is not None else None
+        )
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            f"agency TSA: cannot load the key {key} (encrypted? set {KEY_PASSWORD_ENV})"
+        ) from exc
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if private.public_key().public_bytes(
+        serialization.Encoding.DER, public
+    ) != cert.public_key().public_bytes(serialization.Encoding.DER, public):
+        raise ConfigurationError(f"agency TSA: the key {key} does not belong to {certificate}")
+    return cert_pem
+
+
 class _TSAServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -326,7 +513,7 @@ class _TSAServer(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         handler: type[BaseHTTPRequestHandler],
-        tsa: DevelopmentTSA,
+        tsa: OpensslTSA,
     ) -> None:
         super().__init__(address, handler)
         self.tsa = tsa
@@ -334,7 +521,7 @@ class _TSAServer(ThreadingHTTPServer):
 
 class _TSARequestHandler(BaseHTTPRequestHandler):
     server: _TSAServer
-    server_version = "EvidenceToolkitDevelopmentTSA/1"
+    server_version = "EvidenceToolkitTSA/1"
     # Bounds how long a stalled client can hold a handler thread.
     timeout = 30
 
@@ -368,7 +555,7 @@ class _TSARequestHandler(BaseHTTPRequestHandler):
         try:
             reply = self.server.tsa.reply(body)
         except (TimestampError, ConfigurationError, OSError, subprocess.SubprocessError):
-            logger.exception("development TSA could not answer a query")
+            logger.exception("%s could not answer a query", self.server.tsa.label)
             self._fail(HTTPStatus.INTERNAL_SERVER_ERROR, "TSA failure")
             return
         self.send_response(HTTPStatus.OK)

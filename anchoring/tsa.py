@@ -22,19 +22,26 @@ checks is reported as an invalid signature.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import http.client
 import ipaddress
 import logging
+import random
 import re
 import secrets
+import socket
+import ssl
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from http.client import HTTPException
-from typing import Final, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 import rfc3161ng
 from cryptography import x509
@@ -99,6 +106,14 @@ class TSAConfig:
     password: str | None = None
     policy_oid: str | None = None
     """Ask the TSA for this policy (``reqPolicy``) and require it in the token."""
+    total_timeout_s: float = 30.0
+    """Whole exchange, headers and body: a server dripping bytes (slow loris) is cut off."""
+    name: str = ""
+    """A label for messages and presets, e.g. ``FreeTSA``; the URL when empty."""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
 
     def __post_init__(self) -> None:
         try:
@@ -108,8 +123,10 @@ class TSAConfig:
             raise ConfigurationError(f"TSA URL is malformed: {self.url!r}") from exc
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ConfigurationError(f"TSA URL must be http(s)://host/...: {self.url!r}")
-        if self.timeout_s <= 0:
-            raise ConfigurationError(f"TSA timeout must be positive, got {self.timeout_s}")
+        if self.timeout_s <= 0 or self.total_timeout_s <= 0:
+            raise ConfigurationError(
+                f"TSA timeouts must be positive, got {self.timeout_s}/{self.total_timeout_s}"
+            )
         if not self.trust_roots_pem.strip():
             raise ConfigurationError(f"TSA {self.url}: no trust root configured")
 
@@ -182,7 +199,9 @@ def fetch_timestamp(query_der: bytes, config: TSAConfig) -> bytes:
     """POST a ``TimeStampReq`` to the TSA and return the body, unverified.
 
     Transport failures (unreachable, timeout, HTTP error status, oversized
-    body) raise :class:`TimestampError` naming the URL.
+    body, an answer that is not ``application/timestamp-reply`` DER) raise
+    :class:`TimestampError` naming the URL. ``config.timeout_s`` bounds each
+    network operation and ``config.total_timeout_s`` the whole exchange.
     """
     headers = {
         "Content-Type": QUERY_MEDIA_TYPE,
@@ -195,26 +214,130 @@ def fetch_timestamp(query_der: bytes, config: TSAConfig) -> bytes:
         token = f"{config.username}:{config.password or ''}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
     request = urllib.request.Request(config.url, data=query_der, headers=headers, method="POST")
+    watchdog = _Watchdog(config.total_timeout_s)
+    too_slow = (
+        f"TSA {config.url} did not answer within {config.total_timeout_s:g} s (whole exchange)"
+    )
     try:
-        with _opener(config.url).open(request, timeout=config.timeout_s) as response:
-            body: bytes = response.read(MAX_RESPONSE_BYTES + 1)
+        with watchdog, _opener(config.url, watchdog).open(
+            request, timeout=config.timeout_s
+        ) as response:
+            body = _read_limited(response, watchdog)
             media_type = response.headers.get_content_type()
     except urllib.error.HTTPError as exc:
         _fail(f"TSA {config.url} answered HTTP {exc.code} {_one_line(str(exc.reason))}", exc)
     except urllib.error.URLError as exc:
+        if watchdog.fired:
+            _fail(too_slow, exc)
         if isinstance(exc.reason, TimeoutError):
             _fail(f"TSA {config.url} did not answer within {config.timeout_s:g} s", exc)
         _fail(f"TSA {config.url} is unreachable: {_one_line(str(exc.reason))}", exc)
     except TimeoutError as exc:
+        if watchdog.fired:
+            _fail(too_slow, exc)
         _fail(f"TSA {config.url} did not answer within {config.timeout_s:g} s", exc)
     except (HTTPException, OSError, ValueError) as exc:
+        if watchdog.fired:
+            _fail(too_slow, exc)
         _fail(f"TSA {config.url}: connection failed: {_one_line(repr(exc))}", exc)
+    if watchdog.fired:
+        raise TimestampError(too_slow)
     if len(body) > MAX_RESPONSE_BYTES:
         raise TimestampError(f"TSA {config.url}: response larger than {MAX_RESPONSE_BYTES} bytes")
+    if media_type in ("text/html", "text/plain") and not body.startswith(b"\x30"):
+        # A captive portal, proxy or error page answering 200: say so, not "bad DER".
+        raise TimestampError(
+            f"TSA {config.url} answered {media_type} instead of a time-stamp reply "
+            f"({_one_line(body[:80].decode('utf-8', 'replace'))})"
+        )
     if media_type != REPLY_MEDIA_TYPE:
         # Some TSAs label replies oddly; the DER checks decide, not the header.
         logger.warning("TSA %s answered with Content-Type %s", config.url, media_type)
     return body
+
+
+def _read_limited(response: Any, watchdog: _Watchdog) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_RESPONSE_BYTES:
+        chunk: bytes = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if watchdog.fired:
+            break
+    return b"".join(chunks)
+
+
+class _Watchdog:
+    """Shuts down the exchange's sockets when the whole-exchange deadline passes.
+
+    Per-operation socket timeouts alone let a server that sends one byte every
+    few seconds hold a request open indefinitely.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.fired = False
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.fired:
+                self._shut(sock)
+
+    def __enter__(self) -> _Watchdog:
+        self._timer = threading.Timer(self._seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched(base: type[http.client.HTTPConnection], watchdog: _Watchdog) -> Any:
+    class Watched(base):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    return Watched
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._connection = _watched(http.client.HTTPConnection, watchdog)
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection, req)
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._connection = _watched(http.client.HTTPSConnection, watchdog)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        # The default context: certificate and host name checked.
+        return self.do_open(self._connection, req, context=ssl.create_default_context())
 
 
 def request_timestamp(
@@ -261,6 +384,108 @@ def request_timestamp(
         trust_root_pem=config.trust_roots_pem,
         development=config.development,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try each TSA of a list before moving on to the next one."""
+
+    attempts: int = 3
+    """Tries per TSA for transient failures (unreachable, timeout, HTTP 5xx/429)."""
+    backoff_s: float = 0.5
+    """Pause before the second try; doubled before each further one (plus jitter)."""
+    max_backoff_s: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.backoff_s < 0 or self.max_backoff_s < 0:
+            raise ConfigurationError("TSA retry policy: attempts >= 1 and non-negative pauses")
+
+    def pause(self, attempt: int) -> float:
+        """Seconds to wait after failed try number ``attempt`` (1-based)."""
+        base = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+        # Jitter keeps many clients that lost the same TSA from retrying in step.
+        return float(base * random.uniform(0.5, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampAttempts:
+    """What :func:`request_timestamps` got: the tokens, and why other TSAs gave none."""
+
+    tokens: tuple[TimestampToken, ...]
+    failures: tuple[str, ...]
+    """One line per TSA that gave no usable token, naming it and the last error."""
+
+
+_TRANSIENT = re.compile(
+    r"unreachable|did not answer|connection failed|HTTP (5\d\d|429|408)|status 3 waiting"
+)
+
+
+def request_timestamps(
+    digest: bytes,
+    configs: Sequence[TSAConfig],
+    *,
+    needed: int = 1,
+    hash_algorithm: str = "sha256",
+    retry: RetryPolicy | None = None,
+    exclude_signers: Collection[bytes] = (),
+    sleep: Callable[[float], None] = time.sleep,
+) -> TimestampAttempts:
+    """Tokens over ``digest`` from ``needed`` independent TSAs, trying ``configs`` in order.
+
+    Each TSA gets up to ``retry.attempts`` tries with exponential back-off for
+    transient failures (unreachable, timeouts, HTTP 5xx); a token that fails
+    verification is not retried (the TSA answered, and wrongly). Two tokens
+    count as independent when different certificates signed them: a second
+    URL of the same TSA does not count. ``exclude_signers`` holds DER
+    certificates whose tokens the caller already has.
+
+    Never raises for a TSA's failure: the result lists every failure so that
+    the caller can keep what it got and say what is still owed.
+    """
+    if needed < 1:
+        raise ValueError("needed must be at least 1")
+    if not configs:
+        raise ConfigurationError("no TSA configured")
+    policy = retry or RetryPolicy()
+    tokens: list[TimestampToken] = []
+    failures: list[str] = []
+    signers = set(exclude_signers)
+    for config in configs:
+        if len(tokens) >= needed:
+            break
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                token = request_timestamp(digest, config, hash_algorithm=hash_algorithm)
+            except TimestampError as exc:
+                transient = bool(_TRANSIENT.search(exc.message))
+                if transient and attempt < policy.attempts:
+                    pause = policy.pause(attempt)
+                    logger.info("%s; try %d again in %.2f s", exc.message, attempt + 1, pause)
+                    sleep(pause)
+                    continue
+                failures.append(
+                    f"{config.label}: {exc.message}"
+                    + (f" (after {attempt} tries)" if attempt > 1 else "")
+                )
+                break
+            signer = signer_certificate_der(token)
+            if signer in signers:
+                failures.append(
+                    f"{config.label}: same TSA certificate as a token already held "
+                    "(not independent)"
+                )
+            else:
+                signers.add(signer)
+                tokens.append(token)
+            break
+    return TimestampAttempts(tuple(tokens), tuple(failures))
+
+
+def signer_certificate_der(token: TimestampToken) -> bytes:
+    """DER of the certificate that signed ``token`` (the first in its stored PEM)."""
+    first = x509.load_pem_x509_certificates(token.tsa_certificate_pem)[0]
+    return first.public_bytes(Encoding.DER)
 
 
 # --- verification --------------------------------------------------------------
@@ -329,6 +554,7 @@ def _verify(
     _check_eku(leaf)
     _check_validity(leaf, gen_time)
     chain = _check_chain(leaf, others, roots, gen_time)
+    _check_signing_certificate(token_der, leaf)
 
     imprint = _guard(lambda: info.message_imprint, "message imprint")
     algorithm_oid = _guard(lambda: imprint.hash_algorithm, "message imprint").dotted_string
@@ -484,6 +710,47 @@ def _check_validity(leaf: x509.Certificate, gen_time: datetime) -> None:
         )
 
 
+_ESS_HASHES: Final[dict[str, str]] = {
+    "1.3.14.3.2.26": "sha1",
+    **{oid: name for oid, name in _HASH_NAMES.items()},
+}
+
+
+def _check_signing_certificate(token_der: bytes, leaf: x509.Certificate) -> None:
+    """RFC 3161 §2.4.2 / RFC 5816: the signed ESSCertID(v2) must name the signing certificate.
+
+    Without it a token could be re-wrapped with another certificate for the same
+    key (e.g. one without the timeStamping purpose) and still carry a valid signature.
+    """
+    try:
+        ids = _tsa_asn1.signing_certificate_ids(token_der)
+    except ValueError as exc:
+        _fail(f"{_PREFIX}: malformed signing-certificate attribute ({exc})", exc)
+    if not ids:
+        raise TimestampError(
+            f"{_PREFIX}: no signing-certificate attribute (ESSCertID or ESSCertIDv2)"
+        )
+    leaf_der = leaf.public_bytes(Encoding.DER)
+    issuer_der = leaf.issuer.public_bytes()
+    for ess in ids:
+        label = "ESSCertID" if ess.version == 1 else "ESSCertIDv2"
+        name = _ESS_HASHES.get(ess.hash_oid)
+        if name is None:
+            raise TimestampError(f"{_PREFIX}: {label} uses unsupported hash {ess.hash_oid}")
+        if not secrets.compare_digest(hashlib.new(name, leaf_der).digest(), ess.cert_hash):
+            raise TimestampError(
+                f"{_PREFIX}: signing-certificate attribute ({label}) does not match "
+                "the TSA certificate"
+            )
+        if ess.serial is not None and ess.serial != leaf.serial_number:
+            raise TimestampError(
+                f"{_PREFIX}: {label} names serial {ess.serial:x}, the TSA certificate "
+                f"has {leaf.serial_number:x}"
+            )
+        if ess.issuer_names_der and issuer_der not in ess.issuer_names_der:
+            raise TimestampError(f"{_PREFIX}: {label} names another issuer than the TSA's")
+
+
 def _require_timestamping(
     policy: Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage
 ) -> None:
@@ -579,13 +846,17 @@ def _one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _opener(url: str) -> urllib.request.OpenerDirector:
+def _opener(url: str, watchdog: _Watchdog) -> urllib.request.OpenerDirector:
     host = urllib.parse.urlsplit(url).hostname or ""
+    handlers: list[urllib.request.BaseHandler] = [
+        _WatchedHTTPHandler(watchdog),
+        _WatchedHTTPSHandler(watchdog),
+    ]
     # A proxy from the environment must not swallow loopback traffic (the
     # development TSA); real TSAs keep whatever proxy the site uses.
     if host == "localhost" or _is_loopback(host):
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener()
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers)
 
 
 def _is_loopback(host: str) -> bool:

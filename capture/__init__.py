@@ -8,6 +8,16 @@ was photographed actually received.
 from __future__ import annotations
 
 from capture._capture import capture_page
+from capture._guard import check_target, is_private_address
+from capture._robust import DEVICE_PRESETS
+from capture._steps import load_steps
 from capture._urls import validate_url
 
-__all__ = ["capture_page", "validate_url"]
+__all__ = [
+    "DEVICE_PRESETS",
+    "capture_page",
+    "check_target",
+    "is_private_address",
+    "load_steps",
+    "validate_url",
+]

@@ -39,7 +39,8 @@ CHROMIUM_ARGS = (
 
 SCROLL_STEP_DELAY_MS = 120
 MAX_SCROLL_STEPS = 80
-"""Bounds the scroll on endless pages: 80 viewports, about 10 s."""
+"""Default of ``CaptureOptions.max_scroll_steps``: bounds the scroll on endless pages
+(80 viewports, about 10 s)."""
 QUIET_PERIOD_S = 0.5
 """How long no request may be in flight before the page counts as settled."""
 _POLL_MS = 100
@@ -201,7 +202,7 @@ def _scroll_through(page: Page, options: CaptureOptions) -> list[str]:
             {
                 "stepPx": max(options.viewport_height - 100, 200),
                 "delayMs": SCROLL_STEP_DELAY_MS,
-                "maxSteps": MAX_SCROLL_STEPS,
+                "maxSteps": options.max_scroll_steps,
             },
         )
     except PlaywrightError as exc:
@@ -209,7 +210,7 @@ def _scroll_through(page: Page, options: CaptureOptions) -> list[str]:
     logger.debug("scrolled: %s", outcome)
     if isinstance(outcome, dict) and not outcome.get("reachedEnd", True):
         return [
-            f"stopped scrolling after {MAX_SCROLL_STEPS} screens; content further down "
+            f"stopped scrolling after {options.max_scroll_steps} screens; content further down "
             "(e.g. endless scrolling) may not have loaded"
         ]
     return []

@@ -175,6 +175,75 @@ class TrafficRecorder:
             entry.extra_cursor = 0
         return [self._assemble(paused) for paused in self._paused]
 
+    def security_details(self) -> dict[str, dict[str, Any]]:
+        """The browser's ``securityDetails`` per HTTPS origin (the first response from each)."""
+        details: dict[str, dict[str, Any]] = {}
+        for entry in self._requests.values():
+            responses = [h.get("redirectResponse") for h in entry.hops[1:]] + [entry.response]
+            for response in responses:
+                if not isinstance(response, dict):
+                    continue
+                security = response.get("securityDetails")
+                origin = origin_of(str(response.get("url", "")))
+                if isinstance(security, dict) and origin and origin not in details:
+                    details[origin] = security
+        return details
+
+    def network_log(self) -> list[dict[str, Any]]:
+        """Every network request the page made, as the Network domain reported it.
+
+        Unlike the WARC this includes requests that failed or were never held
+        by Fetch, with the browser's own timing, remote address and TLS details.
+        """
+        log = []
+        for network_id, entry in self._requests.items():
+            hops = []
+            for index, hop in enumerate(entry.hops):
+                response = _network_response(entry, index)
+                request = hop.get("request", {})
+                item: dict[str, Any] = {
+                    "url": request.get("url"),
+                    "method": request.get("method"),
+                    "resource_type": hop.get("type"),
+                    "wall_time": hop.get("wallTime"),
+                    "initiator": (hop.get("initiator") or {}).get("type"),
+                    "frame_id": hop.get("frameId"),
+                }
+                if response:
+                    item["response"] = {
+                        key: response.get(key)
+                        for key in (
+                            "status",
+                            "statusText",
+                            "mimeType",
+                            "remoteIPAddress",
+                            "remotePort",
+                            "protocol",
+                            "securityState",
+                            "fromDiskCache",
+                            "fromServiceWorker",
+                            "encodedDataLength",
+                        )
+                        if key in response
+                    }
+                    security = response.get("securityDetails")
+                    if isinstance(security, dict):
+                        item["response"]["security_details"] = {
+                            key: value
+                            for key, value in security.items()
+                            if key not in ("signedCertificateTimestampList", "certificateId")
+                        }
+                hops.append(item)
+            log.append(
+                {
+                    "request_id": network_id,
+                    "hops": hops,
+                    "finished": entry.finished,
+                    "error": entry.error,
+                }
+            )
+        return log
+
     # --- Fetch ---------------------------------------------------------------
 
     def _on_paused(self, event: dict[str, Any]) -> None:
@@ -201,7 +270,7 @@ class TrafficRecorder:
             method=str(request.get("method", "GET")),
             resource_type=str(event.get("resourceType", "Other")),
             fetch_request_headers=_header_pairs(request.get("headers", {})),
-            request_body=_post_data(request),
+            request_body=self._request_body(event, request),
             status=status,
             reason=str(event.get("responseStatusText") or ""),
             fetch_response_headers=tuple(
@@ -209,6 +278,25 @@ class TrafficRecorder:
             ),
             recorded_at=self._clock(),
         )
+
+    def _request_body(self, event: Mapping[str, Any], request: Mapping[str, Any]) -> bytes:
+        body = _post_data(request)
+        if body or not request.get("hasPostData"):
+            return body
+        # Chromium leaves large bodies out of the event; the Network domain
+        # still holds them under the network request id.
+        network_id = event.get("networkId")
+        if not network_id:
+            return b""
+        try:
+            reply = self._session.send("Network.getRequestPostData", {"requestId": network_id})
+        except Exception:
+            logger.debug("no post data for %s", request.get("url"), exc_info=True)
+            return b""
+        data = str(reply.get("postData", ""))
+        if reply.get("base64Encoded"):
+            return base64.b64decode(data)
+        return data.encode("utf-8")
 
     def _copy_body(self, fetch_id: str, paused: _Paused, event: dict[str, Any]) -> None:
         if paused.resource_type in _STREAMING_RESOURCE_TYPES:
@@ -345,6 +433,14 @@ class TrafficRecorder:
             tls_cipher=_optional_str(security.get("cipher")),
             mime_type=_mime_type(network_response, response_headers),
         )
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL, or ``""``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
 
 
 def _match_hop(entry: _NetworkRequest, url: str) -> int | None:

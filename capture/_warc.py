@@ -45,6 +45,16 @@ class ResourceFile:
     made_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class MetadataBlock:
+    """JSON (or other) data the capture produced about itself, as a ``metadata`` record."""
+
+    uri: str
+    data: bytes
+    media_type: str
+    made_at: datetime
+
+
 class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]
     """warcio's writer with SHA-256 digests, injected record ids and dates.
 
@@ -79,16 +89,31 @@ def write_capture_warc(
     warcinfo: dict[str, str],
     clock: Clock,
     id_factory: IdFactory,
+    metadata: Iterable[MetadataBlock] = (),
+    page_url: str | None = None,
 ) -> None:
-    """Write ``warcinfo``, then response/request pairs, then the resources, to ``path``."""
+    """Write ``warcinfo``, response/request pairs, resources and metadata to ``path``.
+
+    Every record names the warcinfo record (``WARC-Warcinfo-ID``). Resources
+    and metadata are made in the same capture event as the page, so they point
+    at the page's response record (``WARC-Concurrent-To``) when ``page_url``
+    has one.
+    """
     partial = path.with_name(path.name + ".partial")
     with partial.open("wb") as out:
         writer = _Sha256WARCWriter(out, clock, id_factory)
-        writer.write_record(writer.create_warcinfo_record(path.name, warcinfo))
+        info = writer.create_warcinfo_record(path.name, warcinfo)
+        writer.write_record(info)
+        info_id = str(info.rec_headers.get_header("WARC-Record-ID"))
+        page_record: str | None = None
         for exchange in exchanges:
-            _write_exchange(writer, exchange)
+            response_id = _write_exchange(writer, exchange, info_id)
+            if page_url is not None and exchange.url == page_url:
+                page_record = response_id
         for resource in resources:
-            _write_resource(writer, resource)
+            _write_resource(writer, resource, info_id, page_record)
+        for block in metadata:
+            _write_metadata(writer, block, info_id, page_record)
     partial.replace(path)
 
 
@@ -138,9 +163,11 @@ def archived_response_headers(headers: Headers, body_length: int) -> list[tuple[
     return result
 
 
-def _write_exchange(writer: _Sha256WARCWriter, exchange: RecordedExchange) -> None:
+def _write_exchange(writer: _Sha256WARCWriter, exchange: RecordedExchange, info_id: str) -> str:
+    """Write the response and its request; return the response's record id."""
     date = isoformat(exchange.recorded_at)
     warc_headers = _leading_headers(writer, "response", exchange.url, date)
+    warc_headers["WARC-Warcinfo-ID"] = info_id
     if exchange.server_ip:
         warc_headers["WARC-IP-Address"] = exchange.server_ip
     if exchange.truncated:
@@ -170,6 +197,8 @@ def _write_exchange(writer: _Sha256WARCWriter, exchange: RecordedExchange) -> No
     if exchange.tls_cipher:
         response.rec_headers.add_header("WARC-Cipher-Suite", exchange.tls_cipher)
 
+    request_warc_headers = _leading_headers(writer, "request", exchange.url, date)
+    request_warc_headers["WARC-Warcinfo-ID"] = info_id
     request_headers = StatusAndHeaders(
         f"{exchange.method} {_request_target(exchange.url)} {exchange.request_line_version}",
         list(exchange.request_headers),
@@ -181,14 +210,21 @@ def _write_exchange(writer: _Sha256WARCWriter, exchange: RecordedExchange) -> No
         payload=BytesIO(exchange.request_body),
         length=len(exchange.request_body),
         http_headers=request_headers,
-        warc_headers_dict=_leading_headers(writer, "request", exchange.url, date),
+        warc_headers_dict=request_warc_headers,
     )
     # Sets WARC-Concurrent-To on the request, pointing at the response.
     writer.write_request_response_pair(request, response)
+    return str(response.rec_headers.get_header("WARC-Record-ID"))
 
 
-def _write_resource(writer: _Sha256WARCWriter, resource: ResourceFile) -> None:
+def _write_resource(
+    writer: _Sha256WARCWriter, resource: ResourceFile, info_id: str, page_record: str | None
+) -> None:
     size = resource.path.stat().st_size
+    headers = _leading_headers(writer, "resource", resource.uri, isoformat(resource.made_at))
+    headers["WARC-Warcinfo-ID"] = info_id
+    if page_record:
+        headers["WARC-Concurrent-To"] = page_record
     with resource.path.open("rb") as stream:
         record = writer.create_warc_record(
             resource.uri,
@@ -196,11 +232,27 @@ def _write_resource(writer: _Sha256WARCWriter, resource: ResourceFile) -> None:
             payload=stream,
             length=size,
             warc_content_type=resource.media_type,
-            warc_headers_dict=_leading_headers(
-                writer, "resource", resource.uri, isoformat(resource.made_at)
-            ),
+            warc_headers_dict=headers,
         )
         writer.write_record(record)
+
+
+def _write_metadata(
+    writer: _Sha256WARCWriter, block: MetadataBlock, info_id: str, page_record: str | None
+) -> None:
+    headers = _leading_headers(writer, "metadata", block.uri, isoformat(block.made_at))
+    headers["WARC-Warcinfo-ID"] = info_id
+    if page_record:
+        headers["WARC-Concurrent-To"] = page_record
+    record = writer.create_warc_record(
+        block.uri,
+        "metadata",
+        payload=BytesIO(block.data),
+        length=len(block.data),
+        warc_content_type=block.media_type,
+        warc_headers_dict=headers,
+    )
+    writer.write_record(record)
 
 
 def _leading_headers(

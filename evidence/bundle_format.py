@@ -8,6 +8,8 @@ both take their paths and (de)serialisers from here so the two cannot drift.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,9 +17,10 @@ from typing import Any
 
 from evidence.errors import BundleError
 from evidence.manifest import canonical_json
-from evidence.records import AnchorReceipt, TimestampToken, isoformat
+from evidence.records import AnchorReceipt, SignatureInfo, TimestampToken, isoformat
 
 BUNDLE_FORMAT = "evidence-toolkit/bundle/v1"
+CASE_BUNDLE_FORMAT = "evidence-toolkit/case-bundle/v1"
 
 INDEX = "bundle.json"
 MANIFEST = "manifest.json"
@@ -30,6 +33,12 @@ TSA_ROOT = "timestamp/tsa-root.pem"
 TIMESTAMP_JSON = "timestamp/timestamp.json"
 ANCHOR_JSON = "anchor/anchor.json"
 REPORT = "report/report.pdf"
+CUSTODY_LOG = "custody/custody-log.jsonl"
+README = "README.txt"
+"""For the recipient, Chinese and English: what the bundle is and how it is laid out."""
+CASE_INDEX = "case.json"
+"""Case bundles: the index at the zip root; each item sits under ``items/<item-id>/``."""
+CASE_ITEMS_DIR = "items"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,11 @@ class BundleInput:
     anchor: AnchorReceipt | None
     report_pdf: Path
     tool_version: str
+    custody_jsonl: bytes | None = None
+    """The item's custody-log extract (JSON Lines), written to ``CUSTODY_LOG`` when given."""
+    signatures: tuple[tuple[str, bytes, bytes], ...] = ()
+    """Officers' manifest signatures: (name from :func:`signature_name`, CMS DER, signer
+    certificate PEM); each is written as ``<name>.p7s`` and ``<name>.pem``."""
 
 
 def anchor_to_json(anchor: AnchorReceipt) -> bytes:
@@ -134,3 +148,64 @@ def _time(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("time is not a string")
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# --- officers' manifest signatures (issue 3 item 5) --------------------------
+
+SIGNATURES_DIR = "signatures"
+SIGNATURE_SUFFIX = ".p7s"
+"""A detached DER CMS SignedData over ``manifest.json`` (docs/signatures.md)."""
+SIGNER_CERT_SUFFIX = ".pem"
+"""The signer's certificate, PEM; also embedded in the ``.p7s``."""
+_SIGNATURE_MEMBER = re.compile(r"^signatures/([1-9][0-9]{0,3})-([A-Za-z0-9_-]{1,200})\.p7s$")
+
+
+def signature_name(index: int, enforcement_id: str) -> str:
+    """``signatures/<n>-<enforcement-id-safe>``: the stem of one signature's two files.
+
+    ``n`` is 1 for the capturing officer's signature, 2, 3, ... for co-signatures.
+    """
+    from evidence.officers import safe_enforcement_id
+
+    if index < 1:
+        raise ValueError(f"signature numbers start at 1, not {index}")
+    return f"{SIGNATURES_DIR}/{index}-{safe_enforcement_id(enforcement_id)}"
+
+
+def signature_members(name: str) -> tuple[str, str]:
+    """The bundle paths of a signature's ``.p7s`` and its signer's ``.pem``."""
+    return name + SIGNATURE_SUFFIX, name + SIGNER_CERT_SUFFIX
+
+
+def bundle_signatures(
+    signatures: Iterable[SignatureInfo],
+) -> tuple[tuple[str, bytes, bytes], ...]:
+    """``BundleInput.signatures`` from the facade's ``Toolkit.item_signatures(item_id)``."""
+    return tuple(
+        (signature_name(s.index, s.enforcement_id), s.signature_der, s.certificate_pem)
+        for s in sorted(signatures, key=lambda s: s.index)
+    )
+
+
+def signature_names_in(names: Iterable[str]) -> list[str]:
+    """The signature stems present among a bundle's member names, in number order.
+
+    Raises :class:`BundleError` for a ``.p7s`` whose name breaks the layout, a
+    number used twice, or a signature without its ``.pem``.
+    """
+    members = set(names)
+    found: dict[int, str] = {}
+    for member in sorted(members):
+        if not (member.startswith(SIGNATURES_DIR + "/") and member.endswith(SIGNATURE_SUFFIX)):
+            continue
+        match = _SIGNATURE_MEMBER.match(member)
+        if match is None:
+            raise BundleError(f"{member}: not a signatures/<n>-<enforcement-id>.p7s name")
+        index = int(match.group(1))
+        if index in found:
+            raise BundleError(f"{member}: signature number {index} is used twice")
+        stem = member[: -len(SIGNATURE_SUFFIX)]
+        if stem + SIGNER_CERT_SUFFIX not in members:
+            raise BundleError(f"{member}: its signer certificate {stem}.pem is missing")
+        found[index] = stem
+    return [found[i] for i in sorted(found)]

@@ -8,7 +8,7 @@ default can be overridden by an environment variable or by the caller.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -21,8 +21,19 @@ ENV_TSA_URL = "EVIDENCE_TSA_URL"
 ENV_TSA_ROOTS = "EVIDENCE_TSA_ROOTS"
 ENV_RPC_URL = "EVIDENCE_RPC_URL"
 ENV_CHAIN_KEY = "EVIDENCE_CHAIN_PRIVATE_KEY"
+ENV_TSA_URLS = "EVIDENCE_TSA_URLS"
+ENV_TSA_DUAL = "EVIDENCE_TSA_DUAL"
+ENV_BATCH_SIZE = "EVIDENCE_BATCH_SIZE"
+ENV_BATCH_INTERVAL = "EVIDENCE_BATCH_INTERVAL"
+ENV_CONFIRMATIONS = "EVIDENCE_CONFIRMATIONS"
+ENV_REGISTRY = "EVIDENCE_REGISTRY_ADDRESS"
+ENV_CHAIN_ID = "EVIDENCE_CHAIN_ID"
+ENV_CHAIN_KEYSTORE = "EVIDENCE_CHAIN_KEYSTORE"
+ENV_CHAIN_KEYSTORE_PASSWORD = "EVIDENCE_CHAIN_KEYSTORE_PASSWORD"
+ENV_CHAIN_FROM = "EVIDENCE_CHAIN_FROM"
 ENV_CHROMIUM = "EVIDENCE_CHROMIUM"
 ENV_OPERATOR = "EVIDENCE_OPERATOR"
+ENV_ALLOW_PRIVATE_TARGETS = "EVIDENCE_ALLOW_PRIVATE_TARGETS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +48,30 @@ class Settings:
     chain_private_key: str | None = None
     chromium_path: Path | None = None
     operator: str = ""
+    tsa_urls: tuple[str, ...] = ()
+    """Further TSAs after ``tsa_url``, tried in order (failover); preset names allowed."""
+    tsa_roots_paths: tuple[Path, ...] = ()
+    """The PEM roots of each entry of ``tsa_urls``, same order."""
+    tsa_dual: bool = False
+    """Require tokens from two independent TSAs before an item counts as timestamped."""
+    batch_size: int = 1000
+    """Most items under one Merkle root (one transaction)."""
+    batch_interval_s: float = 60.0
+    """``evidence anchor --pending --watch``: seconds between batches."""
+    confirmations: int = 1
+    """Blocks on top of an anchor before :meth:`Toolkit.recheck_anchors` calls it final."""
+    registry_address: str | None = None
+    """Use this EvidenceRegistry instead of deploying one (real networks)."""
+    chain_id: int | None = None
+    """Refuse an RPC endpoint that reports another chain id."""
+    chain_keystore_path: Path | None = None
+    """Encrypted V3 keystore JSON of the submitter (instead of a raw private key)."""
+    chain_keystore_password: str | None = field(default=None, repr=False)
+    chain_from: str | None = None
+    """Send with the node's own unlocked account (``eth_sendTransaction``)."""
+    allow_private_targets: bool = field(default_factory=lambda: _allow_private_from_env())
+    """Capture loopback and private-network hosts (tests, the demo); off unless
+    ``EVIDENCE_ALLOW_PRIVATE_TARGETS=1``."""
 
     @property
     def store_dir(self) -> Path:
@@ -64,19 +99,64 @@ class Settings:
             ) from exc
         database_url = env.get(ENV_DATABASE_URL) or f"sqlite:///{home_path / 'evidence.db'}"
         roots = env.get(ENV_TSA_ROOTS)
-        if env.get(ENV_TSA_URL) and not roots:
+        if (env.get(ENV_TSA_URL) or env.get(ENV_TSA_URLS)) and not roots:
             raise ConfigurationError(
                 f"{ENV_TSA_URL} is set but {ENV_TSA_ROOTS} is not: "
                 "a TSA's tokens can only be verified against its trust roots"
             )
         chromium = env.get(ENV_CHROMIUM)
+        tsa_urls = _split_list(env.get(ENV_TSA_URLS))
+        tsa_roots = _split_list(roots)
+        single_url = env.get(ENV_TSA_URL) or None
+        if tsa_urls:
+            expected = len(tsa_urls) + (1 if single_url else 0)
+            if len(tsa_roots) != expected:
+                raise ConfigurationError(
+                    f"{ENV_TSA_ROOTS} lists {len(tsa_roots)} roots file(s) for {expected} TSA(s): "
+                    "give one PEM file per TSA, comma-separated, in the same order"
+                )
+        keystore = env.get(ENV_CHAIN_KEYSTORE)
+        chain_id = env.get(ENV_CHAIN_ID)
         return cls(
             home=home_path,
             database_url=database_url,
             tsa_url=env.get(ENV_TSA_URL) or None,
-            tsa_roots_path=Path(roots) if roots else None,
+            tsa_roots_path=Path(tsa_roots[0]) if single_url and tsa_roots else None,
             rpc_url=env.get(ENV_RPC_URL) or None,
             chain_private_key=env.get(ENV_CHAIN_KEY) or None,
             chromium_path=Path(chromium) if chromium else None,
             operator=env.get(ENV_OPERATOR, ""),
+            allow_private_targets=_allow_private_from_env(),
+            tsa_urls=tuple(tsa_urls),
+            tsa_roots_paths=tuple(Path(r) for r in tsa_roots[1 if single_url else 0 :]),
+            tsa_dual=env.get(ENV_TSA_DUAL, "").strip().lower() in ("1", "true", "yes"),
+            batch_size=_positive_int(env, ENV_BATCH_SIZE, 1000),
+            batch_interval_s=float(_positive_int(env, ENV_BATCH_INTERVAL, 60)),
+            confirmations=_positive_int(env, ENV_CONFIRMATIONS, 1),
+            registry_address=env.get(ENV_REGISTRY) or None,
+            chain_id=_positive_int(env, ENV_CHAIN_ID, 0) if chain_id else None,
+            chain_keystore_path=Path(keystore) if keystore else None,
+            chain_keystore_password=env.get(ENV_CHAIN_KEYSTORE_PASSWORD),
+            chain_from=env.get(ENV_CHAIN_FROM) or None,
         )
+
+
+def _split_list(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _positive_int(env: os._Environ[str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise ConfigurationError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _allow_private_from_env() -> bool:
+    return os.environ.get(ENV_ALLOW_PRIVATE_TARGETS, "").lower() in ("1", "true", "yes")

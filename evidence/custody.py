@@ -107,6 +107,44 @@ def append(
     return event
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append with :func:`append_many`."""
+
+    action: str
+    item_id: str | None = None
+    case_id: str | None = None
+    reason: str = ""
+    hash_before: str = ""
+    hash_after: str = ""
+    details: dict[str, Any] | None = None
+
+
+def append_many(
+    session: Session, events: Sequence[NewEvent], *, at: datetime, new_id: IdFactory, actor: str
+) -> None:
+    """Append several events in one go (one head lookup; used for large anchor batches)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    last = head(session)
+    seq, prev = (last.seq, last.event_hash) if last else (0, GENESIS)
+    rows = []
+    for new in events:
+        seq += 1
+        event = CustodyEvent(
+            seq=seq, id=new_id(), at=at, actor=actor, action=new.action, item_id=new.item_id,
+            case_id=new.case_id, reason=new.reason, hash_before=new.hash_before,
+            hash_after=new.hash_after,
+            details=canonical_json(new.details or {}).decode("utf-8"),
+            prev_hash=prev, event_hash="",
+        )
+        event.event_hash = hash_body(event_body(event))
+        prev = event.event_hash
+        rows.append(event)
+    session.add_all(rows)
+    session.flush()
+
+
 def head(session: Session) -> CustodyEvent | None:
     return session.exec(select(CustodyEvent).order_by(col(CustodyEvent.seq).desc())).first()
 

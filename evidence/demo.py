@@ -2,25 +2,31 @@
 
 This is what the README's first command runs on a fresh machine: the local
 sample site on 127.0.0.1, the development TSA, the local anvil chain and
-SQLite, so the whole path works with no network and no configuration.
+SQLite, so the whole path works with no network and no configuration. Two
+demonstration officers (keys under the data directory, passphrase
+:data:`DEMO_PASSPHRASE`, self-signed certificates) sign the manifest and the
+report, as two officers would in a real case.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from evidence.api import CompletionResult, ItemInfo, Toolkit
 from evidence.demo_site import DemoSite
-from evidence.verify import VerificationReport
+from evidence.errors import NotFoundError
+from evidence.records import CaptureOptions, VerificationReport
 
 DEMO_CASE_NUMBER = "示例-2026-001"
 DEMO_CASE_TITLE = "某网店销售假冒运动鞋案（示例）"
 DEMO_CASE_CAUSE = "涉嫌销售假冒注册商标的商品"
 DEMO_AGENCY = "示例市市场监督管理局（演示）"
-DEMO_OFFICERS = ("张三（执法证号 DEMO-0001）", "李四（执法证号 DEMO-0002）")
+DEMO_OFFICERS = (("张三", "DEMO-0001"), ("李四", "DEMO-0002"))
+DEMO_PASSPHRASE = "demo-only-not-secret"
+"""Protects the demonstration officers' keys; printed in the docs, so worthless as a secret."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,25 +47,49 @@ def _target(url: str | None) -> Iterator[str]:
         yield site.url
 
 
+def _ensure_officers(toolkit: Toolkit) -> None:
+    for name, enforcement_id in DEMO_OFFICERS:
+        try:
+            toolkit.get_officer(enforcement_id)
+        except NotFoundError:
+            toolkit.add_officer(
+                name, enforcement_id, agency=DEMO_AGENCY, passphrase=DEMO_PASSPHRASE
+            )
+        toolkit.assign_officer(DEMO_CASE_NUMBER, enforcement_id)
+
+
 def run_demo(
     toolkit: Toolkit, out_dir: Path, *, url: str | None = None, language: str = "zh"
 ) -> DemoResult:
-    """Capture, seal, timestamp, anchor, report, export and verify one page."""
+    """Capture, seal, sign, timestamp, anchor, report, export and verify one page."""
     toolkit.create_case(
         DEMO_CASE_NUMBER,
         DEMO_CASE_TITLE,
         cause=DEMO_CASE_CAUSE,
         agency=DEMO_AGENCY,
-        officers=DEMO_OFFICERS,
         exist_ok=True,
     )
+    _ensure_officers(toolkit)
+    options = CaptureOptions()
+    if url is None:
+        # The sample shop is served on 127.0.0.1, which captures refuse by default.
+        options = replace(options, allow_private_targets=True)
     with _target(url) as target:
-        item = toolkit.capture(DEMO_CASE_NUMBER, target)
+        item = toolkit.capture(DEMO_CASE_NUMBER, target, options)
+    (capturing, _), (cosigning, _) = DEMO_OFFICERS[0][::-1], DEMO_OFFICERS[1][::-1]
+    toolkit.sign_item(item.id, capturing, DEMO_PASSPHRASE, role="capture")
+    toolkit.sign_item(item.id, cosigning, DEMO_PASSPHRASE, role="cosign")
     completion: CompletionResult = toolkit.complete(item.id)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"evidence-{item.id[:8]}"
-    report_path = toolkit.report(item.id, out_dir / f"{stem}.pdf", language=language)
-    bundle_path = toolkit.export(item.id, out_dir / f"{stem}.zip", language=language)
+    signers = [toolkit.report_signer(eid, DEMO_PASSPHRASE) for _, eid in DEMO_OFFICERS]
+    report_path = toolkit.report(
+        item.id, out_dir / f"{stem}.pdf", language=language, sign_with=signers,
+        custody=toolkit.custody_lines(item.id),
+    )
+    bundle_path = toolkit.export(
+        item.id, out_dir / f"{stem}.zip", language=language, sign_with=signers
+    )
     verification = toolkit.verify(bundle_path)
     return DemoResult(
         item=completion.item,

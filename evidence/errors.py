@@ -36,6 +36,10 @@ class CaptureError(EvidenceError):
     """The browser could not capture the page."""
 
 
+class StepsFileError(EvidenceError):
+    """A navigation steps file is unreadable or malformed."""
+
+
 class NotFoundError(EvidenceError):
     """A case, item or artifact does not exist."""
 
@@ -66,3 +70,28 @@ class ReportError(EvidenceError):
 
 class BundleError(EvidenceError):
     """A bundle is unreadable, truncated or malformed."""
+
+
+# --- issue 3: officers and manifest signatures -------------------------------
+
+
+class OfficerKeyError(EvidenceError):
+    """An officer's key is missing, unreadable, or the passphrase is wrong or empty."""
+
+
+class CertificateError(EvidenceError):
+    """An officer's certificate is missing, does not match the key, or is not valid now."""
+
+
+class SignatureError(EvidenceError):
+    """A manifest signature does not verify.
+
+    ``failure`` says which check failed, so a verifier can report it without
+    parsing the message: ``malformed``, ``digest``, ``signature``,
+    ``certificate`` (not valid at the signing time, wrong key usage) or
+    ``untrusted``.
+    """
+
+    def __init__(self, message: str, *, failure: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.failure = failure

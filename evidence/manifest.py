@@ -101,6 +101,55 @@ def capture_to_json(record: CaptureRecord) -> dict[str, Any]:
             for ex in record.exchanges
         ],
         "warnings": list(record.warnings),
+        **_capture_4b_to_json(record),
+        **_capture_4a_to_json(record),
+    }
+
+
+def _capture_4b_to_json(record: CaptureRecord) -> dict[str, Any]:
+    """Device, screenshot tiles, navigation steps (进入步骤) and page events (issue 4B)."""
+    return {
+        "device": {
+            "name": record.device,
+            "locale": record.locale,
+            "timezone_id": record.timezone_id,
+            "device_scale_factor": record.device_scale_factor,
+            "is_mobile": record.is_mobile,
+        },
+        "page_height": record.page_height,
+        "screenshot_tiles": [
+            {
+                "index": t.index,
+                "name": t.name,
+                "y": t.y,
+                "height": t.height,
+                "pixel_y": t.pixel_y,
+                "pixel_height": t.pixel_height,
+            }
+            for t in record.screenshot_tiles
+        ],
+        "screenshot_stitched": record.screenshot_stitched,
+        "steps": [
+            {
+                "index": r.index,
+                "action": r.action,
+                "description": r.description,
+                "started_at": isoformat(r.started_at),
+                "finished_at": isoformat(r.finished_at),
+                "outcome": r.outcome,
+                "artifact": r.artifact,
+            }
+            for r in record.steps
+        ],
+        "account": {
+            "label": record.account_label,
+            "storage_state_sha256": record.storage_state_sha256,
+        },
+        "video_note": record.video_note,
+        "dialogs": list(record.dialogs),
+        "popups": list(record.popups),
+        "downloads": list(record.downloads),
+        "flags": list(record.flags),
     }
 
 
@@ -196,4 +245,139 @@ def capture_from_json(raw: dict[str, Any]) -> CaptureRecord:
             for e in raw.get("exchanges", ())
         ),
         warnings=tuple(str(w) for w in raw.get("warnings", ())),
+        **_capture_4b_from_json(raw),
+        **_capture_4a_from_json(raw),
     )
+
+
+def _capture_4b_from_json(raw: dict[str, Any]) -> dict[str, Any]:
+    from datetime import datetime
+
+    from evidence.records import ScreenshotTile, StepResult
+
+    def when(value: Any) -> datetime:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+    device = raw.get("device") or {}
+    account = raw.get("account") or {}
+    return {
+        "device": str(device.get("name", "")),
+        "locale": str(device.get("locale", "")),
+        "timezone_id": str(device.get("timezone_id", "")),
+        "device_scale_factor": int(device.get("device_scale_factor", 1)),
+        "is_mobile": bool(device.get("is_mobile", False)),
+        "page_height": int(raw.get("page_height", 0)),
+        "screenshot_tiles": tuple(
+            ScreenshotTile(
+                index=int(t["index"]),
+                name=str(t["name"]),
+                y=int(t["y"]),
+                height=int(t["height"]),
+                pixel_y=int(t["pixel_y"]),
+                pixel_height=int(t["pixel_height"]),
+            )
+            for t in raw.get("screenshot_tiles", ())
+        ),
+        "screenshot_stitched": bool(raw.get("screenshot_stitched", True)),
+        "steps": tuple(
+            StepResult(
+                index=int(r["index"]),
+                action=str(r["action"]),
+                description=str(r.get("description", "")),
+                started_at=when(r["started_at"]),
+                finished_at=when(r["finished_at"]),
+                outcome=str(r.get("outcome", "")),
+                artifact=str(r.get("artifact", "")),
+            )
+            for r in raw.get("steps", ())
+        ),
+        "account_label": str(account.get("label", "")),
+        "storage_state_sha256": str(account.get("storage_state_sha256", "")),
+        "video_note": str(raw.get("video_note", "")),
+        "dialogs": tuple(str(d) for d in raw.get("dialogs", ())),
+        "popups": tuple(str(d) for d in raw.get("popups", ())),
+        "downloads": tuple(str(d) for d in raw.get("downloads", ())),
+        "flags": tuple(str(d) for d in raw.get("flags", ())),
+    }
+
+
+def _capture_4a_to_json(record: CaptureRecord) -> dict[str, Any]:
+    """Provenance (DNS, TLS) and the clean-environment check summary (issue 4A)."""
+    return {
+        "hosts": [
+            {
+                "host": h.host,
+                "unicode_host": h.unicode_host,
+                "addresses": list(h.addresses),
+                "error": h.error,
+            }
+            for h in record.hosts
+        ],
+        "tls": [
+            {
+                "origin": t.origin,
+                "protocol": t.protocol,
+                "cipher": t.cipher,
+                "subject": t.subject,
+                "issuer": t.issuer,
+                "not_before": isoformat(t.not_before) if t.not_before else None,
+                "not_after": isoformat(t.not_after) if t.not_after else None,
+                "subject_alt_names": list(t.subject_alt_names),
+                "chain_sha256": list(t.chain_sha256),
+                "certificate_error": t.certificate_error,
+            }
+            for t in record.tls
+        ],
+        "environment": [
+            {"name": c.name, "status": c.status, "detail": c.detail} for c in record.environment
+        ],
+        "capture_host": record.capture_host,
+        "outbound_ip": record.outbound_ip,
+        "clock": {"offset_ms": record.clock_offset_ms, "source": record.clock_source},
+    }
+
+
+def _capture_4a_from_json(raw: dict[str, Any]) -> dict[str, Any]:
+    from datetime import datetime
+
+    from evidence.records import EnvironmentCheck, HostRecord, TlsOrigin
+
+    def when(value: Any) -> datetime | None:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+
+    clock = raw.get("clock") or {}
+    offset = clock.get("offset_ms")
+    return {
+        "hosts": tuple(
+            HostRecord(
+                host=str(h["host"]),
+                unicode_host=str(h.get("unicode_host", h["host"])),
+                addresses=tuple(str(a) for a in h.get("addresses", ())),
+                error=h.get("error"),
+            )
+            for h in raw.get("hosts", ())
+        ),
+        "tls": tuple(
+            TlsOrigin(
+                origin=str(t["origin"]),
+                protocol=str(t.get("protocol", "")),
+                cipher=str(t.get("cipher", "")),
+                subject=str(t.get("subject", "")),
+                issuer=str(t.get("issuer", "")),
+                not_before=when(t.get("not_before")),
+                not_after=when(t.get("not_after")),
+                subject_alt_names=tuple(str(n) for n in t.get("subject_alt_names", ())),
+                chain_sha256=tuple(str(f) for f in t.get("chain_sha256", ())),
+                certificate_error=t.get("certificate_error"),
+            )
+            for t in raw.get("tls", ())
+        ),
+        "environment": tuple(
+            EnvironmentCheck(str(c["name"]), str(c["status"]), str(c.get("detail", "")))
+            for c in raw.get("environment", ())
+        ),
+        "capture_host": str(raw.get("capture_host", "")),
+        "outbound_ip": raw.get("outbound_ip"),
+        "clock_offset_ms": int(offset) if isinstance(offset, int) else None,
+        "clock_source": str(clock.get("source", "")),
+    }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, LargeBinary
+from sqlalchemy import Column, DateTime, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -114,6 +114,9 @@ class AnchorRecord(SQLModel, table=True):
     tree_size: int = 1
     proof: str = "[]"
     """JSON list of hex sibling hashes: the item's RFC 9162 inclusion proof."""
+    superseded_by: str = ""
+    """Why this anchor no longer counts (its transaction was dropped or reorganised);
+    empty while it stands. Superseded rows are kept, never deleted."""
 
 
 # --- issue 3: people, signatures, custody, batched anchors -----------------
@@ -153,6 +156,12 @@ class CaseOfficer(SQLModel, table=True):
 
 class ManifestSignature(SQLModel, table=True):
     """A detached CMS signature over an item's manifest bytes."""
+
+    # One signature per officer per item, enforced by the database so two
+    # processes cannot both add one.
+    __table_args__ = (
+        UniqueConstraint("item_id", "officer_id", name="uq_manifestsignature_item_officer"),
+    )
 
     id: str = Field(primary_key=True)
     item_id: str = Field(foreign_key="evidenceitem.id", index=True)
@@ -206,3 +215,37 @@ class AnchorBatch(SQLModel, table=True):
     submitter: str = ""
     development: bool = False
     error: str = ""
+
+
+class ChainCheckpoint(SQLModel, table=True):
+    """An RFC 3161 token over a chain's latest block: the chain's history fixed in time.
+
+    A private chain is witnessed by nobody but its nodes; a TSA token over its
+    head block hash proves that history (and every anchor in it) existed no
+    later than the token's genTime. The token's imprint is the SHA-256 of
+    ``statement`` (canonical JSON naming chain id, block number and hash).
+    """
+
+    id: str = Field(primary_key=True)
+    created_at: datetime = Field(sa_column=_aware())
+    chain_id: int = Field(index=True)
+    network_name: str
+    rpc_url: str
+    block_number: int
+    block_hash: str
+    block_time: datetime = Field(sa_column=_aware())
+    statement: str
+    batch_id: str | None = Field(default=None, foreign_key="anchorbatch.id", index=True)
+    """The batch whose anchoring triggered the checkpoint, if any."""
+    tsa_url: str
+    gen_time: datetime = Field(sa_column=_aware())
+    serial_number: str
+    policy_oid: str
+    message_imprint: str
+    nonce: str | None = None
+    tsa_subject: str
+    development: bool
+    response_der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    token_der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    tsa_certificate_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    trust_root_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

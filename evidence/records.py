@@ -13,6 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Only for annotations: the records stay importable without loading cryptography.
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 Clock = Callable[[], datetime]
 """Returns an aware UTC ``datetime``; injected so outputs can be reproduced."""
@@ -58,6 +64,43 @@ class CaptureOptions:
     operator: str = ""
     software: str = "evidence-toolkit"
     software_version: str = "0"
+    # -- screenshots, devices, steps, robustness (issue 4 part B) --
+    allow_private_targets: bool = False
+    """Capture loopback/private/link-local hosts; off so a URL cannot probe the office LAN."""
+    device: str = ""
+    """Device preset ("iphone-13", "pixel-7", "desktop-1280" or a Playwright device
+    name); empty means the desktop viewport and user agent above."""
+    tile_height: int = 16_384
+    """Pages taller than this (CSS px) are photographed in tiles of this height."""
+    max_stitch_pixels: int = 80_000_000
+    """Tiles are stitched into one ``screenshot.png`` only up to this many pixels."""
+    record_video: bool | None = None
+    """Record the session as a video; ``None`` means "when ffmpeg is installed"."""
+    steps: tuple[CaptureStep, ...] = ()
+    storage_state_path: Path | None = None
+    """A Playwright storage-state JSON (cookies, localStorage) for a logged-in capture."""
+    account_label: str = ""
+    total_timeout_s: float = 180.0
+    """Hard bound on one capture: the browser is killed when it is exceeded."""
+    step_timeout_s: float = 10.0
+    max_scroll_steps: int = 80
+    max_dialogs: int = 20
+    max_response_bytes: int = 256 * 1024 * 1024
+    """Response bodies above this are not copied into the WARC (marked truncated)."""
+    max_download_bytes: int = 100 * 1024 * 1024
+    # --- provenance and clean-environment check (issue 4A) ---
+    environment_policy: str = "record"
+    """``record``: run the clean-environment check and record every result;
+    ``refuse``: additionally refuse to capture when a check fails."""
+    reference_clock: Clock | None = None
+    """A trusted time source (e.g. the TSA's genTime) to compare the local clock with."""
+    ntp_servers: tuple[str, ...] = ("ntp.ntsc.ac.cn", "cn.pool.ntp.org")
+    """``host`` or ``host:port``; asked in turn (1 s each) when no reference clock is given."""
+    certificate_errors: str = "record"
+    """``record``: capture a page whose TLS certificate is not trusted and record the error;
+    ``refuse``: fail the capture instead."""
+    tls_trust_roots: Path | None = None
+    """Extra PEM trust roots (e.g. an agency CA) for checking servers' certificate chains."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +143,126 @@ class CaptureRecord:
     files: tuple[CapturedFile, ...]
     exchanges: tuple[HttpExchange, ...] = ()
     warnings: tuple[str, ...] = ()
+    # -- screenshots, devices, steps, robustness (issue 4 part B) --
+    device: str = ""
+    locale: str = ""
+    timezone_id: str = ""
+    device_scale_factor: int = 1
+    is_mobile: bool = False
+    page_height: int = 0
+    """Height of the page in CSS px when it was photographed."""
+    screenshot_tiles: tuple[ScreenshotTile, ...] = ()
+    screenshot_stitched: bool = True
+    steps: tuple[StepResult, ...] = ()
+    """Every navigation step executed (进入步骤), in order."""
+    account_label: str = ""
+    storage_state_sha256: str = ""
+    video_note: str = ""
+    """Why there is no session video, when there is none."""
+    dialogs: tuple[str, ...] = ()
+    popups: tuple[str, ...] = ()
+    downloads: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    """Machine-readable markers: http-error, bot-challenge, unsettled, truncated, ..."""
+    # --- provenance and clean-environment check (issue 4A) ---
+    hosts: tuple[HostRecord, ...] = ()
+    tls: tuple[TlsOrigin, ...] = ()
+    environment: tuple[EnvironmentCheck, ...] = ()
+    capture_host: str = ""
+    outbound_ip: str | None = None
+    clock_offset_ms: int | None = None
+    """Local clock minus the trusted time, when one could be asked."""
+    clock_source: str = ""
+
+
+# --- capture provenance and environment (issue 4A) -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HostRecord:
+    """A host the browser contacted, as the capture machine's resolver answered for it."""
+
+    host: str
+    """ASCII form (punycode for an IDN host), as it appears in URLs on the wire."""
+    unicode_host: str
+    """The same name in Unicode (equal to ``host`` for a plain ASCII name)."""
+    addresses: tuple[str, ...]
+    """A/AAAA answers from the OS resolver at capture time (not the browser's own cache)."""
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TlsOrigin:
+    """An HTTPS origin the browser contacted and the certificate chain it presents."""
+
+    origin: str
+    """``https://host[:port]`` (ASCII host)."""
+    protocol: str
+    cipher: str
+    subject: str
+    issuer: str
+    not_before: datetime | None
+    not_after: datetime | None
+    subject_alt_names: tuple[str, ...]
+    chain_sha256: tuple[str, ...]
+    """SHA-256 fingerprints (hex) of the chain as served, leaf first."""
+    certificate_error: str | None
+    """Why the chain is not trusted for this host (``None``: it verified)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentCheck:
+    """One item of the clean-environment check (清洁性检查)."""
+
+    name: str
+    status: str
+    """``pass``, ``warn``, ``fail`` or ``not_checked``."""
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureStep:
+    """One step of a repeatable navigation (see ``capture.load_steps``).
+
+    ``action`` is goto, click, type, press, scroll, wait or screenshot;
+    ``target`` is the URL (goto), CSS selector (click, type, press, wait) or
+    name (screenshot); ``value`` the text (type) or key (press); ``amount``
+    milliseconds (wait) or pixels (scroll, 0 = to the bottom).
+    """
+
+    action: str
+    target: str = ""
+    value: str = ""
+    amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What happened when a step ran."""
+
+    index: int
+    action: str
+    description: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    """``ok``, ``failed: <reason>`` or ``skipped``."""
+    artifact: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenshotTile:
+    """One tile of a page too tall for a single screenshot."""
+
+    index: int
+    name: str
+    y: int
+    """Offset of the tile's top edge in CSS px from the top of the page."""
+    height: int
+    """Height in CSS px."""
+    pixel_y: int
+    """Offset in the stitched image, in image pixels."""
+    pixel_height: int
 
 
 # --- timestamp -----------------------------------------------------------
@@ -211,6 +374,12 @@ class ReportInput:
     tool_version: str
     language: str = "zh"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    custody: tuple[CustodyLine, ...] = ()
+    """The item's custody log (保管链记录), oldest first; empty when none was recorded."""
+    viewport_screenshot_path: Path | None = None
+    """The first-screen (viewport) shot, when the capture took one."""
+    anchor_check: AnchorCheck | None = None
+    """The chain's view of the anchor when the report was generated (confirmations)."""
 
 
 # --- verification ------------------------------------------------------
@@ -258,3 +427,99 @@ class VerificationReport:
         if self.not_checked:
             return 2
         return 0
+
+
+# --- custody and report signing -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CustodyLine:
+    """One entry of an item's custody log as the report shows it."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    reason: str
+    hash_after: str
+    """Hex digest of the log's hash chain after this entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSigner:
+    """An officer's signing material for the PAdES signature of a report."""
+
+    key: PrivateKeyTypes
+    """EC (P-256/P-384), Ed25519 or RSA private key."""
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...] = ()
+    """Intermediate (and optionally root) certificates of the officer's certificate."""
+    label: str = ""
+    """Who signs, e.g. ``张三（执法证号 11010001）``; shown in the signature dictionary."""
+
+
+# --- officers and manifest signatures (issue 3 item 5) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerInfo:
+    """An enforcement officer and their certificate; the private key never appears here."""
+
+    id: str
+    name: str
+    enforcement_id: str
+    """执法证号."""
+    agency: str
+    key_algorithm: str
+    """``ecdsa-p256`` or ``ed25519``."""
+    key_path: str
+    """The encrypted key file, relative to the data directory."""
+    created_at: datetime
+    certificate_sha256: str | None
+    """SHA-256 fingerprint (hex) of the certificate; ``None`` while a CSR is pending."""
+    certificate_subject: str = ""
+    certificate_issuer: str = ""
+    self_signed: bool = False
+    not_valid_before: datetime | None = None
+    not_valid_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInfo:
+    """One officer's detached CMS signature over an item's manifest."""
+
+    id: str
+    item_id: str
+    index: int
+    """1 for the first signature on the item, 2 for the next, ... (bundle file order)."""
+    role: str
+    """``capture`` (the capturing officer) or ``cosign`` (a second officer, later)."""
+    officer_name: str
+    enforcement_id: str
+    signed_at: datetime
+    """The CMS signingTime (whole seconds, UTC)."""
+    key_algorithm: str
+    certificate_sha256: str
+    certificate_subject: str
+    signature_der: bytes
+    """DER CMS SignedData, detached (``openssl cms -verify -binary -inform DER``)."""
+    certificate_pem: bytes
+    """The signer's certificate, also embedded in the signature."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignerInfo:
+    """Who a verified manifest signature names, and whether they are trusted."""
+
+    subject: str
+    """RFC 4514 subject of the signer's certificate."""
+    common_name: str
+    enforcement_id: str
+    """The subject's serialNumber attribute (执法证号); empty if the certificate has none."""
+    issuer: str
+    certificate_sha256: str
+    signing_time: datetime
+    trusted: bool
+    """True only when trust roots were given and the certificate chains to one of them."""
+    key_algorithm: str
+    digest_algorithm: str

@@ -9,28 +9,102 @@ extracted to disk.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import json
 import logging
+import os
+import re
 import stat
+import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
 
+from cryptography import x509
+from PIL import Image, ImageChops, ImageStat
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
 from anchoring.chain import ChainUnreachableError, check_anchor
 from anchoring.tsa import verify_timestamp
+from capture.replay import replay_screenshot
 from evidence import bundle_format as bf
-from evidence.errors import AnchorError, BundleError, EvidenceError, TimestampError
+from evidence.errors import (
+    AnchorError,
+    BundleError,
+    CaptureError,
+    EvidenceError,
+    TimestampError,
+)
 from evidence.hashing import CHUNK_SIZE, Digests, DualHasher, digest_bytes
-from evidence.manifest import Manifest, parse_manifest
+from evidence.manifest import Manifest, canonical_json, parse_manifest
 from evidence.merkle import InclusionProof, root_from_proof
-from evidence.records import CheckResult, Verdict, VerificationReport
+from evidence.records import (
+    AnchorReceipt,
+    CaptureOptions,
+    CheckResult,
+    Verdict,
+    VerificationReport,
+)
 
 logger = logging.getLogger(__name__)
 
-MAX_MEMBERS = 10_000
+SIGNATURE_DIR = "signatures/"
+CUSTODY_LOG = "custody/custody-log.jsonl"
+COMPARE_WIDTH = 256
+MAX_COMPARE_PIXELS = 120_000_000
+"""Decoding a taller screenshot would need more than about 500 MB; such a one is not compared."""
+_CLOCK_SKEW_S = 300
+"""Block producers' clocks may run a few minutes ahead of the TSA's."""
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_SMALL_FILE = 64 * 1024 * 1024
 """Metadata files (manifest, token, JSON) are read into memory; cap them."""
+
+
+@dataclass(frozen=True, slots=True)
+class BundleLimits:
+    """Bounds that keep a hostile bundle from exhausting disk, memory or time."""
+
+    max_members: int = 10_000
+    max_total_bytes: int = 64 * 1024**3
+    """Sum of the uncompressed sizes of all files: zip bombs and sparse giants stop here."""
+    max_ratio: float = 100.0
+    """Largest uncompressed/compressed ratio for one zip member above ``ratio_floor`` bytes."""
+    ratio_floor: int = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOptions:
+    """What the expert trusts and how far the verifier may go."""
+
+    rpc_url: str | None = None
+    """Query this endpoint instead of the one recorded in the bundle."""
+    trust_roots_pem: bytes | None = None
+    """TSA roots the expert trusts; without them the root shipped in the bundle is used."""
+    signer_roots_pem: bytes | None = None
+    """Roots for the officers' signing certificates (manifest CMS signatures)."""
+    offline: bool = False
+    min_confirmations: int = 1
+    registry: str | None = None
+    """The registry contract address the expert trusts; the recorded one must equal it."""
+    chain_id: int | None = None
+    """The chain id the expert trusts; the recorded one must equal it."""
+    block_time_tolerance_s: int = 2 * 3600
+    replay: bool = True
+    replay_threshold: float = 0.97
+    limits: BundleLimits = field(default_factory=BundleLimits)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRun:
+    """A report plus what it was checked against (for the verification report PDF)."""
+
+    report: VerificationReport
+    context: tuple[tuple[str, str], ...]
 
 
 class _Source(Protocol):
@@ -40,15 +114,23 @@ class _Source(Protocol):
 
 
 class _ZipSource:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: BundleLimits) -> None:
         try:
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise BundleError(f"{path}: not a readable zip bundle ({exc})") from exc
+        try:
+            self._check(path, limits)
+        except BaseException:
+            self._zip.close()
+            raise
+
+    def _check(self, path: Path, limits: BundleLimits) -> None:
         infos = self._zip.infolist()
-        if len(infos) > MAX_MEMBERS:
+        if len(infos) > limits.max_members:
             raise BundleError(f"{path}: {len(infos)} entries, more than a bundle may hold")
         seen: set[str] = set()
+        total = 0
         for info in infos:
             _check_member_name(info.filename)
             if info.filename in seen:
@@ -56,6 +138,22 @@ class _ZipSource:
             seen.add(info.filename)
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise BundleError(f"{path}: entry {info.filename!r} is a symbolic link")
+            # zipfile never yields more than the declared size, so the declared
+            # sizes bound what streaming can produce.
+            total += info.file_size
+            if total > limits.max_total_bytes:
+                raise BundleError(
+                    f"{path}: more than {limits.max_total_bytes} bytes uncompressed "
+                    "(size limit; possible zip bomb)"
+                )
+            if (
+                info.file_size > limits.ratio_floor
+                and info.file_size > limits.max_ratio * max(info.compress_size, 1)
+            ):
+                raise BundleError(
+                    f"{path}: entry {info.filename!r} expands {info.compress_size} bytes to "
+                    f"{info.file_size} (ratio limit {limits.max_ratio:g}; possible zip bomb)"
+                )
         self._names = [i.filename for i in infos if not i.is_dir()]
 
     def names(self) -> list[str]:
@@ -69,9 +167,10 @@ class _ZipSource:
 
 
 class _DirSource:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, limits: BundleLimits) -> None:
         self._root = root
         names: list[str] = []
+        total = 0
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root).as_posix()
             if path.is_symlink():
@@ -80,7 +179,13 @@ class _DirSource:
                 )
             if path.is_file():
                 names.append(rel)
-            if len(names) > MAX_MEMBERS:
+                total += path.stat().st_size
+                if total > limits.max_total_bytes:
+                    raise BundleError(
+                        f"{root}: {rel} brings the bundle over {limits.max_total_bytes} bytes "
+                        "(size limit)"
+                    )
+            if len(names) > limits.max_members:
                 raise BundleError(f"{root}: more files than a bundle may hold")
         self._names = names
 
@@ -88,7 +193,9 @@ class _DirSource:
         return list(self._names)
 
     def open(self, name: str) -> IO[bytes]:
-        return (self._root / name).open("rb")
+        # O_NOFOLLOW: a file swapped for a symlink after listing must not be followed.
+        fd = os.open(self._root / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        return os.fdopen(fd, "rb")
 
     def close(self) -> None:
         return None
@@ -96,16 +203,28 @@ class _DirSource:
 
 def _check_member_name(name: str) -> None:
     pure = PurePosixPath(name)
-    if name.startswith("/") or "\\" in name or ".." in pure.parts or ":" in name:
+    if (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or ":" in name
+        or ".." in pure.parts
+        or any(ord(c) < 32 for c in name)
+        or "//" in name
+        or "." in name.split("/")
+    ):
         raise BundleError(f"bundle entry {name!r} has an unsafe path")
 
 
-def open_bundle(path: Path) -> _Source:
+def open_bundle(path: Path, limits: BundleLimits | None = None) -> _Source:
+    limits = limits or BundleLimits()
+    if path.is_symlink():
+        raise BundleError(f"{path}: the bundle itself is a symbolic link; give the real path")
     if path.is_dir():
-        return _DirSource(path)
+        return _DirSource(path, limits)
     if not path.exists():
         raise BundleError(f"{path}: no such bundle")
-    return _ZipSource(path)
+    return _ZipSource(path, limits)
 
 
 def verify_bundle(
@@ -115,43 +234,53 @@ def verify_bundle(
     trust_roots_pem: bytes | None = None,
     offline: bool = False,
     min_confirmations: int = 1,
+    options: VerifyOptions | None = None,
 ) -> VerificationReport:
     """Run every check on a bundle (zip or unpacked folder).
 
     ``trust_roots_pem`` replaces the TSA root shipped in the bundle (an expert
     should pass the roots they trust); ``rpc_url`` replaces the endpoint
     recorded in the anchor; ``offline`` skips the chain, which is then
-    reported as NOT CHECKED. Raises :class:`BundleError` only when the bundle
-    cannot be read at all.
+    reported as NOT CHECKED. ``options``, when given, replaces all of these.
+    Raises :class:`BundleError` only when the bundle cannot be read at all.
     """
-    source = open_bundle(path)
+    if options is None:
+        options = VerifyOptions(
+            rpc_url=rpc_url,
+            trust_roots_pem=trust_roots_pem,
+            offline=offline,
+            min_confirmations=min_confirmations,
+        )
+    return run_verification(path, options).report
+
+
+def run_verification(path: Path, options: VerifyOptions) -> VerificationRun:
+    """:func:`verify_bundle` plus the roots, endpoint and limits the checks used."""
+    source = open_bundle(path, options.limits)
     try:
-        return _Verifier(
-            source, str(path), rpc_url, trust_roots_pem, offline, min_confirmations
-        ).run()
+        verifier = _Verifier(source, str(path), options)
+        report = verifier.run()
+        return VerificationRun(report, tuple(verifier.context.items()))
     finally:
         source.close()
 
 
 class _Verifier:
-    def __init__(
-        self,
-        source: _Source,
-        label: str,
-        rpc_url: str | None,
-        trust_roots_pem: bytes | None,
-        offline: bool,
-        min_confirmations: int,
-    ) -> None:
+    def __init__(self, source: _Source, label: str, options: VerifyOptions) -> None:
         self.source = source
         self.label = label
-        self.rpc_url = rpc_url
-        self.trust_roots_pem = trust_roots_pem
-        self.offline = offline
-        self.min_confirmations = min_confirmations
+        self.options = options
         self.names = set(source.names())
         self.checks: list[CheckResult] = []
         self.digests: dict[str, Digests | None] = {}
+        self.gen_time: datetime | None = None
+        self.context: dict[str, str] = {
+            "offline": "yes" if options.offline else "no",
+            "min_confirmations": str(options.min_confirmations),
+            "block_time_tolerance_s": str(options.block_time_tolerance_s),
+            "replay": "yes" if options.replay else "no",
+            "replay_threshold": f"{options.replay_threshold:g}",
+        }
 
     def add(self, check: str, subject: str, verdict: Verdict, detail: str) -> None:
         self.checks.append(CheckResult(check, subject, verdict, detail))
@@ -162,7 +291,8 @@ class _Verifier:
         manifest: Manifest | None = None
         manifest_sha256: str | None = None
         if manifest_bytes is None:
-            self.add("manifest", bf.MANIFEST, Verdict.FAIL, "missing from the bundle")
+            if bf.MANIFEST not in self.names:
+                self.add("manifest", bf.MANIFEST, Verdict.FAIL, "missing from the bundle")
         else:
             manifest_sha256 = digest_bytes(manifest_bytes).sha256
             try:
@@ -179,8 +309,14 @@ class _Verifier:
         if manifest is not None:
             self._check_artifacts(manifest)
         if manifest_bytes is not None:
+            self._check_signatures(manifest_bytes)
             self._check_timestamp(manifest_bytes, manifest)
             self._check_anchor(manifest_bytes)
+        self._check_warc_records(manifest)
+        self._check_custody()
+        self._check_report_pdf()
+        if manifest is not None:
+            self._check_replay(manifest)
         return VerificationReport(self.label, manifest_sha256, tuple(self.checks))
 
     # -- reading ----------------------------------------------------------
@@ -318,7 +454,7 @@ class _Verifier:
                     "the bundle has no time-stamp token (the item was not timestamped yet)",
                 )
             return
-        roots = self.trust_roots_pem
+        roots = self.options.trust_roots_pem
         roots_label = "the trust roots given on the command line"
         if roots is None:
             roots = self._small(bf.TSA_ROOT)
@@ -331,12 +467,20 @@ class _Verifier:
                     f"no trust root: {bf.TSA_ROOT} is missing and none was given",
                 )
                 return
-        digest = bytes.fromhex(digest_bytes(manifest_bytes).sha256)
+        self.context["tsa_roots"] = f"{roots_label}, SHA-256 {digest_bytes(roots).sha256}"
+        manifest_digest = digest_bytes(manifest_bytes).sha256
         try:
-            result = verify_timestamp(token, digest, roots)
+            result = verify_timestamp(token, bytes.fromhex(manifest_digest), roots)
         except TimestampError as exc:
-            self.add("timestamp.token", bf.TOKEN, Verdict.FAIL, exc.message)
+            # The token is over manifest.json: a mismatch may mean either was changed.
+            self.add(
+                "timestamp.token",
+                bf.TOKEN,
+                Verdict.FAIL,
+                f"{exc.message} (token over {bf.MANIFEST}, whose SHA-256 is {manifest_digest})",
+            )
             return
+        self.gen_time = result.gen_time
         development = False
         details = self._small(bf.TIMESTAMP_JSON)
         if details is not None:
@@ -414,7 +558,7 @@ class _Verifier:
                 anchor.leaf_index, anchor.tree_size, tuple(bytes.fromhex(h) for h in anchor.proof)
             )
             computed = root_from_proof(bytes.fromhex(manifest_sha256), proof)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             self.add(
                 "anchor.merkle",
                 bf.ANCHOR_JSON,
@@ -439,7 +583,9 @@ class _Verifier:
             f"root {anchor.root}",
         )
         expected_root = anchor.root.lower()
-        if self.offline:
+        self._check_trusted_anchor_parties(anchor)
+        self._check_block_time(anchor)
+        if self.options.offline:
             self.add(
                 "anchor.chain",
                 bf.ANCHOR_JSON,
@@ -447,15 +593,18 @@ class _Verifier:
                 "offline mode: the chain was not queried",
             )
             return
-        rpc = self.rpc_url or anchor.rpc_url
+        rpc = self.options.rpc_url or anchor.rpc_url
+        self.context["rpc_url"] = rpc + (
+            " (given by the verifier)" if self.options.rpc_url else " (recorded in the bundle)"
+        )
         try:
             seen = check_anchor(
                 rpc,
-                chain_id=anchor.chain_id,
-                contract_address=anchor.contract_address,
+                chain_id=self.options.chain_id or anchor.chain_id,
+                contract_address=self.options.registry or anchor.contract_address,
                 transaction_hash=anchor.transaction_hash,
                 root=bytes.fromhex(expected_root[2:]),
-                min_confirmations=self.min_confirmations,
+                min_confirmations=self.options.min_confirmations,
             )
         except ChainUnreachableError as exc:
             self.add("anchor.chain", bf.ANCHOR_JSON, Verdict.NOT_CHECKED, exc.message)
@@ -491,6 +640,476 @@ class _Verifier:
         )
 
 
+    def _check_trusted_anchor_parties(self, anchor: AnchorReceipt) -> None:
+        registry = self.options.registry
+        if registry is None:
+            self.context["registry"] = f"{anchor.contract_address} (recorded in the bundle)"
+        else:
+            self.context["registry"] = f"{registry} (trusted, given by the verifier)"
+            if anchor.contract_address.lower() != registry.lower():
+                self.add(
+                    "anchor.registry",
+                    f"{bf.ANCHOR_JSON}: contract_address",
+                    Verdict.FAIL,
+                    f"contract mismatch: the root was anchored in {anchor.contract_address}, "
+                    f"not our contract, the trusted registry {registry}",
+                )
+            else:
+                self.add(
+                    "anchor.registry",
+                    f"{bf.ANCHOR_JSON}: contract_address",
+                    Verdict.PASS,
+                    f"anchored in the trusted registry {registry}",
+                )
+        expected_chain = self.options.chain_id
+        if expected_chain is None:
+            self.context["chain_id"] = f"{anchor.chain_id} (recorded in the bundle)"
+        else:
+            self.context["chain_id"] = f"{expected_chain} (trusted, given by the verifier)"
+            verdict = Verdict.PASS if anchor.chain_id == expected_chain else Verdict.FAIL
+            self.add(
+                "anchor.chain_id",
+                f"{bf.ANCHOR_JSON}: chain_id",
+                verdict,
+                f"recorded chain id {anchor.chain_id}"
+                + (" is" if verdict is Verdict.PASS else " differs from")
+                + f" the trusted chain id {expected_chain}",
+            )
+
+    def _check_block_time(self, anchor: AnchorReceipt) -> None:
+        if self.gen_time is None:
+            return  # no verified genTime: the token check already says why
+        skew = (anchor.block_time - self.gen_time).total_seconds()
+        tolerance = self.options.block_time_tolerance_s
+        subject = f"{bf.ANCHOR_JSON}: block_time"
+        where = "recorded block time" + (
+            " (compared with the chain below)" if not self.options.offline else ""
+        )
+        if skew < -_CLOCK_SKEW_S:
+            self.add(
+                "time.anchor",
+                subject,
+                Verdict.FAIL,
+                f"{where} {anchor.block_time.isoformat()} is before the token's genTime "
+                f"{self.gen_time.isoformat()}: a root cannot be anchored before it was timestamped",
+            )
+        elif skew > tolerance:
+            self.add(
+                "time.anchor",
+                subject,
+                Verdict.FAIL,
+                f"{where} {anchor.block_time.isoformat()} is {skew:.0f} s after genTime "
+                f"{self.gen_time.isoformat()}, more than the tolerance of {tolerance} s",
+            )
+        else:
+            self.add(
+                "time.anchor",
+                subject,
+                Verdict.PASS,
+                f"{where} {anchor.block_time.isoformat()} is {skew:.0f} s after genTime "
+                f"(tolerance {tolerance} s)",
+            )
+
+    def _check_signatures(self, manifest_bytes: bytes) -> None:
+        """Manifest CMS signatures (``signatures/*.p7s``) and the officers' certificates."""
+        signatures = sorted(
+            n for n in self.names if n.startswith(SIGNATURE_DIR) and n.endswith(".p7s")
+        )
+        if not signatures:
+            self.add(
+                "manifest.signature",
+                SIGNATURE_DIR,
+                Verdict.NOT_CHECKED,
+                "no signatures in bundle",
+            )
+            return
+        verifier = _signature_verifier()
+        for name in signatures:
+            if verifier is None:
+                self.add(
+                    "manifest.signature",
+                    name,
+                    Verdict.NOT_CHECKED,
+                    "this verifier has no CMS signature support (evidence.signing is missing)",
+                )
+                continue
+            data = self._small(name)
+            if data is None:
+                continue  # already reported as unreadable or too large
+            try:
+                signer = verifier(manifest_bytes, data, self._signer_roots())
+            except EvidenceError as exc:
+                self.add("manifest.signature", name, Verdict.FAIL, f"{exc.message}")
+                continue
+            except Exception as exc:  # a malformed signature must be a verdict, not a crash
+                self.add(
+                    "manifest.signature",
+                    name,
+                    Verdict.FAIL,
+                    f"unreadable signature ({type(exc).__name__}: {exc})",
+                )
+                continue
+            if getattr(signer, "trusted", True) is False:
+                # The CMS signature is intact, but who signed is unproven without roots.
+                self.add(
+                    "manifest.signature",
+                    name,
+                    Verdict.NOT_CHECKED,
+                    f"signature over {bf.MANIFEST} is intact, by {_describe_signer(signer)}, "
+                    "but the certificate was not checked against trusted roots "
+                    "(give --signer-roots)",
+                )
+                continue
+            self.add(
+                "manifest.signature",
+                name,
+                Verdict.PASS,
+                f"valid signature over {bf.MANIFEST} by {_describe_signer(signer)}, "
+                "certificate chains to the given signer roots",
+            )
+
+    def _signer_roots(self) -> list[x509.Certificate] | None:
+        pem = self.options.signer_roots_pem
+        if pem is None:
+            return None
+        try:
+            return x509.load_pem_x509_certificates(pem)
+        except ValueError as exc:
+            raise BundleError(f"the signer trust roots are not PEM certificates ({exc})") from exc
+
+    def _check_warc_records(self, manifest: Manifest | None) -> None:
+        warcs = sorted(
+            n for n in self.names if n.startswith("artifacts/") and n.lower().endswith(".warc")
+        )
+        if manifest is not None:
+            warcs = sorted(
+                set(warcs) | {e.path for e in manifest.artifacts if e.role == "warc"} & self.names
+            )
+        for name in warcs:
+            if self.digests.get(name) is None:
+                continue
+            self._check_one_warc(name)
+
+    def _check_one_warc(self, name: str) -> None:
+        checked = 0
+        failed = 0
+        unsigned: list[str] = []
+        try:
+            with self.source.open(name) as stream:
+                records = ArchiveIterator(stream, check_digests=True)
+                for record in records:
+                    headers = record.rec_headers
+                    record_id = headers.get_header("WARC-Record-ID") or "(no WARC-Record-ID)"
+                    target = headers.get_header("WARC-Target-URI") or "(no target URI)"
+                    block = headers.get_header("WARC-Block-Digest") or ""
+                    while record.raw_stream.read(CHUNK_SIZE):
+                        pass
+                    checked += 1
+                    checker = record.digest_checker
+                    if checker.passed is False:
+                        failed += 1
+                        self.add(
+                            "warc.record",
+                            f"{name}: {record_id}",
+                            Verdict.FAIL,
+                            f"record for {target} at offset {records.get_record_offset()}: "
+                            + "; ".join(str(p) for p in checker.problems),
+                        )
+                    elif not block.lower().startswith("sha256:"):
+                        unsigned.append(record_id)
+                    elif checker.passed is None and headers.get_header("WARC-Type") != "revisit":
+                        failed += 1
+                        self.add(
+                            "warc.record",
+                            f"{name}: {record_id}",
+                            Verdict.FAIL,
+                            f"record for {target}: its digests could not be recomputed "
+                            "(the record is truncated)",
+                        )
+        except (ArchiveLoadFailed, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
+            self._warc_unreadable(name, checked, exc)
+            return
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            # warcio trips over some malformed headers with these; still a verdict.
+            self._warc_unreadable(name, checked, exc)
+            return
+        if records.err_count:
+            failed += 1
+            self.add(
+                "warc.record",
+                name,
+                Verdict.FAIL,
+                f"{records.err_count} stretch(es) of data that are not WARC records",
+            )
+        if unsigned:
+            failed += 1
+            self.add(
+                "warc.record",
+                f"{name}: {unsigned[0]}",
+                Verdict.FAIL,
+                f"{len(unsigned)} record(s) carry no sha256: WARC-Block-Digest "
+                f"(first {unsigned[0]})",
+            )
+        if checked == 0:
+            self.add("warc.record", name, Verdict.FAIL, "the WARC holds no records")
+        elif not failed:
+            self.add(
+                "warc.record",
+                name,
+                Verdict.PASS,
+                f"{checked} records: every sha256 block and payload digest recomputed and matching",
+            )
+
+    def _warc_unreadable(self, name: str, checked: int, exc: BaseException) -> None:
+        self.add(
+            "warc.record",
+            name,
+            Verdict.FAIL,
+            f"not a readable WARC after {checked} record(s): {_one_line(exc)}",
+        )
+
+    def _check_custody(self) -> None:
+        name = CUSTODY_LOG
+        if name not in self.names:
+            self.add(
+                "custody.chain",
+                name,
+                Verdict.NOT_CHECKED,
+                "no custody-log extract in bundle",
+            )
+            return
+        if self.digests.get(name) is None:
+            return
+        data = self._small(name)
+        if data is None:
+            return
+        try:
+            count = _verify_custody_chain(data)
+        except BundleError as exc:
+            self.add("custody.chain", name, Verdict.FAIL, exc.message)
+            return
+        self.add(
+            "custody.chain",
+            name,
+            Verdict.PASS,
+            f"{count} events: every event_hash recomputed, every prev_hash and seq linked",
+        )
+
+    def _check_report_pdf(self) -> None:
+        if bf.REPORT not in self.names or self.digests.get(bf.REPORT) is None:
+            return
+        # Not a PDF parser: a header and end-of-file marker are enough to tell a
+        # damaged or substituted file apart; the checksums carry the real check.
+        with self.source.open(bf.REPORT) as stream:
+            head = stream.read(8)
+        digests = self.digests[bf.REPORT]
+        assert digests is not None
+        tail = b""
+        with self.source.open(bf.REPORT) as stream:
+            skip = max(digests.size - 2048, 0)
+            while skip > 0:
+                got = stream.read(min(skip, CHUNK_SIZE))
+                if not got:
+                    break
+                skip -= len(got)
+            tail = stream.read(2048)
+        if not head.startswith(b"%PDF-") or b"%%EOF" not in tail:
+            self.add(
+                "report.format",
+                bf.REPORT,
+                Verdict.FAIL,
+                "not a complete PDF file (no %PDF- header or no %%EOF marker)",
+            )
+        else:
+            self.add("report.format", bf.REPORT, Verdict.PASS, "a complete PDF file")
+
+    def _check_replay(self, manifest: Manifest) -> None:
+        check = "screenshot.replay"
+        screenshots = [e for e in manifest.artifacts if e.role == "screenshot"]
+        warcs = [e for e in manifest.artifacts if e.role == "warc"]
+        if not screenshots or not warcs:
+            self.add(
+                check,
+                bf.MANIFEST,
+                Verdict.NOT_CHECKED,
+                "the manifest lists no screenshot or no WARC to compare",
+            )
+            return
+        shot, warc = screenshots[0], warcs[0]
+        if not self.options.replay:
+            self.add(check, shot.path, Verdict.NOT_CHECKED, "replay disabled (--no-replay)")
+            return
+        if any(self.digests.get(e.path) is None for e in (shot, warc)):
+            self.add(
+                check,
+                shot.path,
+                Verdict.NOT_CHECKED,
+                f"{shot.path} or {warc.path} is missing or unreadable",
+            )
+            return
+        url = str(manifest.capture.get("final_url") or manifest.capture.get("requested_url"))
+        viewport = manifest.capture.get("viewport") or {}
+        try:
+            size = (int(viewport["width"]), int(viewport["height"]))
+            if not (100 <= size[0] <= 10_000 and 100 <= size[1] <= 10_000):
+                raise ValueError(f"viewport {size} out of range")
+        except (KeyError, TypeError, ValueError) as exc:
+            self.add(check, bf.MANIFEST, Verdict.FAIL, f"capture.viewport is unusable: {exc}")
+            return
+        recorded_agent = manifest.capture.get("user_agent")
+        options = (
+            CaptureOptions(user_agent=recorded_agent)
+            if isinstance(recorded_agent, str) and recorded_agent
+            else CaptureOptions()
+        )
+        try:
+            with tempfile.TemporaryDirectory(prefix="evidence-replay-") as tmp:
+                work = Path(tmp)
+                os.chmod(work, 0o700)
+                warc_copy = self._copy_out(warc.path, work / "capture.warc")
+                shot_copy = self._copy_out(shot.path, work / "screenshot.png")
+                rendered = replay_screenshot(
+                    warc_copy, url, work / "replay.png", size, options=options
+                )
+                similarity, note = screenshot_similarity(shot_copy, rendered)
+        except CaptureError as exc:
+            verdict = Verdict.NOT_CHECKED if "Chromium" in exc.message else Verdict.FAIL
+            self.add(check, shot.path, verdict, f"replay of {url} from {warc.path}: {exc.message}")
+            return
+        except BundleError as exc:
+            self.add(check, shot.path, Verdict.FAIL, exc.message)
+            return
+        threshold = self.options.replay_threshold
+        detail = (
+            f"replaying {warc.path} offline at {size[0]}×{size[1]} and comparing with "
+            f"{shot.path}: similarity {similarity:.4f} (threshold {threshold:g}){note}"
+        )
+        verdict = Verdict.PASS if similarity >= threshold else Verdict.FAIL
+        self.add(check, shot.path, verdict, detail)
+
+    def _copy_out(self, name: str, target: Path) -> Path:
+        digests = self.digests[name]
+        assert digests is not None
+        with self.source.open(name) as src, target.open("wb") as out:
+            hasher = DualHasher()
+            for chunk in _read_chunks(src):
+                hasher.update(chunk)
+                out.write(chunk)
+        # What is replayed must be what was hashed and checked above.
+        if hasher.finalize().sha256 != digests.sha256:
+            raise BundleError(f"{name} changed while being read")
+        return target
+
+
+def screenshot_similarity(captured: Path, rendered: Path) -> tuple[float, str]:
+    """1 − mean absolute grey-level difference of the two images, both scaled to 256 px wide.
+
+    Returns the figure (1.0 = identical at that scale) and a note on any size
+    difference. Raises :class:`BundleError` for a PNG that cannot be read
+    within the pixel budget.
+    """
+    images = []
+    for path in (captured, rendered):
+        try:
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > MAX_COMPARE_PIXELS:
+                    raise BundleError(
+                        f"{path.name}: {width}×{height} px is too large to compare "
+                        f"(limit {MAX_COMPARE_PIXELS} px)"
+                    )
+                images.append(img.convert("L"))
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise BundleError(f"screenshot is not a readable image: {_one_line(exc)}") from exc
+    shot, replay = images
+    note = ""
+    if shot.size != replay.size:
+        note = f"; sizes differ: captured {shot.size[0]}×{shot.size[1]}, replayed " + (
+            f"{replay.size[0]}×{replay.size[1]}"
+        )
+    width = COMPARE_WIDTH
+    height = max(1, round(shot.size[1] * width / max(shot.size[0], 1)))
+    a = shot.resize((width, height), Image.Resampling.BOX)
+    b = replay.resize((width, height), Image.Resampling.BOX)
+    mean = ImageStat.Stat(ImageChops.difference(a, b)).mean[0]
+    return 1.0 - mean / 255.0, note
+
+
+def _verify_custody_chain(data: bytes) -> int:
+    """Check a custody-log extract as ``docs/custody.md`` specifies; the event count."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"not UTF-8 ({exc})") from exc
+    previous_hash: str | None = None
+    previous_seq: int | None = None
+    count = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            raise BundleError(f"line {number} is empty")
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"line {number} is not JSON ({exc.msg})") from exc
+        if not isinstance(event, dict):
+            raise BundleError(f"line {number} is not a JSON object")
+        event_hash = event.get("event_hash")
+        prev_hash = event.get("prev_hash")
+        seq = event.get("seq")
+        if not isinstance(event_hash, str) or not _HEX64.fullmatch(event_hash):
+            raise BundleError(f"line {number}: event_hash is missing or not 64 hex digits")
+        if not isinstance(prev_hash, str) or not _HEX64.fullmatch(prev_hash):
+            raise BundleError(f"line {number}: prev_hash is missing or not 64 hex digits")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise BundleError(f"line {number}: seq is missing or not an integer")
+        label = f"line {number} (seq {seq})"
+        if previous_hash is not None and prev_hash != previous_hash:
+            raise BundleError(
+                f"{label}: prev_hash {prev_hash} is not the previous event_hash {previous_hash} "
+                "(an event was removed, inserted or reordered)"
+            )
+        if previous_seq is not None and seq != previous_seq + 1:
+            raise BundleError(f"{label}: seq follows {previous_seq} (gap or reordering)")
+        if event.get("redacted") is not True:
+            body = {k: v for k, v in event.items() if k != "event_hash"}
+            recomputed = hashlib.sha256(canonical_json(body)).hexdigest()
+            if recomputed != event_hash:
+                raise BundleError(
+                    f"{label}: event_hash {event_hash} differs from the recomputed {recomputed} "
+                    f"(the {event.get('action', '?')!s} event was edited)"
+                )
+        elif set(event) - {"event_hash", "prev_hash", "redacted", "seq"}:
+            raise BundleError(f"{label}: a redacted event may hold only its hashes and seq")
+        previous_hash, previous_seq = event_hash, seq
+        count += 1
+    if count == 0:
+        raise BundleError("the extract holds no events")
+    return count
+
+
+def _signature_verifier() -> Callable[[bytes, bytes, list[x509.Certificate] | None], object] | None:
+    """``evidence.signing.verify_manifest_signature`` once that module exists."""
+    try:
+        module = importlib.import_module("evidence.signing")
+    except ImportError:
+        return None
+    function = getattr(module, "verify_manifest_signature", None)
+    return function if callable(function) else None
+
+
+def _describe_signer(signer: object) -> str:
+    for attribute in ("subject", "signer", "name", "common_name"):
+        value = getattr(signer, attribute, None)
+        if value:
+            return str(value)
+    return str(signer)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
 def _read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
     while chunk := stream.read(CHUNK_SIZE):
         yield chunk
@@ -513,9 +1132,14 @@ def _parse_checksums(data: bytes) -> dict[str, str]:
 
 
 __all__ = [
+    "BundleLimits",
     "CheckResult",
     "EvidenceError",
     "Verdict",
     "VerificationReport",
+    "VerificationRun",
+    "VerifyOptions",
+    "run_verification",
+    "screenshot_similarity",
     "verify_bundle",
 ]

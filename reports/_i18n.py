@@ -35,7 +35,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "more_items": ("……另有 {n} 项，见证据包", "… and {n} more, see the bundle"),
     "no_redirects": ("无（未发生重定向）", "None (no redirects)"),
     # capture
-    "sec_capture": ("一、采集概况", "1. Capture summary"),
+    "sec_capture": ("采集概况", "Capture summary"),
     "requested_url": ("输入网址", "URL entered"),
     "final_url": ("最终网址", "Final URL"),
     "redirect_chain": ("重定向过程", "Redirect chain"),
@@ -50,7 +50,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "viewport_value": ("{w} × {h} 像素", "{w} × {h} px"),
     "warnings": ("采集告警", "Warnings"),
     # screenshot
-    "sec_screenshot": ("二、网页整页截图", "2. Full-page screenshot"),
+    "sec_screenshot": ("网页整页截图", "Full-page screenshot"),
     "screenshot_note": (
         "下图为采集所得整页截图（原图 {w} × {h} 像素）按版心宽度缩放后的打印件，"
         "共分 {n} 部分依次排列；原始 PNG 文件及其哈希值见电子数据清单。",
@@ -63,7 +63,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Screenshot part {i}/{n} (source pixel rows {y0}–{y1})",
     ),
     # exhibits
-    "sec_exhibits": ("三、电子数据清单", "3. Exhibit list"),
+    "sec_exhibits": ("电子数据清单", "Exhibit list"),
     "col_no": ("序号", "No."),
     "col_path": ("文件", "File"),
     "col_role": ("类别", "Role"),
@@ -79,7 +79,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "blockchain anchor both cover this file's hash.",
     ),
     # timestamp
-    "sec_timestamp": ("四、可信时间戳", "4. Trusted time-stamp"),
+    "sec_timestamp": ("可信时间戳", "Trusted time-stamp"),
     "tsa_url": ("时间戳服务地址", "TSA URL"),
     "tsa_subject": ("时间戳服务机构", "TSA subject"),
     "serial": ("序列号", "Serial number"),
@@ -94,7 +94,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "ts_missing": ("尚未取得时间戳（待补）", "No time-stamp obtained yet (pending)"),
     # anchor
-    "sec_anchor": ("五、区块链存证", "5. Blockchain anchor"),
+    "sec_anchor": ("区块链存证", "Blockchain anchor"),
     "network": ("网络名称", "Network"),
     "chain_id": ("链 ID", "Chain ID"),
     "contract": ("存证合约地址", "Contract"),
@@ -120,7 +120,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "recompute it with the Merkle path in the bundle.",
     ),
     # QR
-    "sec_qr": ("六、核验二维码", "6. Verification QR code"),
+    "sec_qr": ("核验二维码", "Verification QR code"),
     "qr_explain": (
         "二维码内容为紧凑 JSON：v 为格式版本，m 为清单文件 SHA-256，c 为链 ID，a 为存证合约地址，"
         "t 为交易哈希（未上链时不含 c、a、t）。扫码后可与本报告及证据包逐项比对。",
@@ -130,7 +130,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "qr_payload": ("二维码内容", "QR payload"),
     # verification
-    "sec_verify": ("七、核验步骤", "7. How to verify"),
+    "sec_verify": ("核验步骤", "How to verify"),
     "verify_intro": (
         "以下步骤仅使用通用工具（coreutils、OpenSSL 1.1.1 及以上、Foundry cast、curl），"
         "在证据包解压后的根目录执行：",
@@ -142,8 +142,8 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Check the SHA-256 of every file in the bundle; each line must say OK:",
     ),
     "step_manifest": (
-        "计算清单文件的 SHA-256 与 SM3 哈希值，应与本报告第三部分所载一致：",
-        "Hash the manifest with SHA-256 and SM3; the results must match section 3:",
+        "计算清单文件的 SHA-256 与 SM3 哈希值，应与本报告第{sec}部分所载一致：",
+        "Hash the manifest with SHA-256 and SM3; the results must match section {sec}:",
     ),
     "step_sm3": (
         "用国密 SM3 复核单个文件（以 {file} 为例，其余文件同理），"
@@ -181,7 +181,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "real contract, transaction hash and node URL:",
     ),
     # statement
-    "sec_statement": ("八、声明", "8. Statement"),
+    "sec_statement": ("声明", "Statement"),
     "statement_generated": (
         "本报告由取证工具 {tool} 依据采集时记录的原始电子数据直接自动生成，未经人工编辑。"
         "依照《最高人民法院关于民事诉讼证据的若干规定》第十五条，直接来源于电子数据的打印件"
@@ -203,7 +203,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "manifest's hash existed no later than the times given.",
     ),
     # signatures
-    "sec_signature": ("九、签名", "9. Signatures"),
+    "sec_signature": ("签名", "Signatures"),
     "sig_officer": ("取证人员", "Officer"),
     "sig_signature": ("取证人员签名", "Signature"),
     "sig_date": ("日期", "Date"),
@@ -211,6 +211,98 @@ _TEXT: dict[str, tuple[str, str]] = {
     "footer_pages": ("第 {page} 页 共 {total} 页", "Page {page} of {total}"),
     "footer_report": ("报告编号 {number}", "Report {number}"),
     "footer_manifest": ("清单 SHA-256 {digest}", "Manifest SHA-256 {digest}"),
+    # section numbering
+    "sec_number": ("{n}、{title}", "{n}. {title}"),
+    # capture provenance
+    "capture_host": ("采集主机", "Capture machine"),
+    "outbound_ip": ("采集出口 IP", "Outbound IP"),
+    "clock_offset": ("本机时钟偏差", "Local clock offset"),
+    "clock_offset_value": ("{ms} 毫秒（对照 {source}）", "{ms} ms (against {source})"),
+    "device": ("设备模拟", "Device emulation"),
+    "steps": ("操作步骤", "Navigation steps"),
+    # environment
+    "sec_environment": ("采集环境清洁性检查", "Clean-environment check"),
+    "env_missing": (
+        "本次采集未记录清洁性检查结果",
+        "No clean-environment check was recorded for this capture",
+    ),
+    "col_check": ("检查项", "Check"),
+    "col_result": ("结果", "Result"),
+    "col_detail": ("说明", "Detail"),
+    "env_pass": ("通过", "pass"),
+    "env_warn": ("警告", "warning"),
+    "env_fail": ("未通过", "FAILED"),
+    "env_not_checked": ("未检查", "not checked"),
+    # viewport shot
+    "viewport_heading": ("首屏截图（视口）", "First screen (viewport) shot"),
+    "viewport_note": (
+        "下图为页面打开后浏览器视口内所见（原图 {w} × {h} 像素），原始文件见电子数据清单。",
+        "What the browser's viewport showed after the page opened ({w} × {h} px); the "
+        "original file is in the exhibit list.",
+    ),
+    # network provenance
+    "sec_network": ("网络来源信息", "Network provenance"),
+    "net_intro": (
+        "域名解析结果为采集主机操作系统解析器于采集时的应答；各请求实际连接的服务器 IP "
+        "由浏览器记录，完整内容见 WARC 文件。",
+        "DNS answers are the capture machine's resolver's at capture time; the server IP "
+        "of each request is what the browser connected to (full detail in the WARC).",
+    ),
+    "dns_heading": ("域名解析（DNS）", "DNS"),
+    "col_host": ("域名", "Host"),
+    "col_addresses": ("解析地址", "Addresses"),
+    "tls_heading": ("TLS 证书", "TLS certificates"),
+    "tls_subject": ("证书主体", "Subject"),
+    "tls_issuer": ("签发者", "Issuer"),
+    "tls_validity": ("有效期", "Validity"),
+    "tls_validity_value": ("{a} 至 {b}", "{a} to {b}"),
+    "tls_protocol": ("协议 / 密码套件", "Protocol / cipher"),
+    "tls_san": ("备用名称（SAN）", "Subject alt names"),
+    "tls_chain": ("证书链指纹（SHA-256，叶证书在前）", "Chain SHA-256 (leaf first)"),
+    "tls_verdict": ("证书验证", "Certificate check"),
+    "tls_ok": ("证书链对该域名验证通过", "The chain verified for this host"),
+    "tls_error": ("未通过：{e}", "Not trusted: {e}"),
+    "exchanges_heading": ("请求与服务器 IP", "Requests and server IPs"),
+    "col_method": ("方法", "Method"),
+    "col_status": ("状态", "Status"),
+    "col_url": ("网址", "URL"),
+    "col_ip": ("服务器 IP", "Server IP"),
+    "net_none": ("未记录", "Not recorded"),
+    # anchor proof
+    "confirmations": ("确认数", "Confirmations"),
+    "confirmations_value": (
+        "{n}（报告生成时查询）",
+        "{n} (queried when the report was generated)",
+    ),
+    "confirmations_unknown": ("未查询", "Not queried"),
+    "merkle_leaf": ("默克尔叶子（清单 SHA-256）", "Merkle leaf (manifest SHA-256)"),
+    "merkle_position": ("叶子位置", "Leaf position"),
+    "merkle_position_value": (
+        "第 {i} 号叶子（自 0 起），共 {n} 个",
+        "leaf {i} (from 0) of {n}",
+    ),
+    "merkle_root": ("默克尔根（上链值）", "Merkle root (anchored)"),
+    "merkle_proof": ("包含证明（RFC 9162，自叶向根）", "Inclusion proof (RFC 9162, leaf up)"),
+    "merkle_proof_empty": (
+        "无（单叶树：根即叶子哈希）",
+        "None (one-leaf tree: the root is the leaf hash)",
+    ),
+    # custody
+    "sec_custody": ("保管链记录", "Custody log"),
+    "custody_missing": ("本报告未附保管链记录", "No custody log was supplied for this report"),
+    "col_time": ("时间", "Time"),
+    "col_actor": ("操作人", "Actor"),
+    "col_action": ("操作", "Action"),
+    "col_reason": ("事由", "Reason"),
+    "custody_hash": ("记录链哈希", "Log hash"),
+    # characters outside the font
+    "glyph_note": (
+        "本报告所用字体无法显示以下 {n} 个字符，已在正文中以“□”代替：{chars}。"
+        "原始数据（清单文件与采集记录）未作任何改动。",
+        "The report font cannot show the following {n} character(s); they are printed as "
+        "\u201c\u25a1\u201d: {chars}. The original data (manifest and capture record) is "
+        "unchanged.",
+    ),
 }
 
 

@@ -8,13 +8,14 @@ the document is built in reportlab's invariant mode with its dates taken from
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
@@ -28,6 +29,7 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -43,7 +45,14 @@ from reportlab.platypus import (
 from reportlab.platypus.doctemplate import LayoutError
 
 from evidence.errors import ReportError
-from evidence.records import AnchorReceipt, ExhibitRow, ReportInput, TimestampToken, isoformat
+from evidence.records import (
+    AnchorReceipt,
+    EnvironmentCheck,
+    ExhibitRow,
+    ReportInput,
+    TimestampToken,
+    isoformat,
+)
 from reports._flowables import (
     MARGIN_BOTTOM,
     MARGIN_TOP,
@@ -59,6 +68,7 @@ from reports._flowables import (
 )
 from reports._fonts import ReportFonts, load_fonts
 from reports._i18n import check_language, text
+from reports.pdfa import make_pdfa
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +90,20 @@ MAX_LIST_ITEMS = 30
 # serialised so the temporary setting below cannot leak into another build.
 _build_lock = threading.Lock()
 
+_ZH_NUMERALS: tuple[str, ...] = ("零", *"一二三四五六七八九十", *(f"十{d}" for d in "一二三四五六"))
+PLACEHOLDER = "□"
+"""Printed for a character the report font has no glyph for (listed in a note)."""
+_CONTROL_OK = frozenset("\n\t ")
+MAX_EXCHANGES = 150
+"""Rows of the request table; the WARC holds every exchange."""
+
+
+@functools.cache
+def _glyphs(font_name: str) -> frozenset[int]:
+    """Code points the registered TrueType font ``font_name`` has glyphs for."""
+    font = pdfmetrics.getFont(font_name)
+    return frozenset(font.face.charToGlyph)
+
 
 def render_report(data: ReportInput, out_path: Path) -> Path:
     """Write the evidence report for ``data`` to ``out_path`` (A4 PDF) and return the path.
@@ -91,22 +115,88 @@ def render_report(data: ReportInput, out_path: Path) -> Path:
     check_language(data.language)
     fonts = load_fonts()
     layout = _Layout(data, fonts)
-    with open_screenshot(data.screenshot_path) as screenshot:
-        story = layout.story(screenshot)
+    with ExitStack() as images:
+        screenshot = images.enter_context(open_screenshot(data.screenshot_path))
+        viewport = (
+            images.enter_context(open_screenshot(data.viewport_screenshot_path))
+            if data.viewport_screenshot_path is not None
+            else None
+        )
+        story = layout.story(screenshot, viewport)
     furniture = layout.furniture()
 
-    out_path = Path(out_path)
+    build_pdf(
+        Path(out_path),
+        story,
+        furniture,
+        fonts=fonts,
+        meta=PdfMeta(
+            title=f"{text(data.language, 'title')} {data.report_number}",
+            language=data.language,
+            author=data.agency,
+            subject=f"manifest sha256 {data.manifest_sha256}",
+            keywords=data.case_number,
+            creator=_tool_name(data.tool_version),
+            created_at=data.generated_at,
+        ),
+    )
+    logger.info(
+        "report %s written to %s (%d bytes, %.2f s)",
+        data.report_number,
+        out_path,
+        Path(out_path).stat().st_size,
+        time.perf_counter() - started,
+    )
+    return Path(out_path)
+
+
+@dataclass(frozen=True, slots=True)
+class PdfMeta:
+    """Document metadata, written both to the info dictionary and the PDF/A XMP."""
+
+    title: str
+    language: str
+    author: str
+    subject: str
+    keywords: str
+    creator: str
+    created_at: datetime
+
+
+def build_pdf(
+    out_path: Path,
+    story: list[Flowable],
+    furniture: PageFurniture,
+    *,
+    fonts: ReportFonts,
+    meta: PdfMeta,
+) -> Path:
+    """Lay out ``story`` on A4 and write it as PDF/A-2b to ``out_path`` (atomically)."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # Build next to the target and rename, so a failed build never leaves a
     # half-written report where a good one is expected.
     handle, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
     os.close(handle)
     tmp_path = Path(tmp_name)
+    # reportlab's output is only a draft: the PDF/A amendment writes the
+    # final file, still beside the target and renamed over it at the end.
+    final_tmp = tmp_path.with_name(tmp_path.name + ".pdfa")
     try:
-        doc = _document(tmp_path, data, fonts)
+        doc = _document(tmp_path, meta, fonts)
         with _build_lock, _binary_streams():
             doc.build(story, canvasmaker=partial(NumberedCanvas, furniture=furniture))
-        tmp_path.replace(out_path)
+        make_pdfa(
+            tmp_path,
+            final_tmp,
+            title=meta.title,
+            language=meta.language,
+            author=meta.author,
+            subject=meta.subject,
+            keywords=meta.keywords,
+            creator=meta.creator,
+            created_at=meta.created_at,
+        )
+        final_tmp.replace(out_path)
     except ReportError:
         raise
     except LayoutError as exc:
@@ -115,18 +205,11 @@ def render_report(data: ReportInput, out_path: Path) -> Path:
         raise ReportError(f"cannot write report {out_path}: {exc}") from exc
     finally:
         tmp_path.unlink(missing_ok=True)
-    logger.info(
-        "report %s written to %s (%d bytes, %.2f s)",
-        data.report_number,
-        out_path,
-        out_path.stat().st_size,
-        time.perf_counter() - started,
-    )
+        final_tmp.unlink(missing_ok=True)
     return out_path
 
 
-def _document(path: Path, data: ReportInput, fonts: ReportFonts) -> BaseDocTemplate:
-    lang = data.language
+def _document(path: Path, meta: PdfMeta, fonts: ReportFonts) -> BaseDocTemplate:
     frame = Frame(
         MARGIN_X,
         MARGIN_BOTTOM,
@@ -146,17 +229,17 @@ def _document(path: Path, data: ReportInput, fonts: ReportFonts) -> BaseDocTempl
         rightMargin=MARGIN_X,
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
-        title=f"{text(lang, 'title')} {data.report_number}",
-        author=data.agency,
-        subject=f"manifest sha256 {data.manifest_sha256}",
-        keywords=data.case_number,
-        creator=_tool_name(data.tool_version),
+        title=meta.title,
+        author=meta.author,
+        subject=meta.subject,
+        keywords=meta.keywords,
+        creator=meta.creator,
         # Without this the canvas starts every page with Helvetica selected,
         # which puts an unembedded font into the page resources.
         initialFontName=fonts.regular,
         initialFontSize=9,
         invariant=1,
-        lang="zh-CN" if lang == "zh" else "en",
+        lang="zh-CN" if meta.language == "zh" else "en",
     )
 
 
@@ -346,17 +429,58 @@ class _Layout:
         self.lang = data.language
         self.fonts = fonts
         self.s = _Styles(fonts, data.language)
+        self.section_count = 0
+        self.section_numbers: dict[str, int] = {}
+        # Characters of captured or entered text that the font has no glyph
+        # for, in first-seen order: printed as a placeholder and listed.
+        self.missing_glyphs: dict[str, None] = {}
 
     def t(self, key: str, **values: object) -> str:
         return text(self.lang, key, **values)
 
+    def heading(self, key: str) -> Paragraph:
+        """A numbered section heading; numbers follow the order sections are laid out."""
+        self.section_count += 1
+        self.section_numbers[key] = self.section_count
+        number = (
+            _ZH_NUMERALS[self.section_count]
+            if self.lang == "zh" and self.section_count < len(_ZH_NUMERALS)
+            else str(self.section_count)
+        )
+        title = self.t("sec_number", n=number, title=self.t(key))
+        return Paragraph(escape(title), self.s.heading)
+
+    def section_label(self, key: str) -> str:
+        number = self.section_numbers.get(key, 0)
+        if self.lang == "zh" and 0 < number < len(_ZH_NUMERALS):
+            return _ZH_NUMERALS[number]
+        return str(number)
+
+    def safe(self, value: str, font_name: str | None = None) -> str:
+        """``value`` with every character the font cannot draw replaced by a visible box.
+
+        reportlab would otherwise draw the font's empty .notdef glyph: a
+        silently wrong page. The replaced code points are listed in the report.
+        """
+        covered = _glyphs(font_name or self.fonts.regular)
+        if all(ord(ch) in covered or ch in _CONTROL_OK for ch in value):
+            return value
+        out: list[str] = []
+        for ch in value:
+            if ord(ch) in covered or ch in _CONTROL_OK:
+                out.append(ch)
+            else:
+                self.missing_glyphs.setdefault(ch)
+                out.append(PLACEHOLDER if ord(PLACEHOLDER) in covered else "?")
+        return "".join(out)
+
     # small builders
 
     def p(self, value: str, style: ParagraphStyle) -> Paragraph:
-        return Paragraph(escape(value), style)
+        return Paragraph(escape(self.safe(value, style.fontName)), style)
 
     def lines(self, values: Sequence[str], style: ParagraphStyle) -> Paragraph:
-        return Paragraph("<br/>".join(escape(v) for v in values), style)
+        return Paragraph("<br/>".join(escape(self.safe(v, style.fontName)) for v in values), style)
 
     def clip(self, value: str, limit: int = MAX_TEXT_CHARS) -> str:
         if len(value) <= limit:
@@ -401,7 +525,7 @@ class _Layout:
         return table
 
     def boxed(self, message: str, style: ParagraphStyle, border: Any, fill: Any) -> Table:
-        table = Table([[self.p(message, style)]], colWidths=[FRAME_WIDTH], hAlign="LEFT")
+        table = Table([[Paragraph(escape(message), style)]], colWidths=[FRAME_WIDTH], hAlign="LEFT")
         table.setStyle(
             TableStyle(
                 [
@@ -436,7 +560,7 @@ class _Layout:
         return PageFurniture(
             font_name=self.fonts.regular,
             header_left=self.t("title"),
-            header_right=f"{self.t('case_number')} {d.case_number}",
+            header_right=self.safe(f"{self.t('case_number')} {d.case_number}"),
             footer_pages=self.t("footer_pages", page="{page}", total="{total}"),
             footer_right="  ·  ".join(
                 [
@@ -448,18 +572,40 @@ class _Layout:
             id_seed="\n".join([d.report_number, d.manifest_sha256, d.language]).encode(),
         )
 
-    def story(self, screenshot: Image.Image) -> list[Flowable]:
+    def story(self, screenshot: Image.Image, viewport: Image.Image | None = None) -> list[Flowable]:
         story: list[Flowable] = []
         story += self.front_matter()
+        after_front = len(story)
         story += self.capture_summary()
+        story += self.environment_section()
         story += self.screenshot_section(screenshot)
+        if viewport is not None:
+            story += self.viewport_section(viewport)
         story += self.exhibit_section()
+        story += self.network_section()
         story += self.timestamp_section(self.data.timestamp)
         story += self.anchor_section(self.data.anchor)
+        story += self.custody_section()
         story += self.qr_section()
         story += self.verification_section()
         story += self.closing_section()
+        if self.missing_glyphs:
+            # Up front, where a reader meets the placeholders' explanation first.
+            story[after_front:after_front] = [Spacer(1, 6), self.glyph_note()]
         return story
+
+    def glyph_note(self) -> Table:
+        chars = self.t("list_sep").join(
+            f"U+{ord(ch):04X}" for ch in list(self.missing_glyphs)[:MAX_LIST_ITEMS]
+        )
+        if len(self.missing_glyphs) > MAX_LIST_ITEMS:
+            chars += self.t("more_items", n=len(self.missing_glyphs) - MAX_LIST_ITEMS)
+        return self.boxed(
+            self.t("glyph_note", n=len(self.missing_glyphs), chars=chars),
+            self.s.pending,
+            colors.HexColor("#C98A00"),
+            colors.HexColor("#FFF6E0"),
+        )
 
     def front_matter(self) -> list[Flowable]:
         d = self.data
@@ -522,10 +668,258 @@ class _Layout:
             ),
             (self.t("warnings"), warnings),
         ]
-        return [Paragraph(escape(self.t("sec_capture")), self.s.heading), self.kv_table(rows)]
+        if c.device:
+            rows.append((self.t("device"), self.p(c.device, self.s.value)))
+        if c.capture_host:
+            rows.append((self.t("capture_host"), self.p(c.capture_host, self.s.mono)))
+        if c.outbound_ip:
+            rows.append((self.t("outbound_ip"), self.p(c.outbound_ip, self.s.mono)))
+        if c.clock_offset_ms is not None:
+            rows.append(
+                (
+                    self.t("clock_offset"),
+                    self.p(
+                        self.t(
+                            "clock_offset_value",
+                            ms=f"{c.clock_offset_ms:+d}",
+                            source=c.clock_source or unknown,
+                        ),
+                        self.s.value,
+                    ),
+                )
+            )
+        if c.steps:
+            rows.append(
+                (
+                    self.t("steps"),
+                    self.lines(
+                        self.clip_list(
+                            [f"{s.index}. {s.description} — {s.outcome}" for s in c.steps]
+                        ),
+                        self.s.value,
+                    ),
+                )
+            )
+        return [self.heading("sec_capture"), self.kv_table(rows)]
+
+    def environment_section(self) -> list[Flowable]:
+        checks = self.data.capture.environment
+        out: list[Flowable] = [self.heading("sec_environment")]
+        if not checks:
+            out.append(self.pending_box("env_missing"))
+            return out
+        widths = [130.0, 56.0]
+        widths.append(FRAME_WIDTH - sum(widths))
+        head = [
+            self.p(self.t(k), self.s.header_cell) for k in ("col_check", "col_result", "col_detail")
+        ]
+        cells: list[list[Any]] = [head]
+        style = self.grid_style()
+        for index, check in enumerate(checks, start=1):
+            cells.append(
+                [
+                    self.p(check.name, self.s.cell),
+                    self.p(self.env_status(check), self.s.cell),
+                    self.p(self.clip(check.detail), self.s.cell),
+                ]
+            )
+            if check.status == "fail":
+                style.append(("TEXTCOLOR", (1, index), (1, index), colors.HexColor("#B00020")))
+                style.append(("BACKGROUND", (1, index), (1, index), colors.HexColor("#FDECEE")))
+            elif check.status == "warn":
+                style.append(("BACKGROUND", (1, index), (1, index), colors.HexColor("#FFF6E0")))
+        table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table.setStyle(TableStyle(style))
+        out.append(table)
+        return out
+
+    def env_status(self, check: EnvironmentCheck) -> str:
+        key = {
+            "pass": "env_pass",
+            "warn": "env_warn",
+            "fail": "env_fail",
+            "not_checked": "env_not_checked",
+        }.get(check.status)
+        # An unknown status is printed as recorded rather than mapped to a guess.
+        return self.t(key) if key else check.status
+
+    def grid_style(self) -> list[tuple[Any, ...]]:
+        return [
+            ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
+            ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("GRID", (0, 0), (-1, -1), 0.5, _GRID),
+            ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ("LEFTPADDING", (0, 0), (-1, -1), 4),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ]
+
+    def grid_table(
+        self, head_keys: Sequence[str], rows: Sequence[Sequence[Flowable]], widths: Sequence[float]
+    ) -> Table:
+        head = [self.p(self.t(k), self.s.header_cell) for k in head_keys]
+        table = Table([head, *rows], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
+        table.setStyle(TableStyle(self.grid_style()))
+        return table
+
+    def viewport_section(self, image: Image.Image) -> list[Flowable]:
+        scale = FRAME_WIDTH / image.width
+        note = self.p(self.t("viewport_note", w=image.width, h=image.height), self.s.body)
+        # A viewport shot is one screen: scale it to fit one page whatever its shape.
+        max_h = FRAME_HEIGHT - 80
+        width = FRAME_WIDTH if image.height * scale <= max_h else max_h * image.width / image.height
+        tile = ScreenshotTile(image, width, self.t("viewport_heading"), self.fonts.regular)
+        return [
+            PageBreak(),
+            Paragraph(escape(self.t("viewport_heading")), self.s.heading),
+            note,
+            tile,
+        ]
+
+    def network_section(self) -> list[Flowable]:
+        c = self.data.capture
+        out: list[Flowable] = [
+            self.heading("sec_network"),
+            self.p(self.t("net_intro"), self.s.body),
+        ]
+        out.append(Paragraph(escape(self.t("dns_heading")), self.s.label))
+        out.append(Spacer(1, 2))
+        if c.hosts:
+            rows = [
+                [
+                    self.p(
+                        h.host if h.host == h.unicode_host else f"{h.unicode_host} ({h.host})",
+                        self.s.mono,
+                    ),
+                    self.lines(list(h.addresses) or [h.error or self.t("net_none")], self.s.mono),
+                ]
+                for h in c.hosts[:MAX_EXCHANGES]
+            ]
+            out.append(
+                self.grid_table(("col_host", "col_addresses"), rows, [200.0, FRAME_WIDTH - 200.0])
+            )
+        else:
+            out.append(self.p(self.t("net_none"), self.s.value))
+        out.append(Spacer(1, 8))
+        out.append(Paragraph(escape(self.t("tls_heading")), self.s.label))
+        out.append(Spacer(1, 2))
+        if not c.tls:
+            out.append(self.p(self.t("net_none"), self.s.value))
+        for origin in c.tls:
+            validity = self.t(
+                "tls_validity_value",
+                a=isoformat(origin.not_before) if origin.not_before else self.t("unknown"),
+                b=isoformat(origin.not_after) if origin.not_after else self.t("unknown"),
+            )
+            verdict = (
+                self.t("tls_ok")
+                if origin.certificate_error is None
+                else self.t("tls_error", e=origin.certificate_error)
+            )
+            out.append(
+                KeepTogether(
+                    [
+                        self.kv_table(
+                            [
+                                (origin.origin, self.p(verdict, self.s.value)),
+                                (self.t("tls_subject"), self.p(origin.subject, self.s.mono)),
+                                (self.t("tls_issuer"), self.p(origin.issuer, self.s.mono)),
+                                (self.t("tls_validity"), self.p(validity, self.s.mono)),
+                                (
+                                    self.t("tls_protocol"),
+                                    self.p(f"{origin.protocol} / {origin.cipher}", self.s.mono),
+                                ),
+                                (
+                                    self.t("tls_san"),
+                                    self.p(
+                                        self.clip(", ".join(origin.subject_alt_names)),
+                                        self.s.mono,
+                                    ),
+                                ),
+                                (
+                                    self.t("tls_chain"),
+                                    self.lines(list(origin.chain_sha256), self.s.hash),
+                                ),
+                            ]
+                        ),
+                        Spacer(1, 6),
+                    ]
+                )
+            )
+        out.append(Spacer(1, 8))
+        out.append(Paragraph(escape(self.t("exchanges_heading")), self.s.label))
+        out.append(Spacer(1, 2))
+        if c.exchanges:
+            rows = [
+                [
+                    self.p(str(i), self.s.cell),
+                    self.p(e.method, self.s.mono),
+                    self.p(str(e.status), self.s.mono),
+                    self.p(e.server_ip or "—", self.s.mono),
+                    self.p(self.clip(e.url, 300), self.s.hash),
+                ]
+                for i, e in enumerate(c.exchanges[:MAX_EXCHANGES], start=1)
+            ]
+            widths = [26.0, 40.0, 36.0, 90.0]
+            widths.append(FRAME_WIDTH - sum(widths))
+            out.append(
+                self.grid_table(
+                    ("col_no", "col_method", "col_status", "col_ip", "col_url"), rows, widths
+                )
+            )
+            if len(c.exchanges) > MAX_EXCHANGES:
+                out.append(
+                    self.p(self.t("more_items", n=len(c.exchanges) - MAX_EXCHANGES), self.s.caption)
+                )
+        else:
+            out.append(self.p(self.t("net_none"), self.s.value))
+        return out
+
+    def custody_section(self) -> list[Flowable]:
+        lines = self.data.custody
+        out: list[Flowable] = [self.heading("sec_custody")]
+        if not lines:
+            out.append(self.pending_box("custody_missing"))
+            return [KeepTogether(out)]
+        widths = [26.0, 92.0, 90.0, 90.0]
+        widths.append(FRAME_WIDTH - sum(widths))
+        head = [
+            self.p(self.t(k), self.s.header_cell)
+            for k in ("col_no", "col_time", "col_actor", "col_action", "col_reason")
+        ]
+        cells: list[list[Any]] = [head]
+        style = self.grid_style()
+        style = [entry for entry in style if entry[0] != "GRID"]
+        style.append(("BOX", (0, 0), (-1, -1), 0.6, _GRID))
+        for row_index, line in enumerate(lines):
+            main = 1 + 2 * row_index
+            local = line.at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S +08:00")
+            cells.append(
+                [
+                    self.p(str(line.seq), self.s.cell),
+                    self.p(local, self.s.cell),
+                    self.p(self.clip(line.actor), self.s.cell),
+                    self.p(self.clip(line.action), self.s.cell),
+                    self.p(self.clip(line.reason), self.s.cell),
+                ]
+            )
+            cells.append(
+                ["", self.p(f"{self.t('custody_hash')} {line.hash_after}", self.s.hash), "", "", ""]
+            )
+            style += [
+                ("SPAN", (1, main + 1), (-1, main + 1)),
+                ("NOSPLIT", (0, main), (-1, main + 1)),
+                ("LINEABOVE", (0, main), (-1, main), 0.6, _GRID),
+                ("TOPPADDING", (0, main + 1), (-1, main + 1), 0),
+            ]
+        table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table.setStyle(TableStyle(style))
+        out.append(table)
+        return out
 
     def screenshot_section(self, image: Image.Image) -> list[Flowable]:
-        heading = Paragraph(escape(self.t("sec_screenshot")), self.s.heading)
+        heading = self.heading("sec_screenshot")
         scale = FRAME_WIDTH / image.width  # points per source pixel
         caption_h = ScreenshotTile.caption_space()
         full_px = int((FRAME_HEIGHT - caption_h - 2) / scale)
@@ -556,7 +950,7 @@ class _Layout:
         d = self.data
         out: list[Flowable] = [
             PageBreak(),
-            Paragraph(escape(self.t("sec_exhibits")), self.s.heading),
+            self.heading("sec_exhibits"),
         ]
         widths = [30.0, 190.0, 78.0, 110.0]
         widths.append(FRAME_WIDTH - sum(widths))
@@ -623,7 +1017,7 @@ class _Layout:
         )
 
     def timestamp_section(self, token: TimestampToken | None) -> list[Flowable]:
-        out: list[Flowable] = [Paragraph(escape(self.t("sec_timestamp")), self.s.heading)]
+        out: list[Flowable] = [self.heading("sec_timestamp")]
         if token is None:
             out.append(self.pending_box("ts_missing"))
             return out
@@ -649,7 +1043,7 @@ class _Layout:
         return [KeepTogether(out)]
 
     def anchor_section(self, anchor: AnchorReceipt | None) -> list[Flowable]:
-        out: list[Flowable] = [Paragraph(escape(self.t("sec_anchor")), self.s.heading)]
+        out: list[Flowable] = [self.heading("sec_anchor")]
         if anchor is None:
             out.append(self.pending_box("anchor_missing"))
             return out
@@ -680,6 +1074,39 @@ class _Layout:
         ]
         if anchor.reference:
             rows.append((self.t("reference"), self.p(anchor.reference, self.s.mono)))
+        check = self.data.anchor_check
+        rows.append(
+            (
+                self.t("confirmations"),
+                self.p(
+                    self.t("confirmations_value", n=check.confirmations)
+                    if check is not None
+                    else self.t("confirmations_unknown"),
+                    self.s.value,
+                ),
+            )
+        )
+        if anchor.leaf:
+            rows += [
+                (self.t("merkle_leaf"), self.p(anchor.leaf, self.s.mono)),
+                (
+                    self.t("merkle_position"),
+                    self.p(
+                        self.t("merkle_position_value", i=anchor.leaf_index, n=anchor.tree_size),
+                        self.s.value,
+                    ),
+                ),
+                (
+                    self.t("merkle_proof"),
+                    self.lines(
+                        [f"{i}. {h}" for i, h in enumerate(anchor.proof, start=1)],
+                        self.s.hash,
+                    )
+                    if anchor.proof
+                    else self.p(self.t("merkle_proof_empty"), self.s.value),
+                ),
+                (self.t("merkle_root"), self.p(anchor.root, self.s.mono)),
+            ]
         out.append(self.kv_table(rows))
         return [KeepTogether(out)]
 
@@ -712,7 +1139,7 @@ class _Layout:
                 ]
             )
         )
-        return [KeepTogether([Paragraph(escape(self.t("sec_qr")), self.s.heading), table])]
+        return [KeepTogether([self.heading("sec_qr"), table])]
 
     def verification_section(self) -> list[Flowable]:
         out: list[Flowable] = []
@@ -734,7 +1161,7 @@ class _Layout:
             if number == 1:
                 # The heading and introduction travel with the first step.
                 block[:0] = [
-                    Paragraph(escape(self.t("sec_verify")), self.s.heading),
+                    self.heading("sec_verify"),
                     self.p(self.t("verify_intro"), self.s.body),
                 ]
             out.append(KeepTogether(block))
@@ -745,7 +1172,7 @@ class _Layout:
         steps = [
             _Step(self.t("step_sums"), ["sha256sum -c SHA256SUMS"]),
             _Step(
-                self.t("step_manifest"),
+                self.t("step_manifest", sec=self.section_label("sec_exhibits")),
                 ["sha256sum manifest.json", "openssl dgst -sm3 manifest.json"],
                 [f"SHA-256  {d.manifest_sha256}", f"SM3      {d.manifest_sm3}"],
             ),
@@ -823,7 +1250,7 @@ class _Layout:
     def closing_section(self) -> list[Flowable]:
         d = self.data
         statement = [
-            Paragraph(escape(self.t("sec_statement")), self.s.heading),
+            self.heading("sec_statement"),
             self.p(self.t("statement_generated", tool=_tool_name(d.tool_version)), self.s.body),
             self.p(self.t("statement_scope"), self.s.body),
         ]
@@ -858,7 +1285,7 @@ class _Layout:
                 ]
             )
         )
-        return [Paragraph(escape(self.t("sec_signature")), self.s.heading), table]
+        return [self.heading("sec_signature"), table]
 
 
 # --- helpers ---------------------------------------------------------------

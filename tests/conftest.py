@@ -18,6 +18,10 @@ from evidence.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Every test site runs on 127.0.0.1, which captures refuse unless allowed
+# (tests of the refusal pass allow_private_targets=False explicitly).
+os.environ.setdefault("EVIDENCE_ALLOW_PRIVATE_TARGETS", "1")
+
 
 def require(condition: bool, reason: str) -> None:
     if condition:
@@ -46,7 +50,12 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def session_settings(session_home: Path) -> Settings:
-    return Settings(home=session_home, database_url=f"sqlite:///{session_home / 'evidence.db'}")
+    return Settings(
+        home=session_home,
+        database_url=f"sqlite:///{session_home / 'evidence.db'}",
+        # The test sites run on 127.0.0.1.
+        allow_private_targets=True,
+    )
 
 
 POSTGRES_ENV = "EVIDENCE_TEST_POSTGRES_URL"

@@ -105,7 +105,10 @@ def _read_warc(path: Path) -> list[WarcRecord]:
 def _capture(site: DemoSite, path: str, workdir: Path, settle_timeout_s: float = 5.0) -> Captured:
     issued: list[str] = []
     options = CaptureOptions(
-        operator="测试执法员 001", software_version="test", settle_timeout_s=settle_timeout_s
+        operator="测试执法员 001",
+        software_version="test",
+        settle_timeout_s=settle_timeout_s,
+        allow_private_targets=True,
     )
     record = capture_page(
         site.url_for(path),
@@ -159,17 +162,17 @@ def test_record_describes_the_capture(listing: Captured) -> None:
     assert CLOCK_START <= record.started_at < record.finished_at
     assert record.warnings == ()
     files = {f.role: (f.name, f.media_type, f.path) for f in record.files}
-    assert files == {
+    assert {role: files[role] for role in ("screenshot", "warc", "dom")} == {
         "screenshot": ("screenshot.png", "image/png", listing.workdir / "screenshot.png"),
         "warc": ("capture.warc", "application/warc", listing.workdir / "capture.warc"),
         "dom": ("dom.html", "text/html; charset=utf-8", listing.workdir / "dom.html"),
     }
+    assert files["viewport-screenshot"][0] == "viewport.png"
     assert all(path.is_file() and path.stat().st_size > 0 for _, _, path in files.values())
-    assert sorted(p.name for p in listing.workdir.iterdir()) == [
-        "capture.warc",
-        "dom.html",
-        "screenshot.png",
-    ]
+    # Every file in the working directory is an artifact of the record: nothing stray.
+    assert sorted(p.name for p in listing.workdir.iterdir()) == sorted(
+        f.name for f in record.files
+    )
 
 
 @pytest.mark.slow
@@ -301,7 +304,8 @@ def test_screenshot_and_dom_are_resource_records(listing: Captured) -> None:
     final = listing.record.final_url
     shot = resources[f"urn:evidence:screenshot:{final}"]
     dom = resources[f"urn:evidence:dom:{final}"]
-    assert len(resources) == 2
+    viewport = resources[f"urn:evidence:viewport-screenshot:{final}"]
+    assert viewport.payload == listing.file("viewport-screenshot").read_bytes()
     assert shot.header("Content-Type") == "image/png"
     assert shot.payload == listing.file("screenshot").read_bytes()
     assert dom.header("Content-Type") == "text/html; charset=utf-8"
@@ -417,7 +421,9 @@ def test_unreachable_pages_raise_one_line_capture_error(
     url: str, reasons: tuple[str, ...], tmp_path: Path
 ) -> None:
     with pytest.raises(CaptureError) as caught:
-        capture_page(url, tmp_path, CaptureOptions(navigation_timeout_s=10))
+        capture_page(
+            url, tmp_path, CaptureOptions(navigation_timeout_s=10, allow_private_targets=True)
+        )
     message = caught.value.message
     assert "\n" not in message
     assert url in message

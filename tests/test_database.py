@@ -146,3 +146,30 @@ def test_the_facade_seals_on_both_databases(database_url: str, tmp_path: Path) -
         assert item.status is ItemStatus.SEALED
         assert kit.get_item(item.id[:8]).manifest_sha256 == item.manifest_sha256
         assert [i.id for i in kit.list_items("案-PG-1")] == [item.id]
+
+
+def test_an_older_schema_is_migrated_with_its_data_kept(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from evidence.db import MIGRATIONS
+
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                'INSERT INTO "case" (id, number, title, cause, agency, officers, created_at) '
+                "VALUES ('c1', '旧-001', '旧案', '', '', '', '2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    engine = open_engine(database_url)
+    assert schema_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        assert connection.execute(text('SELECT title FROM "case"')).scalar_one() == "旧案"
+    engine.dispose()

@@ -17,18 +17,26 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pikepdf
 import pytest
 from PIL import Image, ImageDraw
 
 import reports._fonts
 from evidence.errors import ReportError
+from evidence.merkle import MerkleTree
 from evidence.records import (
+    AnchorCheck,
     AnchorReceipt,
     CapturedFile,
     CaptureRecord,
+    CustodyLine,
+    EnvironmentCheck,
     ExhibitRow,
+    HostRecord,
+    HttpExchange,
     ReportInput,
     TimestampToken,
+    TlsOrigin,
 )
 from reports.pdf import render_report
 
@@ -114,6 +122,47 @@ def make_input(
         viewport=(1280, 800),
         files=(CapturedFile(screenshot, "screenshot.png", "screenshot", "image/png"),),
         warnings=("页面在 5 秒内未完全静止，已按超时继续采集",),
+        exchanges=tuple(
+            HttpExchange(
+                url=f"https://www.shop.example.test/static/asset-{i}.js",
+                method="GET",
+                status=200 if i % 7 else 304,
+                server_ip=f"203.0.113.{7 + i % 3}",
+                mime_type="application/javascript",
+                body_size=1000 + i,
+            )
+            for i in range(12)
+        ),
+        hosts=(
+            HostRecord("www.shop.example.test", "www.shop.example.test", ("203.0.113.7",)),
+            HostRecord(
+                "xn--fiqs8s.example.test", "中国.example.test", ("203.0.113.9", "2001:db8::9")
+            ),
+            HostRecord("gone.example.test", "gone.example.test", (), "NXDOMAIN"),
+        ),
+        tls=(
+            TlsOrigin(
+                origin="https://www.shop.example.test",
+                protocol="TLS 1.3",
+                cipher="AES_128_GCM",
+                subject="CN=www.shop.example.test,O=Shop Ltd,C=CN",
+                issuer="CN=Example Issuing CA G2,O=Example Trust,C=CN",
+                not_before=datetime(2026, 1, 1, tzinfo=UTC),
+                not_after=datetime(2027, 1, 31, 23, 59, 59, tzinfo=UTC),
+                subject_alt_names=("www.shop.example.test", "shop.example.test"),
+                chain_sha256=(_hex("leaf-cert"), _hex("issuer-cert")),
+                certificate_error=None,
+            ),
+        ),
+        environment=(
+            EnvironmentCheck("proxy", "pass", "未配置代理 / no proxy"),
+            EnvironmentCheck("clock", "warn", "本机时钟比参照时间快 1.2 秒"),
+            EnvironmentCheck("hosts-file", "fail", "/etc/hosts 中有 shop.example.test 的条目"),
+        ),
+        capture_host="evidence-ws-01",
+        outbound_ip="198.51.100.23",
+        clock_offset_ms=1200,
+        clock_source="ntp.ntsc.ac.cn",
     )
     names = [
         ("screenshot.png", "screenshot", "image/png", screenshot.stat().st_size),
@@ -151,6 +200,11 @@ def make_input(
         trust_root_pem=b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
         development=development,
     )
+    # The item is leaf 2 of a batch of 5: the anchored root differs from the manifest digest.
+    leaves = [bytes.fromhex(_hex(f"other-{i}")) for i in range(5)]
+    leaves[2] = bytes.fromhex(MANIFEST_SHA256)
+    tree = MerkleTree(leaves)
+    proof = tree.proof(2)
     anchor = AnchorReceipt(
         chain_id=31337,
         network_name="anvil (local)",
@@ -160,10 +214,35 @@ def make_input(
         block_number=42,
         block_hash="0x" + _hex("block"),
         block_time=started + timedelta(seconds=12),
-        root="0x" + MANIFEST_SHA256,
+        root="0x" + tree.root.hex(),
         submitter="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
         reference="item-7f3c2a",
         development=development,
+        leaf=MANIFEST_SHA256,
+        leaf_index=2,
+        tree_size=5,
+        proof=tuple(h.hex() for h in proof.path),
+    )
+    viewport = tmp_path / "viewport.png"
+    if not viewport.exists():
+        make_screenshot(viewport, 800)
+    custody = tuple(
+        CustodyLine(
+            seq=i,
+            at=started + timedelta(minutes=i),
+            actor=actor,
+            action=action,
+            reason=reason,
+            hash_after=_hex(f"custody-{i}"),
+        )
+        for i, (actor, action, reason) in enumerate(
+            [
+                ("张三（执法证号 11010001）", "capture", "现场取证"),
+                ("system", "timestamp", "RFC 3161"),
+                ("李四（执法证号 11010002）", "export", "移送鉴定"),
+            ],
+            start=1,
+        )
     )
     return ReportInput(
         report_number="BG-2026-000123",
@@ -183,6 +262,20 @@ def make_input(
         anchor=anchor if anchored else None,
         tool_version="0.1.0",
         language=language,
+        custody=custody,
+        viewport_screenshot_path=viewport,
+        anchor_check=AnchorCheck(
+            chain_id=anchor.chain_id,
+            contract_address=anchor.contract_address,
+            transaction_hash=anchor.transaction_hash,
+            block_number=anchor.block_number,
+            block_hash=anchor.block_hash,
+            confirmations=7,
+            root=anchor.root,
+            anchored_at_block_time=anchor.block_time,
+        )
+        if anchored
+        else None,
     )
 
 
@@ -397,3 +490,134 @@ def test_wide_transparent_screenshot(tmp_path: Path) -> None:
     data = replace(make_input(tmp_path, screenshot_height=900), screenshot_path=shot)
     pdf = render_report(data, tmp_path / "wide.pdf")
     assert "截图 第 1/" in pdf_text(pdf)
+
+
+@needs_poppler
+@pytest.mark.parametrize("name", ["zh-dev", "en-prod"])
+def test_every_key_value_is_printed(
+    rendered: dict[str, tuple[ReportInput, Path]], name: str
+) -> None:
+    data, pdf = rendered[name]
+    flat = squeezed(pdf_text(pdf))
+    assert data.timestamp is not None and data.anchor is not None
+    assert data.anchor_check is not None
+    values = [
+        data.manifest_sha256,
+        data.manifest_sm3,
+        data.anchor.transaction_hash,
+        data.anchor.block_hash,
+        data.anchor.root,
+        data.anchor.leaf,
+        *data.anchor.proof,
+        data.timestamp.message_imprint,
+        "2026-11-26T10:25:09.123Z",  # genTime
+        "2026-11-26 18:25:09.123 +08:00",
+        *(e.sha256 for e in data.exhibits),
+        *(e.sm3 for e in data.exhibits),
+        *(line.hash_after for line in data.custody),
+        *(line.actor for line in data.custody),
+        *(h for t in data.capture.tls for h in t.chain_sha256),
+        *(t.subject for t in data.capture.tls),
+        *(t.issuer for t in data.capture.tls),
+        "2027-01-31T23:59:59.000Z",  # certificate validity end
+        *(a for h in data.capture.hosts for a in h.addresses),
+        "中国.example.test",
+        *(e.url for e in data.capture.exchanges),
+        "198.51.100.23",
+    ]
+    for value in values:
+        assert squeezed(value) in flat, value
+    confirmations = "7（报告生成时查询）" if data.language == "zh" else "7(queriedwhenthereport"
+    assert confirmations in flat
+    position = "第2号叶子（自0起），共5个" if data.language == "zh" else "leaf2(from0)of5"
+    assert position in flat
+
+
+@needs_poppler
+def test_environment_results_are_shown_as_recorded(
+    rendered: dict[str, tuple[ReportInput, Path]],
+) -> None:
+    flat = squeezed(pdf_text(rendered["zh-dev"][1]))
+    section = flat[flat.index("采集环境清洁性检查") :]
+    assert "proxy通过" in section
+    assert "clock警告" in section
+    assert "hosts-file未通过/etc/hosts" in section
+
+
+@needs_poppler
+def test_missing_provenance_environment_and_custody_say_so(tmp_path: Path) -> None:
+    data = make_input(tmp_path, screenshot_height=900)
+    bare = replace(
+        data,
+        capture=replace(data.capture, hosts=(), tls=(), exchanges=(), environment=()),
+        custody=(),
+        viewport_screenshot_path=None,
+        anchor_check=None,
+    )
+    flat = squeezed(pdf_text(render_report(bare, tmp_path / "bare.pdf")))
+    assert "本次采集未记录清洁性检查结果" in flat
+    assert "本报告未附保管链记录" in flat
+    assert "首屏截图" not in flat
+    assert "确认数未查询" in flat
+    assert flat.count("未记录") >= 3  # DNS, TLS and requests: none invented
+
+
+@needs_poppler
+def test_viewport_shot_has_its_own_page(rendered: dict[str, tuple[ReportInput, Path]]) -> None:
+    content = pdf_text(rendered["zh-dev"][1])
+    assert "首屏截图（视口）" in content
+    assert "原图 1280 × 800 像素" in content
+    assert "First screen (viewport) shot" in pdf_text(rendered["en-dev"][1])
+
+
+@needs_poppler
+def test_characters_outside_the_font_are_replaced_and_listed(tmp_path: Path) -> None:
+    data = make_input(tmp_path, screenshot_height=900)
+    title = "限时特价 😀 𠀀 旗舰店"  # an emoji and a CJK Extension B character
+    capture = replace(data.capture, page_title=title)
+    pdf = render_report(replace(data, capture=capture), tmp_path / "glyphs.pdf")
+    flat = squeezed(pdf_text(pdf))
+    assert "限时特价□□旗舰店" in flat
+    assert "无法显示以下2个字符" in flat
+    assert "U+1F600、U+20000" in flat
+    assert "😀" not in flat
+
+
+def test_covered_text_has_no_glyph_note(rendered: dict[str, tuple[ReportInput, Path]]) -> None:
+    # The regular fixture's text is all in the font: no placeholder note.
+    with pikepdf.open(rendered["zh-dev"][1]) as pdf:
+        assert pdf.Root.Lang == "zh-CN"
+    if shutil.which("pdftotext"):
+        assert "无法显示" not in squeezed(pdf_text(rendered["zh-dev"][1]))
+
+
+@pytest.mark.parametrize(("name", "lang"), [("zh-dev", "zh-CN"), ("en-dev", "en")])
+def test_pdfa_identification_and_output_intent(
+    rendered: dict[str, tuple[ReportInput, Path]], name: str, lang: str
+) -> None:
+    data, path = rendered[name]
+    with pikepdf.open(path) as pdf:
+        meta = pdf.open_metadata()
+        assert meta["pdfaid:part"] == "2"
+        assert meta["pdfaid:conformance"] == "B"
+        assert data.report_number in meta["dc:title"]
+        assert str(pdf.docinfo["/Title"]) == meta["dc:title"]
+        assert pdf.Root.Lang == lang
+        (intent,) = list(pdf.Root.OutputIntents)
+        assert intent.S == "/GTS_PDFA1"
+        profile = intent.DestOutputProfile
+        assert profile.N == 3
+        icc = profile.read_bytes()
+        assert icc[36:40] == b"acsp" and icc[16:20] == b"RGB "
+        assert len(pdf.trailer.ID) == 2  # from the content (deterministic_id), see below
+        assert str(pdf.docinfo["/CreationDate"]).startswith("D:20261126103000")
+
+
+@needs_poppler
+def test_pdfinfo_reads_title_and_pdfa_metadata(
+    rendered: dict[str, tuple[ReportInput, Path]],
+) -> None:
+    data, pdf = rendered["zh-dev"]
+    info = _run("pdfinfo", pdf)
+    assert re.search(rf"^Title:\s+网页电子证据固定报告 {data.report_number}$", info, re.M)
+    assert "pdfaid:part" in _run("pdfinfo", "-meta", pdf)

@@ -624,3 +624,215 @@ def test_bad_configuration_is_refused() -> None:
 def test_unreadable_trust_roots_are_a_timestamp_error(stamped: Stamped) -> None:
     with pytest.raises(TimestampError, match="trust roots"):
         verify_timestamp(stamped.token.response_der, stamped.digest, b"not a certificate")
+
+
+# --- issue 5: failover, hostile servers, ESSCertID, agency TSA ----------------------------
+
+
+class _Hostile(threading.Thread):
+    """A one-shot HTTP server that answers with whatever a test wants (or drips it)."""
+
+    def __init__(self, body: bytes, content_type: str, drip_s: float = 0.0) -> None:
+        super().__init__(daemon=True)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/tsr"
+        self.body, self.content_type, self.drip_s = body, content_type, drip_s
+        self.start()
+
+    def run(self) -> None:
+        import time
+
+        with self.server:
+            conn, _ = self.server.accept()
+            with conn:
+                conn.recv(65536)
+                head = (
+                    f"HTTP/1.1 200 OK\r\nContent-Type: {self.content_type}\r\n"
+                    f"Content-Length: {len(self.body)}\r\n\r\n"
+                ).encode()
+                try:
+                    conn.sendall(head)
+                    for byte in self.body:
+                        conn.sendall(bytes([byte]))
+                        if self.drip_s:
+                            time.sleep(self.drip_s)
+                except OSError:
+                    pass
+
+
+def test_html_error_page_is_named(tsa: DevelopmentTSA) -> None:
+    page = _Hostile(b"<html><body>502 Bad Gateway</body></html>", "text/html")
+    config = TSAConfig(url=page.url, trust_roots_pem=tsa.ca_certificate_pem)
+    with pytest.raises(TimestampError, match=r"answered text/html instead of a time-stamp reply"):
+        request_timestamp(hashlib.sha256(b"x").digest(), config)
+
+
+def test_garbage_answer_is_refused(tsa: DevelopmentTSA) -> None:
+    junk = _Hostile(b"\x30\x82\x01\x00" + b"\xff" * 40, "application/timestamp-reply")
+    config = TSAConfig(url=junk.url, trust_roots_pem=tsa.ca_certificate_pem)
+    with pytest.raises(TimestampError, match="not a DER TimeStampResp") as caught:
+        request_timestamp(hashlib.sha256(b"x").digest(), config)
+    assert_one_line(caught.value)
+
+
+def test_slow_loris_is_cut_off_by_the_total_deadline(tsa: DevelopmentTSA) -> None:
+    # Each byte arrives well within the per-read timeout; the whole never does.
+    loris = _Hostile(b"\x30" * 200, "application/timestamp-reply", drip_s=0.05)
+    config = TSAConfig(
+        url=loris.url, trust_roots_pem=tsa.ca_certificate_pem, timeout_s=2, total_timeout_s=1
+    )
+    with pytest.raises(TimestampError, match=r"within 1 s \(whole exchange\)"):
+        request_timestamp(hashlib.sha256(b"x").digest(), config)
+
+
+def test_failover_retries_then_moves_on(tsa: DevelopmentTSA) -> None:
+    from anchoring.tsa import RetryPolicy, request_timestamps
+
+    dead = TSAConfig(url=f"http://127.0.0.1:{closed_port()}/tsr", trust_roots_pem=b"x" * 3)
+    pauses: list[float] = []
+    got = request_timestamps(
+        hashlib.sha256(b"f").digest(),
+        [dead, tsa.config()],
+        retry=RetryPolicy(attempts=3, backoff_s=0.2),
+        sleep=pauses.append,
+    )
+    assert len(got.tokens) == 1 and got.tokens[0].tsa_url == tsa.url
+    assert len(pauses) == 2 and pauses[1] > pauses[0] * 0.9  # backed off between tries
+    assert "unreachable" in got.failures[0] and "after 3 tries" in got.failures[0]
+    # Two URLs of the same TSA are not two independent tokens.
+    same = request_timestamps(hashlib.sha256(b"g").digest(), [tsa.config(), tsa.config()], needed=2)
+    assert len(same.tokens) == 1 and "not independent" in same.failures[0]
+
+
+def _swap_signer_certificate(response: bytes, new_cert_der: bytes) -> bytes:
+    """The response with its embedded certificate replaced (pyasn1, not by hand)."""
+    from pyasn1.codec.der import encoder as der_encoder
+    from pyasn1_modules import rfc5652
+
+    _status, token = _tsa_asn1.split_response(response)
+    assert token is not None
+    content_info, _ = der_decoder.decode(token, asn1Spec=rfc5652.ContentInfo())
+    signed, _ = der_decoder.decode(content_info["content"], asn1Spec=rfc5652.SignedData())
+    cert, _ = der_decoder.decode(new_cert_der, asn1Spec=rfc5652.CertificateChoices()["certificate"])
+    signed["certificates"][0]["certificate"] = cert
+    content_info["content"] = der_encoder.encode(signed)
+    wrapped = _tsa_asn1.wrap_token(der_encoder.encode(content_info))
+    return wrapped
+
+
+def _twin_certificate(tsa: DevelopmentTSA, **eku: object) -> x509.Certificate:
+    """Same key, issuer and serial as the TSA certificate, but other bytes (and EKU)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    ca_key = serialization.load_pem_private_key(tsa.paths.ca_key.read_bytes(), password=None)
+    assert isinstance(ca_key, rsa.RSAPrivateKey)
+    original = x509.load_pem_x509_certificate(tsa.tsa_certificate_pem)
+    usage = eku.get("usage", ExtendedKeyUsageOID.TIME_STAMPING)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(original.subject)
+        .issuer_name(original.issuer)
+        .public_key(original.public_key())
+        .serial_number(original.serial_number)
+        .not_valid_before(original.not_valid_before_utc - dt.timedelta(minutes=5))
+        .not_valid_after(original.not_valid_after_utc)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=True)  # type: ignore[list-item]
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+@pytest.mark.parametrize(
+    ("usage", "message"),
+    [
+        (
+            ExtendedKeyUsageOID.TIME_STAMPING,
+            r"signing-certificate attribute \(ESSCertIDv2\) does not match",
+        ),
+        (ExtendedKeyUsageOID.SERVER_AUTH, "lacks the timeStamping key usage"),
+    ],
+    ids=["essCertIdMismatch", "wrongPurpose"],
+)
+def test_swapped_signer_certificate_is_refused(
+    tsa: DevelopmentTSA, stamped: Stamped, openssl: str, tmp_path: Path, usage: object, message: str
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    twin = _twin_certificate(tsa, usage=usage)
+    forged = _swap_signer_certificate(stamped.token.response_der, twin.public_bytes(Encoding.DER))
+    ok, output = openssl_verify(
+        openssl, tmp_path, forged, ca_pem=tsa.ca_certificate_pem, digest_hex=stamped.digest.hex()
+    )
+    assert not ok, output
+    with pytest.raises(TimestampError, match=message) as caught:
+        verify_timestamp(forged, stamped.digest, tsa.ca_certificate_pem)
+    assert_one_line(caught.value)
+
+
+def _agency_files(tsa: DevelopmentTSA, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """An 'agency' TSA certificate issued by a CA: here the dev CA stands in for it."""
+    cert, key, ca = tmp_path / "tsa.pem", tmp_path / "tsa.key", tmp_path / "ca.pem"
+    cert.write_bytes(tsa.tsa_certificate_pem)
+    key.write_bytes(tsa.paths.tsa_key.read_bytes())
+    ca.write_bytes(tsa.ca_certificate_pem)
+    return cert, key, ca
+
+
+@pytest.mark.parametrize("ess", ["sha1", "sha256"], ids=["ESSCertIDv1", "ESSCertIDv2"])
+def test_agency_tsa_servers_share_serials_and_openssl_agrees(
+    tsa: DevelopmentTSA, openssl: str, tmp_path: Path, ess: str
+) -> None:
+    from anchoring.devtsa import AgencyTSA
+
+    cert, key, ca = _agency_files(tsa, tmp_path)
+    state = tmp_path / "state"
+    policy = "1.2.3.4.5"
+    servers = [
+        AgencyTSA(state, certificate=cert, key=key, policy_oid=policy, ess_cert_id_alg=ess)
+        for _ in range(2)
+    ]
+    serials: list[int] = []
+    lock = threading.Lock()
+    with servers[0], servers[1]:
+
+        def work(server: AgencyTSA, n: int) -> None:
+            for i in range(3):
+                d = hashlib.sha256(f"{n}-{i}".encode()).digest()
+                token = request_timestamp(
+                    d, TSAConfig(url=server.url, trust_roots_pem=ca.read_bytes())
+                )
+                with lock:
+                    serials.append(token.serial_number)
+
+        threads = [threading.Thread(target=work, args=(servers[n % 2], n)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        digest = hashlib.sha256(b"agency").digest()
+        token = request_timestamp(
+            digest, TSAConfig(url=servers[1].url, trust_roots_pem=ca.read_bytes())
+        )
+    assert len(serials) == 12 and len(set(serials)) == 12  # one serial file, two servers
+    assert token.policy_oid == policy
+    ok, output = openssl_verify(
+        openssl, tmp_path / "v", token.response_der, ca_pem=ca.read_bytes(), digest_hex=digest.hex()
+    )
+    assert ok, output
+
+
+def test_agency_tsa_refuses_unusable_certificates(tsa: DevelopmentTSA, tmp_path: Path) -> None:
+    from anchoring.devtsa import AgencyTSA
+
+    cert, key, _ca = _agency_files(tsa, tmp_path)
+    ca_as_cert = tmp_path / "ca-as-tsa.pem"
+    ca_as_cert.write_bytes(tsa.ca_certificate_pem)
+    with pytest.raises(ConfigurationError, match="lacks the critical timeStamping"):
+        AgencyTSA(tmp_path / "s", certificate=ca_as_cert, key=key, policy_oid="1.2.3")
+    other_key = tmp_path / "other.key"
+    other_key.write_bytes(devtsa._key_pem(devtsa._new_key()))
+    with pytest.raises(ConfigurationError, match="does not belong"):
+        AgencyTSA(tmp_path / "s", certificate=cert, key=other_key, policy_oid="1.2.3")
+    with pytest.raises(ConfigurationError, match="not a dotted OID"):
+        AgencyTSA(tmp_path / "s", certificate=cert, key=key, policy_oid="policy")

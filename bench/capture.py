@@ -1,0 +1,183 @@
+"""Benchmark: the full evidence capture against a bare Playwright capture.
+
+Run: ``.venv/bin/python -m bench.capture [--runs N] [--no-video]``. On the
+bundled demo shop (127.0.0.1), in one run it measures:
+
+* median time of one full evidence capture (WARC, tiles/viewport, DOM, MHTML,
+  PDF, environment check, session video) against a bare Playwright
+  "navigate, scroll, screenshot" of the same page (target <= 1.3x);
+* throughput (pages per minute) at concurrency 1, 2 and 4, each against the
+  baseline at the same concurrency (target >= 90 %);
+* peak memory (PSS summed over this process and every child: the Playwright
+  driver, Chromium and its renderers, ffmpeg), read from /proc smaps_rollup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from capture import capture_page
+from capture._browser import CHROMIUM_ARGS, SCROLL_STEP_DELAY_MS, find_chromium
+from evidence.demo_site import DemoSite
+from evidence.records import CaptureOptions
+
+_BARE_SCROLL = """
+async ({ stepPx, delayMs }) => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const root = document.scrollingElement || document.documentElement;
+  while (window.scrollY + window.innerHeight < root.scrollHeight) {
+    window.scrollBy(0, stepPx);
+    await sleep(delayMs);
+  }
+  window.scrollTo(0, 0);
+}
+"""
+
+
+def bare_capture(url: str, out: Path, options: CaptureOptions) -> None:
+    """What a simple screenshot tool does: open, scroll for lazy images, photograph."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=find_chromium(options), args=list(CHROMIUM_ARGS)
+        )
+        try:
+            page = browser.new_page(
+                viewport={"width": options.viewport_width, "height": options.viewport_height}
+            )
+            page.goto(url, wait_until="load")
+            page.evaluate(
+                _BARE_SCROLL,
+                {"stepPx": options.viewport_height - 100, "delayMs": SCROLL_STEP_DELAY_MS},
+            )
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=out / "bare.png", full_page=True)
+        finally:
+            browser.close()
+
+
+def full_capture(url: str, out: Path, options: CaptureOptions) -> None:
+    capture_page(url, out, options)
+
+
+def _tree_pss_kib(root: int) -> int:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return total
+
+
+class PeakMemory:
+    """Samples the PSS of the whole process tree every 50 ms."""
+
+    def __init__(self) -> None:
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kib = max(self.peak_kib, _tree_pss_kib(os.getpid()))
+            self._stop.wait(0.05)
+
+
+Runner = Callable[[str, Path, CaptureOptions], None]
+
+
+def _timed_runs(runner: Runner, url: str, options: CaptureOptions, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            runner(url, Path(tmp), options)
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _throughput(
+    runner: Runner, url: str, options: CaptureOptions, jobs: int, pages: int
+) -> tuple[float, int]:
+    """Pages per minute with ``jobs`` captures at a time, and the peak memory (KiB)."""
+
+    def one(_: int) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            runner(url, Path(tmp), options)
+
+    with PeakMemory() as memory, ThreadPoolExecutor(max_workers=jobs) as pool:
+        start = time.perf_counter()
+        list(pool.map(one, range(pages)))
+        elapsed = time.perf_counter() - start
+    return pages * 60 / elapsed, memory.peak_kib
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="captures per median")
+    parser.add_argument("--no-video", action="store_true", help="full capture without video")
+    parser.add_argument("--levels", default="1,2,4", help="concurrency levels")
+    args = parser.parse_args()
+    options = CaptureOptions(
+        allow_private_targets=True,
+        # Offline, asking public NTP servers only measures DNS failures.
+        ntp_servers=(),
+        record_video=False if args.no_video else None,
+    )
+    no_video = CaptureOptions(allow_private_targets=True, ntp_servers=(), record_video=False)
+    print(f"cores: {os.cpu_count()}  runs per median: {args.runs}")
+    with DemoSite() as site:
+        url = site.url_for("/index.html")
+        _timed_runs(bare_capture, url, options, 1)  # warm the page cache
+        bare = statistics.median(_timed_runs(bare_capture, url, options, args.runs))
+        full = statistics.median(_timed_runs(full_capture, url, options, args.runs))
+        print(f"bare Playwright capture      median {bare:6.2f} s")
+        print(f"full evidence capture        median {full:6.2f} s   ratio {full / bare:.2f}x")
+        if not args.no_video:
+            novid = statistics.median(_timed_runs(full_capture, url, no_video, args.runs))
+            print(f"full capture without video   median {novid:6.2f} s   ratio {novid / bare:.2f}x")
+        for jobs in (int(x) for x in args.levels.split(",")):
+            pages = max(4, 2 * jobs)
+            bare_rate, bare_peak = _throughput(bare_capture, url, options, jobs, pages)
+            full_rate, full_peak = _throughput(full_capture, url, options, jobs, pages)
+            print(
+                f"concurrency {jobs}: bare {bare_rate:5.1f} pages/min, full {full_rate:5.1f} "
+                f"pages/min ({full_rate / bare_rate:.0%} of baseline); peak PSS bare "
+                f"{bare_peak / 1024:.0f} MiB, full {full_peak / 1024:.0f} MiB"
+            )
+
+
+if __name__ == "__main__":
+    main()

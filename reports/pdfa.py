@@ -1,0 +1,136 @@
+"""PDF/A-2b identification for the reports, added with pikepdf after reportlab.
+
+Open-source reportlab cannot write PDF/A. Every font the reports use is an
+embedded TrueType subset already, so what is missing is the identification:
+an XMP packet with ``pdfaid:part=2``/``pdfaid:conformance=B`` whose values
+agree with the document information dictionary, an sRGB output intent, a
+document language and a trailer ``/ID``. Ghostscript's ``-dPDFA`` route was
+tried and lost the Chinese text, so the file is only amended, never re-drawn.
+
+The output stays reproducible: the XMP dates are the report's own
+generation time (never "now"), the ``/ID`` is derived from the content
+(``deterministic_id``), and the ICC profile carries a fixed date.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pikepdf
+from PIL import ImageCms
+
+from evidence.errors import ReportError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["make_pdfa", "srgb_profile"]
+
+# ICC header bytes 24..35: the profile's creation date/time (six big-endian
+# uint16). lcms stamps the current time there; a fixed date keeps reports
+# byte-identical. 2000-01-01 00:00:00 like reportlab's invariant mode.
+_ICC_DATE = slice(24, 36)
+_FIXED_ICC_DATE = bytes.fromhex("07d000010001000000000000")
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    """An sRGB ICC profile made by Little CMS through Pillow (no file download).
+
+    Built in memory from lcms's own sRGB definition (IEC 61966-2-1 primaries
+    and tone curve) with its creation date fixed; the profile ID is unset,
+    so nothing else depends on the header date.
+    """
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return profile[: _ICC_DATE.start] + _FIXED_ICC_DATE + profile[_ICC_DATE.stop :]
+
+
+def make_pdfa(
+    source: Path,
+    target: Path,
+    *,
+    title: str,
+    language: str,
+    author: str,
+    subject: str,
+    keywords: str,
+    creator: str,
+    created_at: datetime,
+) -> Path:
+    """Write ``source`` to ``target`` as PDF/A-2b (identification, output intent, metadata)."""
+    lang = "zh-CN" if language == "zh" else "en"
+    stamp = created_at.astimezone(UTC).replace(microsecond=0)
+    pdf_date = stamp.strftime("D:%Y%m%d%H%M%S+00'00'")
+    producer = f"{creator} (reportlab, pikepdf)"
+    try:
+        with pikepdf.open(source) as pdf:
+            pdf.docinfo = pdf.make_indirect(
+                pikepdf.Dictionary(
+                    Title=pikepdf.String(title),
+                    Author=pikepdf.String(author),
+                    Subject=pikepdf.String(subject),
+                    Keywords=pikepdf.String(keywords),
+                    Creator=pikepdf.String(creator),
+                    Producer=pikepdf.String(producer),
+                    CreationDate=pikepdf.String(pdf_date),
+                    ModDate=pikepdf.String(pdf_date),
+                )
+            )
+            # Stamp the marks ourselves: pikepdf's own marking writes the wall clock.
+            with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+                meta["pdfaid:part"] = "2"
+                meta["pdfaid:conformance"] = "B"
+                meta["dc:title"] = title
+                meta["dc:creator"] = [author]
+                meta["dc:description"] = subject
+                meta["dc:language"] = [lang]
+                meta["pdf:Keywords"] = keywords
+                meta["pdf:Producer"] = producer
+                meta["xmp:CreatorTool"] = creator
+                meta["xmp:CreateDate"] = stamp.isoformat()
+                meta["xmp:ModifyDate"] = stamp.isoformat()
+                meta["xmp:MetadataDate"] = stamp.isoformat()
+            icc = pikepdf.Stream(pdf, srgb_profile())
+            icc["/N"] = 3
+            pdf.Root.OutputIntents = pikepdf.Array(
+                [
+                    pikepdf.Dictionary(
+                        Type=pikepdf.Name.OutputIntent,
+                        S=pikepdf.Name.GTS_PDFA1,
+                        OutputConditionIdentifier=pikepdf.String("sRGB IEC61966-2.1"),
+                        RegistryName=pikepdf.String("http://www.color.org"),
+                        Info=pikepdf.String("sRGB IEC61966-2.1"),
+                        DestOutputProfile=icc,
+                    )
+                ]
+            )
+            pdf.Root.Lang = pikepdf.String(lang)
+            # Readers show the title instead of the file name (PDF/UA habit, harmless here).
+            pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+            pdf.save(
+                target,
+                deterministic_id=True,
+                # Object streams are PDF 1.5 features that PDF/A-2 allows, but keeping
+                # plain objects lets old readers and stock tools (grep) see everything.
+                object_stream_mode=pikepdf.ObjectStreamMode.disable,
+                min_version="1.7",
+            )
+    except (pikepdf.PdfError, OSError) as exc:
+        raise ReportError(f"cannot add PDF/A identification to {target}: {exc}") from exc
+    logger.debug("PDF/A-2b identification added to %s", target)
+    return target
+
+
+def pdfa_identification(pdf_path: Path) -> tuple[str, str] | None:
+    """The (part, conformance) a PDF claims in its XMP, or None."""
+    try:
+        with pikepdf.open(pdf_path) as pdf:
+            meta = pdf.open_metadata()
+            part, conformance = meta.get("pdfaid:part"), meta.get("pdfaid:conformance")
+    except (pikepdf.PdfError, OSError) as exc:
+        raise ReportError(f"cannot read {pdf_path}: {exc}") from exc
+    if part is None or conformance is None:
+        return None
+    return str(part), str(conformance)

@@ -1,0 +1,259 @@
+"""PAdES signatures on the evidence report: the officer's key plus an RFC 3161 timestamp.
+
+:func:`sign_pdf` adds one signature in an incremental update, so a second
+officer's co-signature (a second field) leaves the first one intact: each
+signature covers the whole file as it stood when it was made, and any later
+change to those bytes breaks it. The signature carries a document timestamp
+token from the TSA (PAdES B-T), which proves the signature existed at that
+time independent of the signer's clock.
+
+:func:`validate_pdf_signatures` reads every signature back with pyHanko's
+validator against roots the caller trusts. The same files validate in
+poppler's ``pdfsig``, the stock tool an expert has.
+
+Keys and certificates are ``cryptography`` objects; pyHanko works on
+asn1crypto ones, converted here through DER (no hand-parsing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError as PyHankoPdfError
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from evidence.errors import ReportError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["PdfSignatureCheck", "sign_pdf", "validate_pdf_signatures"]
+
+
+@dataclass(frozen=True, slots=True)
+class PdfSignatureCheck:
+    """What the validator found for one signature field."""
+
+    field: str
+    signer_subject: str
+    """The signer certificate's subject, RFC 4514 style as pyHanko renders it."""
+    intact: bool
+    """The signed byte ranges hash to the signed digest and the CMS signature verifies."""
+    trusted: bool
+    """The signer certificate chains to one of the given trust roots."""
+    covers_whole_file: bool
+    """No bytes were added after this signature."""
+    modification_level: str
+    """pyHanko's judgement of later incremental updates: NONE, FORM_FILLING, ANNOTATIONS, OTHER."""
+    timestamp_time: datetime | None
+    """genTime of the signature's RFC 3161 token; None when it has none."""
+    timestamp_trusted: bool
+    """The timestamp token is intact and its TSA chains to the given roots."""
+    summary: str
+    """pyHanko's one-line verdict, for the record."""
+
+    @property
+    def valid(self) -> bool:
+        """Intact, trusted, timestamped and not followed by anything beyond form filling."""
+        return (
+            self.intact
+            and self.trusted
+            and self.timestamp_trusted
+            and self.modification_level in ("NONE", "FORM_FILLING")
+        )
+
+
+def sign_pdf(
+    pdf_in: Path,
+    pdf_out: Path,
+    *,
+    key: PrivateKeyTypes,
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    field_name: str,
+    signer_label: str,
+    tsa_url: str | None,
+    tsa_roots: bytes | None,
+) -> Path:
+    """Sign ``pdf_in`` into ``pdf_out`` with a new signature field ``field_name``.
+
+    ``chain`` holds the certificates between the officer's and a root (the
+    root may be included). With ``tsa_url`` the signature gets an RFC 3161
+    timestamp; ``tsa_roots`` (PEM) is then required, and the token is checked
+    against it before the file is accepted. Raises ReportError on failure;
+    ``pdf_out`` is only written when everything succeeded.
+    """
+    if not field_name or not field_name.replace("_", "").replace("-", "").isalnum():
+        raise ReportError(f"signature field name {field_name!r} must be letters/digits/-/_")
+    if tsa_url is not None and not tsa_roots:
+        raise ReportError("a TSA URL was given without the TSA's trust roots")
+    registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]
+    for extra in chain:
+        registry.register(_asn1_cert(extra))
+    signer = signers.SimpleSigner(
+        signing_cert=_asn1_cert(certificate),
+        signing_key=_asn1_key(key),
+        cert_registry=registry,
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        name=signer_label or None,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        # Ed25519 in CMS is defined with SHA-512 only (RFC 8419).
+        md_algorithm="sha512" if isinstance(key, ed25519.Ed25519PrivateKey) else "sha256",
+        # The certificate itself goes into the CMS; PAdES needs the signing
+        # certificate attribute, which pyHanko adds for PAdES subfilters.
+        use_pades_lta=False,
+    )
+    timestamper = HTTPTimeStamper(tsa_url, timeout=30) if tsa_url else None
+    pdf_out = Path(pdf_out)
+    pdf_out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pdf_out.with_name(f".{pdf_out.name}.signing")
+    try:
+        with pdf_in.open("rb") as source:
+            writer = IncrementalPdfFileWriter(source, strict=False)
+            # Invisible fields: the printed signature block stays for ink signatures.
+            spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=-1)
+            if field_name in _existing_fields(writer):
+                raise ReportError(f"{pdf_in} already has a signature field {field_name!r}")
+            with tmp.open("wb") as out:
+                signers.sign_pdf(
+                    writer,
+                    meta,
+                    signer=signer,
+                    timestamper=timestamper,
+                    new_field_spec=spec,
+                    output=out,
+                )
+    except ReportError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except (SigningError, PyHankoPdfError, PdfReadError, OSError, ValueError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise ReportError(f"cannot sign {pdf_in}: {_one_line(exc)}") from exc
+    except Exception as exc:
+        # Network failures of the timestamper surface as requests' or
+        # pyHanko's own exception types; all mean the same to the caller.
+        tmp.unlink(missing_ok=True)
+        raise ReportError(
+            f"cannot sign {pdf_in}: {exc.__class__.__name__}: {_one_line(exc)}"
+        ) from exc
+    if tsa_url is not None and tsa_roots is not None:
+        _check_own_timestamp(tmp, field_name, tsa_roots, [certificate, *chain])
+    tmp.replace(pdf_out)
+    logger.info("signed %s as field %s (%s)", pdf_out, field_name, signer_label)
+    return pdf_out
+
+
+def validate_pdf_signatures(
+    pdf: Path, trust_roots: Sequence[x509.Certificate]
+) -> tuple[PdfSignatureCheck, ...]:
+    """Validate every signature in ``pdf`` against ``trust_roots`` (officer and TSA roots).
+
+    No network: revocation is not fetched (the test PKI and most officer PKIs
+    here publish none), so "trusted" means "chains to a given root".
+    """
+    roots = [_asn1_cert(c) for c in trust_roots]
+    checks: list[PdfSignatureCheck] = []
+    try:
+        with Path(pdf).open("rb") as stream:
+            reader = PdfFileReader(stream, strict=False)
+            for embedded in reader.embedded_signatures:
+                context = ValidationContext(trust_roots=roots, allow_fetching=False)
+                status = validate_pdf_signature(embedded, context)
+                ts = status.timestamp_validity
+                level = status.modification_level
+                checks.append(
+                    PdfSignatureCheck(
+                        field=str(embedded.field_name),
+                        signer_subject=str(status.signing_cert.subject.human_friendly),
+                        intact=bool(status.intact and status.valid),
+                        trusted=bool(status.trusted),
+                        covers_whole_file=status.coverage is not None
+                        and status.coverage.name == "ENTIRE_FILE",
+                        modification_level=level.name if level is not None else "UNKNOWN",
+                        timestamp_time=ts.timestamp.astimezone(UTC) if ts is not None else None,
+                        timestamp_trusted=bool(
+                            ts is not None and ts.intact and ts.valid and ts.trusted
+                        ),
+                        summary=_one_line(status.summary()),
+                    )
+                )
+    except OSError as exc:
+        raise ReportError(f"cannot read {pdf}: {exc.strerror or exc}") from exc
+    except (PyHankoPdfError, PdfReadError, ValueError) as exc:
+        raise ReportError(f"cannot read the signatures of {pdf}: {_one_line(exc)}") from exc
+    return tuple(checks)
+
+
+def _check_own_timestamp(
+    pdf: Path, field_name: str, tsa_roots: bytes, signer_certs: Sequence[x509.Certificate]
+) -> None:
+    """Refuse to hand out a signature whose timestamp a reader could not trust."""
+    try:
+        roots = x509.load_pem_x509_certificates(tsa_roots)
+    except ValueError as exc:
+        pdf.unlink(missing_ok=True)
+        raise ReportError(f"the TSA trust roots are not PEM certificates: {exc}") from exc
+    with pdf.open("rb") as stream:
+        reader = PdfFileReader(stream, strict=False)
+        embedded = next(s for s in reader.embedded_signatures if s.field_name == field_name)
+        status = validate_pdf_signature(
+            embedded,
+            # The signer's own trust is the reader's business (its certificates are
+            # trusted as given); only the token is judged here.
+            signer_validation_context=ValidationContext(
+                trust_roots=[_asn1_cert(c) for c in signer_certs], allow_fetching=False
+            ),
+            ts_validation_context=ValidationContext(
+                trust_roots=[_asn1_cert(c) for c in roots], allow_fetching=False
+            ),
+            skip_diff=True,
+        )
+    ts = status.timestamp_validity
+    if ts is None:
+        pdf.unlink(missing_ok=True)
+        raise ReportError(f"the TSA returned no timestamp for signature {field_name}")
+    if not (ts.intact and ts.valid and ts.trusted):
+        pdf.unlink(missing_ok=True)
+        raise ReportError(
+            f"the timestamp on signature {field_name} does not chain to the given TSA roots"
+        )
+
+
+def _existing_fields(writer: IncrementalPdfFileWriter) -> set[str]:
+    return {name for name, _, _ in fields.enumerate_sig_fields(writer, filled_status=None)}
+
+
+def _asn1_cert(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+def _asn1_key(key: PrivateKeyTypes) -> asn1_keys.PrivateKeyInfo:
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return asn1_keys.PrivateKeyInfo.load(der)
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())

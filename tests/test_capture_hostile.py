@@ -1,0 +1,325 @@
+"""Hostile and broken pages: each ends in a flagged capture or a one-line error.
+
+Never a traceback, never a hang past the total timeout, never a lost earlier
+capture. Timeouts are small (options), so the file stays quick.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from capture import capture_page
+from evidence.api import Toolkit
+from evidence.config import Settings
+from evidence.errors import CaptureError, EvidenceError, InvalidURLError
+from evidence.models import ItemStatus
+from evidence.records import CaptureOptions, CaptureRecord
+from tests.sites.hostile import DOWNLOAD_BYTES, HostileSite, closed_port
+
+FAST = CaptureOptions(
+    allow_private_targets=True,
+    record_video=False,
+    navigation_timeout_s=5.0,
+    settle_timeout_s=2.0,
+    total_timeout_s=40.0,
+    step_timeout_s=2.0,
+    max_scroll_steps=5,
+    max_dialogs=5,
+    max_response_bytes=8 * 1024 * 1024,
+    max_download_bytes=8 * 1024 * 1024,
+)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[HostileSite]:
+    with HostileSite() as running:
+        yield running
+
+
+def run(url: str, workdir: Path, **overrides: object) -> CaptureRecord | EvidenceError:
+    """The capture's outcome; anything but a record or an EvidenceError fails the test."""
+    started = time.monotonic()
+    options = replace(FAST, **overrides)  # type: ignore[arg-type]
+    try:
+        record = capture_page(url, workdir, options)
+    except EvidenceError as exc:
+        assert "\n" not in exc.message and "Traceback" not in exc.message
+        assert exc.message.strip() == exc.message and exc.message
+        outcome: CaptureRecord | EvidenceError = exc
+    else:
+        outcome = record
+    # The total timeout is a hard bound (plus browser start-up and clean-up).
+    assert time.monotonic() - started < options.total_timeout_s + 15
+    return outcome
+
+
+def flagged(outcome: CaptureRecord | EvidenceError) -> CaptureRecord:
+    assert isinstance(outcome, CaptureRecord), f"expected a capture, got {outcome!r}"
+    assert outcome.warnings, "a hostile page must be flagged"
+    return outcome
+
+
+def error(outcome: CaptureRecord | EvidenceError, kind: type[EvidenceError]) -> str:
+    assert isinstance(outcome, kind), f"expected {kind.__name__}, got {outcome!r}"
+    return outcome.message
+
+
+def roles(record: CaptureRecord, role: str) -> list[Path]:
+    return [f.path for f in record.files if f.role == role]
+
+
+# --- refused before the browser starts ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("javascript:alert(1)", "not an absolute URL"),
+        ("file:///etc/passwd", "unsupported URL scheme 'file'"),
+        ("data:text/html,<h1>x</h1>", "not an absolute URL"),
+        ("ftp://example.com/x", "unsupported URL scheme 'ftp'"),
+        ("http://", "no host"),
+        ("http://exa mple.com/", "spaces or control characters"),
+        ("http://example.com:99999/", "invalid port"),
+        ("http://a..b/", "invalid host name"),
+        ("", "empty"),
+        ("www.example.com/no-scheme", "not an absolute URL"),
+    ],
+)
+def test_bad_urls_are_refused_in_one_line(url: str, complaint: str, tmp_path: Path) -> None:
+    message = error(run(url, tmp_path / "w"), InvalidURLError)
+    assert complaint in message
+    assert not (tmp_path / "w").exists()
+
+
+def test_loopback_refused_unless_allowed(site: HostileSite, tmp_path: Path) -> None:
+    message = error(
+        run(site.url_for("/ok"), tmp_path, allow_private_targets=False), InvalidURLError
+    )
+    assert "private or loopback address 127.0.0.1" in message
+
+
+def test_idn_host_is_sent_as_punycode(tmp_path: Path) -> None:
+    # .invalid never resolves (RFC 6761): the browser's DNS error names the punycode host.
+    message = error(run("http://例子.invalid/商品", tmp_path), CaptureError)
+    assert "xn--fsqu00a.invalid" in message
+    assert "could not be resolved" in message
+
+
+# --- no page arrives ------------------------------------------------------------------
+
+
+def test_connection_refused(tmp_path: Path) -> None:
+    message = error(run(f"http://127.0.0.1:{closed_port()}/", tmp_path), CaptureError)
+    assert "connection refused" in message
+
+
+def test_unreachable_host(tmp_path: Path) -> None:
+    message = error(run("http://no-such-host.invalid/", tmp_path), CaptureError)
+    assert "could not be resolved" in message
+
+
+def test_redirect_loop(site: HostileSite, tmp_path: Path) -> None:
+    message = error(run(site.url_for("/redirect-loop"), tmp_path), CaptureError)
+    assert "too many redirects" in message
+
+
+def test_server_that_never_answers(site: HostileSite, tmp_path: Path) -> None:
+    message = error(run(site.url_for("/no-answer"), tmp_path), CaptureError)
+    assert "timed out" in message
+
+
+@pytest.mark.slow
+def test_tls_error_is_recorded_or_refused(tmp_path: Path) -> None:
+    from tests.sites.tls import HttpsDemoSite, make_pki
+
+    with HttpsDemoSite(make_pki(tmp_path / "pki")) as https:
+        outcome = run(https.url_for("/index.html"), tmp_path / "w")
+    if isinstance(outcome, CaptureRecord):
+        assert any("certificate" in w.lower() for w in outcome.warnings)
+    else:
+        assert "certificate" in error(outcome, CaptureError).lower()
+
+
+# --- pages that misbehave while loading ------------------------------------------
+
+
+def test_page_that_never_finishes_loading_is_flagged(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/never-loads"), tmp_path))
+    assert "unsettled" in record.flags
+    assert roles(record, "screenshot")
+
+
+def test_slow_loris_body(site: HostileSite, tmp_path: Path) -> None:
+    outcome = run(site.url_for("/slowloris"), tmp_path)
+    if isinstance(outcome, CaptureRecord):
+        assert "unsettled" in flagged(outcome).flags
+    else:
+        assert "timed out" in error(outcome, CaptureError)
+
+
+def test_endless_scroll_is_bounded_and_flagged(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/endless"), tmp_path))
+    assert any("stopped scrolling after 5 screens" in w for w in record.warnings)
+
+
+@pytest.mark.slow
+def test_100_mb_response_is_truncated_and_marked(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/huge-subresource"), tmp_path))
+    assert "truncated" in record.flags
+    assert any("exceeds the recording limit" in w for w in record.warnings)
+    huge = [e for e in record.exchanges if e.url.endswith("/huge.bin")]
+    assert huge and huge[0].body_size == 0
+    assert roles(record, "warc")[0].stat().st_size < 8 * 1024 * 1024
+
+
+@pytest.mark.slow
+def test_30000_px_page_is_tiled_at_the_default_limit(site: HostileSite, tmp_path: Path) -> None:
+    record = run(site.url_for("/bands?h=30000"), tmp_path)
+    assert isinstance(record, CaptureRecord)
+    assert [t.y for t in record.screenshot_tiles] == [0, 16_384]
+    assert record.screenshot_stitched
+    with Image.open(roles(record, "screenshot")[0]) as image:
+        assert image.size == (1280, 30_000)
+
+
+@pytest.mark.slow
+def test_image_decompression_bomb(site: HostileSite, tmp_path: Path) -> None:
+    outcome = run(site.url_for("/bomb"), tmp_path)
+    if isinstance(outcome, CaptureRecord):
+        assert outcome.http_status == 200 and roles(outcome, "screenshot")
+    else:
+        error(outcome, CaptureError)
+
+
+# --- downloads, dialogs, pop-ups, self-closing --------------------------------------
+
+
+def test_download_link_is_saved_as_an_artifact(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/download-link"), tmp_path))
+    (saved,) = roles(record, "download")
+    assert saved.name == "download-01-evidence-file.bin"
+    assert saved.stat().st_size == DOWNLOAD_BYTES
+    assert record.downloads == (saved.name,) and "download" in record.flags
+
+
+def test_url_that_is_a_download(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/download"), tmp_path))
+    assert any("is a download, not a page" in w for w in record.warnings)
+    (saved,) = roles(record, "download")
+    assert saved.stat().st_size == DOWNLOAD_BYTES
+
+
+@pytest.mark.slow
+def test_download_over_the_size_limit_is_not_kept(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/huge-download"), tmp_path))
+    assert not roles(record, "download")
+    assert any(
+        "download" in w and ("limit" in w or "did not complete" in w) for w in record.warnings
+    )
+
+
+def test_alert_loop_is_dismissed_and_capped(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/alert-loop"), tmp_path))
+    assert len(record.dialogs) == 5
+    assert record.dialogs[0] == "alert: 提示 0"
+    assert any("opened 62 dialog(s)" in w and "only the first 5" in w for w in record.warnings)
+
+
+def test_endless_alerts_still_end(site: HostileSite, tmp_path: Path) -> None:
+    outcome = run(site.url_for("/alert-forever"), tmp_path, total_timeout_s=20.0)
+    if isinstance(outcome, CaptureRecord):
+        assert "dialogs" in flagged(outcome).flags
+    else:
+        error(outcome, CaptureError)
+
+
+def test_popup_is_recorded_and_closed(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/popup"), tmp_path))
+    assert record.popups and record.popups[0].endswith("/ok?popup=1")
+    assert "popups" in record.flags
+
+
+def test_page_that_closes_itself(site: HostileSite, tmp_path: Path) -> None:
+    outcome = run(site.url_for("/closes-itself"), tmp_path)
+    if isinstance(outcome, CaptureError):
+        assert "closed its own window" in outcome.message
+        assert not any(tmp_path.iterdir())
+    else:
+        assert isinstance(outcome, CaptureRecord) and roles(outcome, "screenshot")
+
+
+# --- error and challenge pages are recorded as what they are ------------------------
+
+
+@pytest.mark.parametrize("code", [404, 500])
+def test_http_error_pages_are_captured_and_flagged(
+    site: HostileSite, tmp_path: Path, code: int
+) -> None:
+    record = flagged(run(site.url_for(f"/status?code={code}"), tmp_path))
+    assert record.http_status == code
+    assert "http-error" in record.flags and "bot-challenge" not in record.flags
+    assert any(f"HTTP {code}" in w for w in record.warnings)
+
+
+def test_bot_challenge_is_flagged(site: HostileSite, tmp_path: Path) -> None:
+    record = flagged(run(site.url_for("/challenge"), tmp_path))
+    assert record.http_status == 403
+    assert "bot-challenge" in record.flags
+    assert any("bot challenge" in w for w in record.warnings)
+
+
+# --- hard bounds and earlier captures -------------------------------------------------
+
+
+def test_total_timeout_kills_the_browser(site: HostileSite, tmp_path: Path) -> None:
+    started = time.monotonic()
+    outcome = run(
+        site.url_for("/never-loads"),
+        tmp_path,
+        total_timeout_s=3.0,
+        settle_timeout_s=20.0,
+        navigation_timeout_s=20.0,
+    )
+    message = error(outcome, CaptureError)
+    assert "total timeout of 3 s" in message
+    assert time.monotonic() - started < 15
+    assert not any(tmp_path.iterdir()), "a failed capture leaves no evidence-looking files"
+
+
+@pytest.mark.slow
+def test_failing_captures_never_lose_an_earlier_item(site: HostileSite, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'evidence.db'}")
+    with Toolkit(settings) as kit:
+        kit.create_case("H-1", "hostile")
+        first = kit.capture("H-1", site.url_for("/ok"), FAST)
+        with pytest.raises(CaptureError):
+            kit.capture("H-1", site.url_for("/redirect-loop"), FAST)
+        with pytest.raises(InvalidURLError):
+            kit.capture("H-1", "file:///etc/passwd", FAST)
+        again = kit.get_item(first.id)
+        assert again.status is ItemStatus.SEALED
+        assert again.manifest_sha256 == first.manifest_sha256
+        statuses = sorted(i.status for i in kit.list_items("H-1"))
+        assert statuses == sorted([ItemStatus.SEALED, ItemStatus.FAILED])
+
+
+def test_toolkit_refuses_private_targets_when_not_allowed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    settings = Settings(
+        home=home, database_url=f"sqlite:///{home / 'evidence.db'}", allow_private_targets=False
+    )
+    with Toolkit(settings) as kit:
+        kit.create_case("H-2", "private")
+        with pytest.raises(InvalidURLError, match="private or loopback"):
+            kit.capture("H-2", "http://192.168.1.1/admin")
+        assert kit.list_items("H-2") == []

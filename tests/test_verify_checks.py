@@ -1,0 +1,308 @@
+"""The verifier's newer checks on one real bundle: WARC records, custody chain,
+replay consistency, signatures hook, registry/chain trust, block time, the
+verification report PDF.
+
+Also holds the helpers the other verifier test modules share: capture one real
+item with the DemoSite and real services, and tamper with unpacked copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from evidence import Settings, Toolkit, Verdict
+from evidence import bundle_format as bf
+from evidence.demo_site import DemoSite
+from evidence.hashing import digest_file
+from evidence.manifest import canonical_json
+from evidence.records import CaptureOptions, VerificationReport
+from evidence.verify import VerifyOptions, run_verification
+from tests.conftest import require, require_tool
+
+CASE = "测试-2026-VERIFY"
+
+
+@dataclass(frozen=True)
+class Captured:
+    kit: Toolkit
+    item_id: str
+    bundle: Path
+    unpacked: Path
+
+
+def capture_bundle(settings: Settings, out: Path) -> Iterator[Captured]:
+    """Capture one real item (DemoSite, Chromium, dev TSA, anvil) and export it."""
+    require(Path("/usr/bin/chromium").exists(), "Debian chromium is not installed")
+    require_tool("openssl")
+    with Toolkit(settings) as kit, DemoSite() as site:
+        kit.create_case(CASE, "核验测试案", exist_ok=True)
+        # The DemoSite is on loopback, which captures refuse unless allowed.
+        item = kit.capture(
+            CASE, site.url_for("/old-listing"), CaptureOptions(allow_private_targets=True)
+        )
+        kit.complete(item.id)
+        bundle = kit.export(item.id, out / "bundle.zip")
+        unpacked = out / "unpacked"
+        with zipfile.ZipFile(bundle) as zf:
+            zf.extractall(unpacked)
+        yield Captured(kit, item.id, bundle, unpacked)
+
+
+def copy_of(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def flip(path: Path, offset: int | None = None) -> None:
+    data = bytearray(path.read_bytes())
+    position = len(data) // 2 if offset is None else offset
+    data[position] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def reseal_checksums(root: Path) -> None:
+    """Rewrite SHA256SUMS and SM3SUMS over the folder, as a forger would."""
+    sha_lines, sm3_lines = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        if name in (bf.CHECKSUMS, bf.SM3_CHECKSUMS):
+            continue
+        digests = digest_file(path)
+        sha_lines.append(f"{digests.sha256}  {name}\n")
+        sm3_lines.append(f"{digests.sm3}  {name}\n")
+    (root / bf.CHECKSUMS).write_text("".join(sha_lines), encoding="ascii")
+    (root / bf.SM3_CHECKSUMS).write_text("".join(sm3_lines), encoding="ascii")
+
+
+def verdicts(report: VerificationReport, check: str) -> list[Verdict]:
+    return [c.verdict for c in report.checks if c.check == check]
+
+
+def failing(report: VerificationReport, check: str) -> list[str]:
+    return [f"{c.subject}: {c.detail}" for c in report.failures if c.check == check]
+
+
+def custody_lines(count: int) -> list[dict[str, object]]:
+    events: list[dict[str, object]] = []
+    prev = "0" * 64
+    for seq in range(1, count + 1):
+        event: dict[str, object] = {
+            "action": "seal" if seq == 2 else "capture.start",
+            "actor": "张三",
+            "at": f"2026-11-26T10:00:0{seq}.000Z",
+            "case_id": "c1",
+            "details": "{}",
+            "hash_after": "",
+            "hash_before": "",
+            "id": f"e{seq}",
+            "item_id": "i1",
+            "prev_hash": prev,
+            "reason": "",
+            "seq": seq,
+        }
+        event["event_hash"] = hashlib.sha256(canonical_json(event)).hexdigest()
+        prev = str(event["event_hash"])
+        events.append(event)
+    return events
+
+
+def write_custody(root: Path, events: list[dict[str, object]]) -> None:
+    path = root / bf.CUSTODY_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(canonical_json(e) + b"\n" for e in events))
+
+
+# --- this module's tests ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def captured(
+    session_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Captured]:
+    yield from capture_bundle(session_settings, tmp_path_factory.mktemp("verify-checks"))
+
+
+def test_good_bundle_passes_every_new_check(captured: Captured, tmp_path: Path) -> None:
+    report = captured.kit.verify(captured.bundle, report_path=tmp_path / "v.pdf")
+    assert not report.failures, report.failures
+    assert verdicts(report, "warc.record") == [Verdict.PASS]
+    assert verdicts(report, "screenshot.replay") == [Verdict.PASS]
+    replay = next(c for c in report.checks if c.check == "screenshot.replay")
+    assert "similarity 1.0000" in replay.detail or "similarity 0.9" in replay.detail
+    assert verdicts(report, "time.anchor") == [Verdict.PASS]
+    assert verdicts(report, "report.format") == [Verdict.PASS]
+    # Absent parts are said to be unchecked, not silently skipped.
+    sig = [c for c in report.checks if c.check == "manifest.signature"]
+    if not any(n.startswith("signatures/") for n in zipfile.ZipFile(captured.bundle).namelist()):
+        assert [(c.verdict, c.detail) for c in sig] == [
+            (Verdict.NOT_CHECKED, "no signatures in bundle")
+        ]
+
+
+def test_the_verification_report_pdf(captured: Captured, tmp_path: Path) -> None:
+    pdftotext = require_tool("pdftotext")
+    pdffonts = require_tool("pdffonts")
+    for lang, title in (("zh", "电子证据核验报告"), ("en", "Evidence Verification Report")):
+        out = tmp_path / f"v-{lang}.pdf"
+        captured.kit.verify(
+            captured.unpacked, offline=True, report_path=out, report_language=lang
+        )
+        text = subprocess.run(
+            [pdftotext, str(out), "-"], check=True, capture_output=True, text=True
+        ).stdout
+        assert title in text
+        assert "warc.record" in text and "anchor.chain" in text
+        assert "playwright" in text  # library versions are listed
+        fonts = subprocess.run(
+            [pdffonts, str(out)], check=True, capture_output=True, text=True
+        ).stdout.splitlines()[2:]
+        assert fonts and all(" yes yes " in line for line in fonts), fonts
+
+
+def test_a_changed_warc_record_is_named_by_record_id(captured: Captured, tmp_path: Path) -> None:
+    bad = copy_of(captured.unpacked, tmp_path / "bad")
+    warc = bad / "artifacts" / "capture.warc"
+    data = warc.read_bytes()
+    # Change one byte of the stylesheet's payload, leaving the WARC's framing intact.
+    body = data.index(b"\r\n\r\n", data.index(b"text/css")) + 4
+    flip(warc, body + 40)
+    report = captured.kit.verify(bad, offline=True)
+    records = failing(report, "warc.record")
+    assert records, report.failures
+    assert "<urn:uuid:" in records[0] and "digest failed" in records[0]
+    assert "http://127.0.0.1:" in records[0]  # the record's target URI
+
+
+def test_a_truncated_warc_is_a_verdict(captured: Captured, tmp_path: Path) -> None:
+    bad = copy_of(captured.unpacked, tmp_path / "bad")
+    warc = bad / "artifacts" / "capture.warc"
+    warc.write_bytes(warc.read_bytes()[:3000] + b"garbage\r\n\r\n")
+    report = captured.kit.verify(bad, offline=True)
+    assert any("artifacts/capture.warc" in f for f in failing(report, "warc.record"))
+
+
+def test_replay_detects_a_screenshot_of_something_else(captured: Captured, tmp_path: Path) -> None:
+    from PIL import Image
+
+    bad = copy_of(captured.unpacked, tmp_path / "bad")
+    shot = bad / "artifacts" / "screenshot.png"
+    with Image.open(shot) as img:
+        size = img.size
+    Image.new("RGB", size, (255, 255, 255)).save(shot)
+    report = captured.kit.verify(bad, offline=True)
+    replay = [c for c in report.checks if c.check == "screenshot.replay"]
+    assert [c.verdict for c in replay] == [Verdict.FAIL]
+    assert "similarity" in replay[0].detail and replay[0].subject == "artifacts/screenshot.png"
+
+
+def test_replay_is_not_checked_without_chromium(
+    captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injection: point the replay at a Chromium that does not exist.
+    def no_chromium(user_agent: str = "") -> CaptureOptions:
+        return CaptureOptions(chromium_path=Path("/nonexistent/chromium"), user_agent=user_agent)
+
+    monkeypatch.setattr("evidence.verify.CaptureOptions", no_chromium)
+    report = captured.kit.verify(captured.unpacked, offline=True)
+    replay = [c for c in report.checks if c.check == "screenshot.replay"]
+    assert [c.verdict for c in replay] == [Verdict.NOT_CHECKED]
+    assert "Chromium" in replay[0].detail
+
+
+def test_custody_chain_pass_and_each_kind_of_break(captured: Captured, tmp_path: Path) -> None:
+    good = copy_of(captured.unpacked, tmp_path / "good")
+    events = custody_lines(4)
+    redacted = {k: events[2][k] for k in ("event_hash", "prev_hash", "seq")}
+    write_custody(good, [*events[:2], {**redacted, "redacted": True}, events[3]])
+    reseal_checksums(good)
+    report = captured.kit.verify(good, offline=True, options=VerifyOptions(offline=True))
+    assert verdicts(report, "custody.chain") == [Verdict.PASS]
+
+    cases = {
+        "edited": [events[0], {**events[1], "actor": "李四"}, *events[2:]],
+        "removed": [events[0], *events[2:]],
+        "reordered": [events[0], events[2], events[1], events[3]],
+        "malformed": None,
+    }
+    for name, lines in cases.items():
+        bad = copy_of(captured.unpacked, tmp_path / name)
+        if lines is None:
+            (bad / "custody").mkdir()
+            (bad / bf.CUSTODY_LOG).write_bytes(b'{"seq": 1, "event_hash": \n')
+        else:
+            write_custody(bad, lines)
+        reseal_checksums(bad)
+        report = captured.kit.verify(bad, options=VerifyOptions(offline=True, replay=False))
+        problems = failing(report, "custody.chain")
+        assert problems, name
+        assert problems[0].startswith(bf.CUSTODY_LOG), problems
+        if name == "edited":
+            assert "seq 2" in problems[0] and "edited" in problems[0]
+
+
+def test_trusted_registry_and_chain_id_options(captured: Captured) -> None:
+    anchor = json.loads((captured.unpacked / bf.ANCHOR_JSON).read_bytes())
+    ok = run_verification(
+        captured.bundle,
+        VerifyOptions(
+            rpc_url=anchor["rpc_url"],
+            registry=anchor["contract_address"],
+            chain_id=anchor["chain_id"],
+            replay=False,
+        ),
+    )
+    assert verdicts(ok.report, "anchor.registry") == [Verdict.PASS]
+    assert verdicts(ok.report, "anchor.chain_id") == [Verdict.PASS]
+    assert verdicts(ok.report, "anchor.chain") == [Verdict.PASS]
+    setup = dict(ok.context)
+    assert "trusted" in setup["registry"] and anchor["rpc_url"] in setup["rpc_url"]
+    wrong = run_verification(
+        captured.bundle,
+        VerifyOptions(rpc_url=anchor["rpc_url"], chain_id=1, replay=False),
+    )
+    problems = failing(wrong.report, "anchor.chain_id")
+    assert any("differs from the trusted chain id 1" in f for f in problems)
+
+
+def test_block_time_far_from_gentime_fails(captured: Captured, tmp_path: Path) -> None:
+    report = run_verification(
+        captured.unpacked,
+        VerifyOptions(offline=True, replay=False, block_time_tolerance_s=0),
+    ).report
+    # Anchored in the same second or within a few: only a zero tolerance may fail.
+    checks = [c for c in report.checks if c.check == "time.anchor"]
+    assert len(checks) == 1
+    bad = copy_of(captured.unpacked, tmp_path / "late")
+    anchor_path = bad / bf.ANCHOR_JSON
+    raw = json.loads(anchor_path.read_bytes())
+    raw["block_time"] = "2030-01-01T00:00:00.000Z"
+    anchor_path.write_bytes(canonical_json(raw))
+    report = run_verification(bad, VerifyOptions(offline=True, replay=False)).report
+    late = failing(report, "time.anchor")
+    assert late and "block_time" in late[0] and "tolerance" in late[0]
+
+
+def test_signatures_hook_reports_each_signature(captured: Captured, tmp_path: Path) -> None:
+    signed = copy_of(captured.unpacked, tmp_path / "signed")
+    (signed / "signatures").mkdir()
+    (signed / "signatures" / "officer.p7s").write_bytes(b"\x30\x03\x02\x01\x00")
+    reseal_checksums(signed)
+    report = run_verification(signed, VerifyOptions(offline=True, replay=False)).report
+    sig = [c for c in report.checks if c.check == "manifest.signature"]
+    assert [c.subject for c in sig] == ["signatures/officer.p7s"]
+    try:
+        import evidence.signing  # noqa: F401
+    except ImportError:
+        assert sig[0].verdict is Verdict.NOT_CHECKED and "evidence.signing" in sig[0].detail
+    else:
+        assert sig[0].verdict is Verdict.FAIL  # not a valid CMS signature
+
