@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from evidence import (
     CaptureOptions,
@@ -38,6 +39,7 @@ from evidence import (
 )
 from evidence.api import BatchCaptureResult
 from evidence.demo import run_demo
+from evidence.records import ReportSigner
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -76,6 +78,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "注意：使用的是开发用时间戳服务和本机开发链，并非可信第三方。",
     ),
     "case_created": ("Case created", "已创建案件"),
+    "database": ("the database is unavailable or locked; nothing was changed",
+                 "数据库不可用或被锁定，未做任何更改"),
     "interrupted": ("interrupted; nothing already sealed is lost", "已中断；已固定的证据不会丢失"),
 }
 
@@ -122,6 +126,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             click.echo(f"{msg('error')}: {msg('interrupted')}", err=True)
             sys.exit(130)
+        except OperationalError as exc:
+            # Raised mid-command (a lock held past the busy timeout, a server gone);
+            # opening the database already reports its own errors as EvidenceError.
+            reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
+            click.echo(f"{msg('error')}: {msg('database')}: {reason}", err=True)
+            sys.exit(1)
 
     return wrapper
 
@@ -452,10 +462,23 @@ def items_cmd(ctx: click.Context, case_number: str | None, as_json: bool) -> Non
     help="PDF file to write.",
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--sign",
+    "signers",
+    multiple=True,
+    metavar="ENF_ID",
+    help="Sign the report PDF (PAdES + timestamp) as this officer; repeat for the co-signer. "
+    "Passphrase from EVIDENCE_OFFICER_PASSPHRASE or a prompt.",
+)
 @click.pass_context
 @handle_errors
 def report(
-    ctx: click.Context, item_id: str | None, case_number: str | None, out_path: Path, lang: str
+    ctx: click.Context,
+    item_id: str | None,
+    case_number: str | None,
+    out_path: Path,
+    lang: str,
+    signers: tuple[str, ...],
 ) -> None:
     """Write the evidence report (PDF) for ITEM_ID, or with --case the case summary."""
     if (item_id is None) == (case_number is None):
@@ -465,8 +488,14 @@ def report(
             path = kit.case_report(case_number, out_path, language=lang)
         else:
             assert item_id is not None
-            path = kit.report(item_id, out_path, language=lang)
+            path = kit.report(
+                item_id, out_path, language=lang, sign_with=_report_signers(kit, signers)
+            )
     click.echo(f"{msg('report')}: {path}")
+
+
+def _report_signers(kit: Toolkit, enforcement_ids: tuple[str, ...]) -> list[ReportSigner]:
+    return [kit.report_signer(eid, _officer_passphrase(confirm=False)) for eid in enforcement_ids]
 
 
 @main.command()
@@ -485,9 +514,18 @@ def report(
     type=click.Choice(["bundle", "wacz"]),
     default="bundle",
     show_default=True,
-    help="bundle: the evidence bundle; wacz: the WARCs as a WACZ for replay tools.",
+    help="bundle: the evidence bundle; wacz: the WARCs as a WACZ for replay tools, with the "
+    "evidence bundle inside (evidence/bundle.zip) so that 'evidence verify' checks it.",
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--sign",
+    "signers",
+    multiple=True,
+    metavar="ENF_ID",
+    help="Sign the report PDF (PAdES + timestamp) as this officer; repeat for the co-signer. "
+    "Passphrase from EVIDENCE_OFFICER_PASSPHRASE or a prompt.",
+)
 @click.pass_context
 @handle_errors
 def export(
@@ -497,6 +535,7 @@ def export(
     out_path: Path,
     fmt: str,
     lang: str,
+    signers: tuple[str, ...],
 ) -> None:
     """Write the self-contained evidence bundle (zip) for ITEM_ID or a whole --case."""
     if (item_id is None) == (case_number is None):
@@ -506,12 +545,16 @@ def export(
     with _toolkit(ctx) as kit:
         if fmt == "wacz":
             assert item_id is not None
-            path = kit.export_wacz(item_id, out_path)
+            path = kit.export_wacz(
+                item_id, out_path, language=lang, sign_with=_report_signers(kit, signers)
+            )
         elif case_number is not None:
             path = kit.export_case(case_number, out_path, language=lang)
         else:
             assert item_id is not None
-            path = kit.export(item_id, out_path, language=lang)
+            path = kit.export(
+                item_id, out_path, language=lang, sign_with=_report_signers(kit, signers)
+            )
     click.echo(f"{msg('bundle')}: {path}")
 
 
@@ -563,6 +606,27 @@ def export(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the verification report PDF here.",
 )
+@click.option(
+    "--sign-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sign the --report PDF (PAdES) with this PEM private key, the expert's own; "
+    "passphrase from EVIDENCE_EXPERT_KEY_PASSPHRASE when it is encrypted.",
+)
+@click.option(
+    "--sign-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM certificate of --sign-key (further certificates in the file: its chain).",
+)
+@click.option(
+    "--tsa-url",
+    help="Timestamp the report signature at this RFC 3161 TSA ('configured': this "
+    "toolkit's TSA). Without it the signature carries no timestamp.",
+)
+@click.option(
+    "--tsa-roots",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM trust roots of --tsa-url (not needed for a configured TSA).",
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -582,10 +646,14 @@ def verify(
     replay_threshold: float,
     max_size: int,
     report_path: Path | None,
+    sign_key: Path | None,
+    sign_cert: Path | None,
+    tsa_url: str | None,
+    tsa_roots: Path | None,
     lang: str,
     as_json: bool,
 ) -> None:
-    """Verify an evidence bundle (zip or unpacked folder).
+    """Verify an evidence bundle (zip or unpacked folder) or a WACZ we exported.
 
     Exit 0 when every check passes, 1 when any fails, 2 when some could not
     be checked (for example the chain was unreachable).
@@ -613,9 +681,29 @@ def verify(
         replay_threshold=replay_threshold,
         limits=BundleLimits(max_total_bytes=max_size),
     )
+    if (sign_key is None) != (sign_cert is None):
+        raise click.UsageError("--sign-key and --sign-cert go together")
+    if sign_key is not None and report_path is None:
+        raise click.UsageError("--sign-key signs the verification report: give --report")
+    if (tsa_url or tsa_roots) and sign_key is None:
+        raise click.UsageError("--tsa-url/--tsa-roots timestamp the report signature: "
+                               "give --sign-key")
     with _toolkit(ctx) as kit:
+        signer = None
+        if sign_key is not None and sign_cert is not None:
+            signer = kit.expert_signer(
+                pem(sign_key) or b"",
+                pem(sign_cert) or b"",
+                os.environ.get("EVIDENCE_EXPERT_KEY_PASSPHRASE") or None,
+            )
         result = kit.verify(
-            bundle, options=options, report_path=report_path, report_language=lang
+            bundle,
+            options=options,
+            report_path=report_path,
+            report_language=lang,
+            report_signer=signer,
+            report_tsa_url=tsa_url,
+            report_tsa_roots_pem=pem(tsa_roots),
         )
     if as_json:
         _emit_json({**asdict(result), "exit_code": result.exit_code})
@@ -870,6 +958,25 @@ def log_verify(ctx: click.Context, as_json: bool) -> None:
         assert p is not None
         click.echo(f"custody log BROKEN at event {p.seq} ({p.event_id}): {p.problem}")
     sys.exit(0 if result.ok else 1)
+
+
+@log_group.command("show")
+@click.argument("item_id")
+@click.option("--reason", default="", help="Why the item is being viewed (logged).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def log_show(ctx: click.Context, item_id: str, reason: str, as_json: bool) -> None:
+    """Show ITEM_ID's custody events; the viewing itself is logged as a 'view' event."""
+    with _toolkit(ctx) as kit:
+        kit.record_custody("view", item_id=item_id, reason=reason)
+        lines = kit.custody_lines(item_id)
+    if as_json:
+        _emit_json([asdict(line) for line in lines])
+        return
+    for line in lines:
+        click.echo(f"{line.seq:>6} {line.at.isoformat()} {line.actor:<12} {line.action:<14} "
+                   f"{line.hash_after[:16]} {line.reason}")
 
 
 @main.command()

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import threading
 import urllib.parse
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -323,6 +324,9 @@ class Toolkit:
                 created_at=self.clock(),
             )
             session.add(item)
+            session.flush()
+            self._custody(session, "capture.start", item_id=item.id, case_id=case.id,
+                          details={"url": url, "device": options.device or "desktop"})
             session.commit()
             item_id = item.id
         workdir = self.settings.work_dir / item_id
@@ -441,6 +445,9 @@ class Toolkit:
                     "version": __version__,
                     "dependencies": dependency_versions(),
                 },
+                case_cause=case.cause,
+                agency=case.agency,
+                officers=tuple(o for o in case.officers.splitlines() if o),
             )
             manifest_bytes = manifest.to_bytes()
             digests = self.store.put_bytes(manifest_bytes)
@@ -466,7 +473,13 @@ class Toolkit:
             item.manifest_sm3 = digests.sm3
             item.capture_json = canonical_json(capture_json).decode("utf-8")
             session.add(item)
-            # Artifacts, manifest and status land in one transaction, after the
+            self._custody(
+                session, "seal", item_id=item_id, case_id=item.case_id,
+                hash_after=digests.sha256,
+                details={"artifacts": len(entries), "manifest_sm3": digests.sm3,
+                         "final_url": record.final_url},
+            )
+            # Artifacts, manifest, status and its custody event land in one transaction, after the
             # bytes are durable in the store: "sealed" is never half true.
             session.commit()
             info = self._item_info(session, item)
@@ -480,6 +493,8 @@ class Toolkit:
             item.status = ItemStatus.FAILED
             item.error = reason
             session.add(item)
+            self._custody(session, "capture.fail", item_id=item.id, case_id=item.case_id,
+                          reason=reason)
             session.commit()
 
     # -- timestamp ---------------------------------------------------------
@@ -1177,8 +1192,19 @@ class Toolkit:
             assert case is not None
             info = self._item_info(session, item)
             artifacts = self._artifacts(session, item.id)
+            record = capture_from_json(json.loads(item.capture_json))
             screenshot = next((a for a in artifacts if a.role == "screenshot"), None)
-            if screenshot is None:
+            tile_artifacts = {a.name: a for a in artifacts if a.role == "screenshot-tile"}
+            # A page too tall to stitch is reported from its tiles: a screenshot.png
+            # kept beside them shows only the top of the page.
+            tiles: tuple[Path, ...] = ()
+            if tile_artifacts and (screenshot is None or not record.screenshot_stitched):
+                # Page order is the capture record's; artifacts come sorted by name.
+                order = [t.name for t in record.screenshot_tiles]
+                if sorted(order) != sorted(tile_artifacts):
+                    order = list(tile_artifacts)
+                tiles = tuple(self.store.path_for(tile_artifacts[n].sha256) for n in order)
+            if screenshot is None and not tiles:
                 raise LifecycleError(f"item {item.id} has no screenshot")
             viewport = next((a for a in artifacts if a.role == "viewport-screenshot"), None)
             data = ReportInput(
@@ -1190,8 +1216,10 @@ class Toolkit:
                 agency=case.agency,
                 officers=tuple(o for o in case.officers.splitlines() if o),
                 item_id=item.id,
-                capture=capture_from_json(json.loads(item.capture_json)),
-                screenshot_path=self.store.path_for(screenshot.sha256),
+                capture=record,
+                screenshot_path=(
+                    self.store.path_for(screenshot.sha256) if screenshot is not None else None
+                ),
                 exhibits=tuple(
                     ExhibitRow(
                         number=i,
@@ -1214,6 +1242,7 @@ class Toolkit:
                 viewport_screenshot_path=(
                     self.store.path_for(viewport.sha256) if viewport is not None else None
                 ),
+                screenshot_tiles=tiles,
             )
         if query_chain and data.anchor is not None:
             data = replace(data, anchor_check=self._current_anchor_check(data.anchor))
@@ -1334,8 +1363,22 @@ class Toolkit:
                 out_path,
             )
 
-    def export_wacz(self, item_id: str, out_path: Path) -> Path:
-        """Write the item's WARC(s) as a WACZ for pywb / ReplayWeb.page."""
+    def export_wacz(
+        self,
+        item_id: str,
+        out_path: Path,
+        *,
+        language: str = "zh",
+        sign_with: ReportSigner | Sequence[ReportSigner] | None = None,
+        with_evidence: bool = True,
+    ) -> Path:
+        """Write the item's WARC(s) as a WACZ for pywb / ReplayWeb.page.
+
+        With ``with_evidence`` (the default) the item's evidence bundle, exactly
+        as :meth:`export` writes it, travels inside as ``evidence/bundle.zip``,
+        so ``evidence verify item.wacz`` can check the WACZ against the sealed
+        manifest, its token, signatures and anchor.
+        """
         with Session(self.engine) as session:
             item = self._item(session, item_id)
             if item.manifest_sha256 is None:
@@ -1352,25 +1395,39 @@ class Toolkit:
             manifest_sha256 = item.manifest_sha256
             item_key = item.id
             title = f"{case.number} {record.page_title}".strip()
-        return write_wacz(
-            WaczInput(
-                title=title,
-                description=f"evidence item {item_key}, manifest sha256 {manifest_sha256}",
-                created_at=self.clock(),
-                software=f"evidence-toolkit {__version__}",
-                warcs=sources,
-                pages=(
-                    WaczPage(
-                        url=record.final_url or record.requested_url,
-                        title=record.page_title,
-                        captured_at=record.started_at,
-                        id=item_key,
+        with tempfile.TemporaryDirectory(prefix="evidence-wacz-") as tmp:
+            bundle = (
+                self.export(
+                    item_key, Path(tmp) / "bundle.zip", language=language, sign_with=sign_with
+                )
+                if with_evidence
+                else None
+            )
+            written = write_wacz(
+                WaczInput(
+                    title=title,
+                    description=f"evidence item {item_key}, manifest sha256 {manifest_sha256}",
+                    created_at=self.clock(),
+                    software=f"evidence-toolkit {__version__}",
+                    warcs=sources,
+                    pages=(
+                        WaczPage(
+                            url=record.final_url or record.requested_url,
+                            title=record.page_title,
+                            captured_at=record.started_at,
+                            id=item_key,
+                        ),
                     ),
+                    extras=(
+                        ("evidenceItem", item_key),
+                        ("evidenceManifestSha256", manifest_sha256),
+                    ),
+                    evidence_bundle=bundle,
                 ),
-                extras=(("evidenceItem", item_key), ("evidenceManifestSha256", manifest_sha256)),
-            ),
-            out_path,
-        )
+                out_path,
+            )
+        self._log_output("export.wacz", item_key, written, {"evidence": with_evidence})
+        return written
 
     def case_report(self, case_number: str, out_path: Path, *, language: str = "zh") -> Path:
         """Write one PDF listing every item of the case with its hashes, times and anchors."""
@@ -1417,12 +1474,34 @@ class Toolkit:
         report_path: Path | None = None,
         report_language: str = "zh",
         verifier_name: str = "",
+        report_signer: ReportSigner | None = None,
+        report_tsa_url: str | None = None,
+        report_tsa_roots_pem: bytes | None = None,
     ) -> VerificationReport:
-        """Verify a bundle; the embedded local chain is started if the bundle names it.
+        """Verify a bundle or a WACZ; the embedded local chain is started if the bundle names it.
 
         ``options`` (when given) replaces ``rpc_url``/``trust_roots_pem``/``offline``.
-        With ``report_path`` the verification report PDF is written there too.
+        With ``report_path`` the verification report PDF is written there too;
+        with ``report_signer`` (see :meth:`expert_signer`) it is PAdES-signed as
+        the expert, timestamped by ``report_tsa_url`` when given (``"configured"``
+        means this toolkit's TSA; the roots of a configured TSA are known, any
+        other needs ``report_tsa_roots_pem``).
         """
+        if report_signer is not None and report_path is None:
+            raise ValueError("report_signer needs a report_path to sign")
+        tsa_roots = report_tsa_roots_pem
+        if report_signer is not None and report_tsa_url is not None and tsa_roots is None:
+            configs = self._tsa_configs()
+            if report_tsa_url == "configured":
+                report_tsa_url = configs[0].url
+            tsa_roots = next(
+                (c.trust_roots_pem for c in configs if c.url == report_tsa_url), None
+            )
+            if tsa_roots is None:
+                raise ConfigurationError(
+                    f"{report_tsa_url} is not a configured TSA: give its trust roots "
+                    "(--tsa-roots) to sign the report with its timestamps"
+                )
         if options is None:
             options = VerifyOptions(
                 rpc_url=rpc_url, trust_roots_pem=trust_roots_pem, offline=offline
@@ -1450,11 +1529,31 @@ class Toolkit:
                     library_versions=tuple(sorted(dependency_versions().items())),
                     verifier_name=verifier_name,
                     language=report_language,
+                    signed=report_signer is not None,
                 ),
                 report_path,
             )
+            if report_signer is not None:
+                from reports.verification_report import sign_verification_report
+
+                sign_verification_report(
+                    report_path,
+                    report_signer,
+                    tsa_url=report_tsa_url,
+                    tsa_roots_pem=tsa_roots,
+                )
         self._log_verification(run.report)
         return run.report
+
+    @staticmethod
+    def expert_signer(
+        key_pem: bytes, cert_pem: bytes, passphrase: str | bytes | None = None
+    ) -> ReportSigner:
+        """The expert's own signing key and certificate, for ``verify(report_signer=...)``."""
+        from reports.verification_report import load_expert_signer
+
+        secret = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
+        return load_expert_signer(key_pem, cert_pem, secret)
 
     def _officer_certificates_pem(self) -> bytes | None:
         with Session(self.engine) as session:
@@ -1487,17 +1586,23 @@ class Toolkit:
     def _local_rpc_for(self, bundle: Path, options: VerifyOptions | None = None) -> str | None:
         """When a bundle was anchored on our own local chain, make sure that node runs."""
         try:
-            from evidence.verify import open_bundle
+            from evidence.verify import WACZ_EVIDENCE, is_wacz, open_bundle
 
             source = open_bundle(bundle, options.limits if options else None)
         except EvidenceError:
             return None
         try:
-            if bf.ANCHOR_JSON not in source.names():
+            names = source.names()
+            if bf.ANCHOR_JSON in names:
+                with source.open(bf.ANCHOR_JSON) as stream:
+                    anchor = bf.anchor_from_json(stream.read(1024 * 1024))
+            elif is_wacz(names) and WACZ_EVIDENCE in names:
+                # Our WACZ carries the item bundle as one nested zip.
+                with source.open(WACZ_EVIDENCE) as stream, zipfile.ZipFile(stream) as inner:
+                    anchor = bf.anchor_from_json(inner.read(bf.ANCHOR_JSON)[: 1024 * 1024])
+            else:
                 return None
-            with source.open(bf.ANCHOR_JSON) as stream:
-                anchor = bf.anchor_from_json(stream.read(1024 * 1024))
-        except (EvidenceError, OSError, ValueError):
+        except (EvidenceError, OSError, ValueError, KeyError, zipfile.BadZipFile):
             return None
         finally:
             source.close()

@@ -9,6 +9,7 @@ toolkit rather than guess at it.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,22 @@ def _redact(url: str) -> str:
         return url
 
 
+def busy_timeout_s() -> float:
+    """How long a writer waits for another process's lock (``EVIDENCE_DB_BUSY_TIMEOUT_S``)."""
+    raw = os.environ.get("EVIDENCE_DB_BUSY_TIMEOUT_S", "30")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise ConfigurationError(
+            f"EVIDENCE_DB_BUSY_TIMEOUT_S must be a number of seconds, not {raw!r}"
+        ) from None
+
+
 def open_engine(url: str, *, migrate: bool = True) -> Engine:
     """Connect, bring the schema up to date, and return the engine."""
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(url, connect_args={"timeout": busy_timeout_s()})
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
         else:
@@ -111,7 +123,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s() * 1000)}")
     cursor.close()
 
 

@@ -56,12 +56,25 @@ class Manifest:
     capture: dict[str, Any]
     artifacts: tuple[ManifestEntry, ...]
     tool: dict[str, Any]
+    case_cause: str = ""
+    """案由."""
+    agency: str = ""
+    officers: tuple[str, ...] = ()
+    """The case's officers with their enforcement IDs (执法证号) when the item was sealed.
+    Their signatures are detached (``signatures/`` in a bundle): a signature cannot sit
+    inside the bytes it signs."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": MANIFEST_FORMAT,
             "item_id": self.item_id,
-            "case": {"number": self.case_number, "title": self.case_title},
+            "case": {
+                "number": self.case_number,
+                "title": self.case_title,
+                "cause": self.case_cause,
+                "agency": self.agency,
+            },
+            "officers": list(self.officers),
             "sealed_at": self.sealed_at,
             "capture": self.capture,
             "artifacts": [entry.to_json() for entry in self.artifacts],
@@ -183,6 +196,9 @@ def parse_manifest(data: bytes) -> Manifest:
             capture=dict(raw["capture"]),
             artifacts=entries,
             tool=dict(raw["tool"]),
+            case_cause=_str(raw["case"], "cause"),
+            agency=_str(raw["case"], "agency"),
+            officers=tuple(str(o) for o in raw["officers"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"manifest.json: missing or malformed field ({exc})") from exc

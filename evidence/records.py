@@ -365,7 +365,8 @@ class ReportInput:
     officers: tuple[str, ...]
     item_id: str
     capture: CaptureRecord
-    screenshot_path: Path
+    screenshot_path: Path | None
+    """The full-page screenshot; None when the page was kept only as tiles."""
     exhibits: tuple[ExhibitRow, ...]
     manifest_sha256: str
     manifest_sm3: str
@@ -380,6 +381,9 @@ class ReportInput:
     """The first-screen (viewport) shot, when the capture took one."""
     anchor_check: AnchorCheck | None = None
     """The chain's view of the anchor when the report was generated (confirmations)."""
+    screenshot_tiles: tuple[Path, ...] = ()
+    """The full-page screenshot tiles, top to bottom, when the page was too tall to
+    stitch; the report lays these out instead of ``screenshot_path``."""
 
 
 # --- verification ------------------------------------------------------

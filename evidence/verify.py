@@ -5,6 +5,13 @@ the file or field it concerns; nothing is skipped silently. A bundle is read
 either as the zip that ``evidence export`` writes or as its unpacked folder
 (what an expert gets after ``unzip``). Files are hashed as they stream, never
 extracted to disk.
+
+A WACZ (``evidence export --format wacz``, zipped or unpacked) is recognised
+by its ``datapackage.json``: its resource hashes, its ``datapackage-digest.json``
+and every WARC's records are checked, and the evidence bundle it carries
+(``evidence/bundle.zip``) gets every bundle check, plus a check that each WARC
+in ``archive/`` is byte-identical to the sealed one. That nested bundle is the
+only thing ever copied out, into a private temporary directory.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
@@ -63,6 +70,21 @@ _CLOCK_SKEW_S = 300
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_SMALL_FILE = 64 * 1024 * 1024
 """Metadata files (manifest, token, JSON) are read into memory; cap them."""
+WACZ_DATAPACKAGE = "datapackage.json"
+WACZ_DIGEST = "datapackage-digest.json"
+WACZ_ARCHIVE = "archive/"
+WACZ_EVIDENCE = "evidence/bundle.zip"
+"""Where ``reports.wacz`` puts the item's evidence bundle (``reports.wacz.EVIDENCE_BUNDLE``)."""
+_EVIDENCE_CHECKS = (
+    "manifest",
+    "artifact.digest",
+    "wacz.warc",
+    "manifest.signature",
+    "timestamp.token",
+    "anchor",
+    "custody.chain",
+)
+"""What a WACZ without our evidence bundle leaves unchecked, each reported as such."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +276,17 @@ def verify_bundle(
     return run_verification(path, options).report
 
 
+def is_wacz(names: list[str]) -> bool:
+    """A WACZ has a ``datapackage.json`` at its root; our bundles have ``manifest.json``."""
+    return WACZ_DATAPACKAGE in names and bf.MANIFEST not in names
+
+
 def run_verification(path: Path, options: VerifyOptions) -> VerificationRun:
     """:func:`verify_bundle` plus the roots, endpoint and limits the checks used."""
     source = open_bundle(path, options.limits)
     try:
-        verifier = _Verifier(source, str(path), options)
+        kind = _WaczVerifier if is_wacz(source.names()) else _Verifier
+        verifier = kind(source, str(path), options)
         report = verifier.run()
         return VerificationRun(report, tuple(verifier.context.items()))
     finally:
@@ -274,6 +302,7 @@ class _Verifier:
         self.checks: list[CheckResult] = []
         self.digests: dict[str, Digests | None] = {}
         self.gen_time: datetime | None = None
+        self.manifest: Manifest | None = None
         self.context: dict[str, str] = {
             "offline": "yes" if options.offline else "no",
             "min_confirmations": str(options.min_confirmations),
@@ -317,6 +346,7 @@ class _Verifier:
         self._check_report_pdf()
         if manifest is not None:
             self._check_replay(manifest)
+        self.manifest = manifest
         return VerificationReport(self.label, manifest_sha256, tuple(self.checks))
 
     # -- reading ----------------------------------------------------------
@@ -927,6 +957,19 @@ class _Verifier:
         check = "screenshot.replay"
         screenshots = [e for e in manifest.artifacts if e.role == "screenshot"]
         warcs = [e for e in manifest.artifacts if e.role == "warc"]
+        tiles = [e for e in manifest.artifacts if e.role == "screenshot-tile"]
+        if tiles and not manifest.capture.get("screenshot_stitched", True):
+            # screenshot.png is then only the first tile: comparing the whole
+            # replayed page with it would be a false failure.
+            self.add(
+                check,
+                screenshots[0].path if screenshots else tiles[0].path,
+                Verdict.NOT_CHECKED,
+                f"the page ({manifest.capture.get('page_height', '?')} px tall) was kept as "
+                f"{len(tiles)} screenshot tiles, not stitched: the replay is compared only "
+                "with a single full-page screenshot",
+            )
+            return
         if not screenshots or not warcs:
             self.add(
                 check,
@@ -999,6 +1042,212 @@ class _Verifier:
         if hasher.finalize().sha256 != digests.sha256:
             raise BundleError(f"{name} changed while being read")
         return target
+
+
+class _WaczVerifier(_Verifier):
+    """A WACZ: its own integrity, its WARCs, and the evidence bundle it carries."""
+
+    def run(self) -> VerificationReport:
+        self.context["format"] = "WACZ"
+        self._hash_all()
+        package = self._check_datapackage()
+        self._check_datapackage_digest()
+        warcs = sorted(
+            n
+            for n in self.names
+            if n.startswith(WACZ_ARCHIVE) and n.lower().endswith((".warc", ".warc.gz"))
+        )
+        if not warcs:
+            self.add("warc.record", WACZ_ARCHIVE, Verdict.FAIL, "the WACZ holds no WARC")
+        for name in warcs:
+            if self.digests.get(name) is not None:
+                self._check_one_warc(name)
+        manifest_sha256 = self._check_evidence(package, warcs)
+        return VerificationReport(self.label, manifest_sha256, tuple(self.checks))
+
+    def _check_datapackage(self) -> dict[str, object] | None:
+        check, name = "wacz.datapackage", WACZ_DATAPACKAGE
+        data = self._small(name)
+        if data is None:
+            return None  # unreadable or too large: already a FAIL
+        try:
+            package = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self.add(check, name, Verdict.FAIL, f"not UTF-8 JSON ({_one_line(exc)})")
+            return None
+        resources = package.get("resources") if isinstance(package, dict) else None
+        if not isinstance(resources, list):
+            self.add(check, name, Verdict.FAIL, "no 'resources' list: not a WACZ datapackage")
+            return None
+        failed = 0
+        listed: set[str] = set()
+        for number, resource in enumerate(resources):
+            path = resource.get("path") if isinstance(resource, dict) else None
+            if not isinstance(path, str) or not path:
+                failed += 1
+                self.add(check, name, Verdict.FAIL, f"resources[{number}] has no path")
+                continue
+            assert isinstance(resource, dict)
+            if path in listed:
+                failed += 1
+                self.add(check, path, Verdict.FAIL, f"listed twice in {name}")
+                continue
+            listed.add(path)
+            if path not in self.names:
+                failed += 1
+                self.add(check, path, Verdict.FAIL, f"listed in {name} but missing from the WACZ")
+                continue
+            got = self.digests.get(path)
+            if got is None:
+                continue  # unreadable: already a FAIL
+            problems = []
+            declared = resource.get("hash")
+            if not isinstance(declared, str) or not declared.lower().startswith("sha256:"):
+                problems.append(f"its hash {declared!r} in {name} is not a sha256: digest")
+            elif declared[7:].lower() != got.sha256:
+                problems.append(f"SHA-256 {got.sha256} differs from {name}'s {declared[7:]}")
+            size = resource.get("bytes")
+            if size is not None and size != got.size:
+                problems.append(f"size {got.size} differs from {name}'s {size!r}")
+            if problems:
+                failed += 1
+                self.add(check, path, Verdict.FAIL, "; ".join(problems))
+        for path in sorted(self.names - listed - {WACZ_DATAPACKAGE, WACZ_DIGEST}):
+            failed += 1
+            self.add(check, path, Verdict.FAIL, f"file in the WACZ that {name} does not list")
+        if not failed:
+            self.add(
+                check,
+                name,
+                Verdict.PASS,
+                f"{len(listed)} resources: every SHA-256 and size matches {name}",
+            )
+        return package if isinstance(package, dict) else None
+
+    def _check_datapackage_digest(self) -> None:
+        check, name = "wacz.digest", WACZ_DIGEST
+        if name not in self.names:
+            self.add(check, name, Verdict.NOT_CHECKED, f"the WACZ has no {name}")
+            return
+        data = self._small(name)
+        package = self.digests.get(WACZ_DATAPACKAGE)
+        if data is None or package is None:
+            return  # already reported
+        try:
+            raw = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self.add(check, name, Verdict.FAIL, f"not UTF-8 JSON ({_one_line(exc)})")
+            return
+        if not isinstance(raw, dict) or raw.get("path") != WACZ_DATAPACKAGE:
+            self.add(check, name, Verdict.FAIL, f"does not name {WACZ_DATAPACKAGE} as its path")
+            return
+        declared = raw.get("hash")
+        if declared != f"sha256:{package.sha256}":
+            self.add(
+                check,
+                name,
+                Verdict.FAIL,
+                f"hash {declared!r} is not the SHA-256 of {WACZ_DATAPACKAGE} "
+                f"(sha256:{package.sha256}): one of the two was altered",
+            )
+            return
+        self.add(check, name, Verdict.PASS, f"matches {WACZ_DATAPACKAGE}, SHA-256 {package.sha256}")
+        if "signedData" in raw:
+            self.add(
+                "wacz.signature",
+                name,
+                Verdict.NOT_CHECKED,
+                "the WACZ's own signedData (WACZ auth) is not checked by this verifier",
+            )
+
+    def _check_evidence(
+        self, package: dict[str, object] | None, warcs: list[str]
+    ) -> str | None:
+        claimed = package.get("evidenceManifestSha256") if package else None
+        if WACZ_EVIDENCE not in self.names:
+            why = (
+                f"this WACZ carries no evidence bundle ({WACZ_EVIDENCE}): only its own hashes "
+                "and WARC records could be checked; verify the item's evidence bundle instead"
+            )
+            if isinstance(claimed, str):
+                why += f" (datapackage.json names manifest SHA-256 {claimed})"
+            for check in _EVIDENCE_CHECKS:
+                self.add(check, WACZ_EVIDENCE, Verdict.NOT_CHECKED, why)
+            return None
+        if self.digests.get(WACZ_EVIDENCE) is None:
+            return None  # unreadable: already a FAIL
+        with tempfile.TemporaryDirectory(prefix="evidence-wacz-") as tmp:
+            work = Path(tmp)
+            os.chmod(work, 0o700)
+            try:
+                copy = self._copy_out(WACZ_EVIDENCE, work / "bundle.zip")
+                inner_source = open_bundle(copy, self.options.limits)
+            except BundleError as exc:
+                self.add("evidence.bundle", WACZ_EVIDENCE, Verdict.FAIL, exc.message)
+                return None
+            try:
+                inner = _Verifier(inner_source, f"{self.label}:{WACZ_EVIDENCE}", self.options)
+                report = inner.run()
+            finally:
+                inner_source.close()
+        for result in report.checks:
+            self.checks.append(replace(result, subject=f"{WACZ_EVIDENCE}/{result.subject}"))
+        for key, value in inner.context.items():
+            self.context.setdefault(key, value)
+        self._check_archive_is_sealed(inner.manifest, warcs)
+        if report.manifest_sha256 is not None and claimed is not None:
+            same = claimed == report.manifest_sha256
+            self.add(
+                "wacz.manifest_link",
+                f"{WACZ_DATAPACKAGE}: evidenceManifestSha256",
+                Verdict.PASS if same else Verdict.FAIL,
+                f"{claimed!r} " + ("is" if same else "is not")
+                + f" the SHA-256 of the bundled manifest.json ({report.manifest_sha256})",
+            )
+        return report.manifest_sha256
+
+    def _check_archive_is_sealed(self, manifest: Manifest | None, warcs: list[str]) -> None:
+        check = "wacz.warc"
+        if manifest is None:
+            self.add(
+                check,
+                WACZ_ARCHIVE,
+                Verdict.NOT_CHECKED,
+                f"no readable manifest in {WACZ_EVIDENCE} to compare the WARCs with",
+            )
+            return
+        matched: set[str] = set()
+        for entry in (e for e in manifest.artifacts if e.role == "warc"):
+            name = WACZ_ARCHIVE + PurePosixPath(entry.path).name
+            matched.add(name)
+            got = self.digests.get(name)
+            if name not in self.names:
+                self.add(
+                    check, name, Verdict.FAIL, f"the sealed {entry.path} has no copy in the WACZ"
+                )
+            elif got is None:
+                continue  # unreadable: already a FAIL
+            elif (got.sha256, got.sm3, got.size) != (entry.sha256, entry.sm3, entry.size):
+                self.add(
+                    check,
+                    name,
+                    Verdict.FAIL,
+                    f"not byte-identical to the sealed {entry.path}: SHA-256 {got.sha256}, "
+                    f"{got.size} bytes; the manifest says {entry.sha256}, {entry.size} bytes",
+                )
+            else:
+                self.add(
+                    check,
+                    name,
+                    Verdict.PASS,
+                    f"byte-identical to the sealed {entry.path} ({entry.size} bytes, SHA-256 "
+                    "and SM3 match the manifest)",
+                )
+        for name in warcs:
+            if name not in matched:
+                self.add(
+                    check, name, Verdict.FAIL, "a WARC that the sealed manifest does not list"
+                )
 
 
 def screenshot_similarity(captured: Path, rendered: Path) -> tuple[float, str]:
@@ -1098,6 +1347,13 @@ def _signature_verifier() -> Callable[[bytes, bytes, list[x509.Certificate] | No
 
 
 def _describe_signer(signer: object) -> str:
+    name = getattr(signer, "common_name", None)
+    enforcement_id = getattr(signer, "enforcement_id", None)
+    if name and enforcement_id:
+        # As evidence.signing names signers in its errors, so both read alike.
+        return f"{name} (enforcement ID {enforcement_id}, certificate SHA-256 " + (
+            f"{getattr(signer, 'certificate_sha256', '?')})"
+        )
     for attribute in ("subject", "signer", "name", "common_name"):
         value = getattr(signer, attribute, None)
         if value:
@@ -1139,6 +1395,7 @@ __all__ = [
     "VerificationReport",
     "VerificationRun",
     "VerifyOptions",
+    "is_wacz",
     "run_verification",
     "screenshot_similarity",
     "verify_bundle",

@@ -115,6 +115,51 @@ def open_screenshot(path: Path) -> Image.Image:
     return image
 
 
+def screenshot_size(path: Path) -> tuple[int, int]:
+    """Width and height of the screenshot at ``path`` from its header, without decoding it."""
+    if not path.is_file():
+        raise ReportError(f"screenshot not found: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                width, height = opened.size
+    except Image.DecompressionBombError as exc:
+        raise ReportError(f"screenshot too large to lay out: {path}: {exc}") from exc
+    except OSError as exc:
+        raise ReportError(f"cannot read screenshot {path}: {exc}") from exc
+    if width < 1 or height < 1:
+        raise ReportError(f"screenshot {path} is empty ({width} x {height} px)")
+    return width, height
+
+
+class TileSource:
+    """Decodes screenshot tiles on demand, keeping only the latest one in memory.
+
+    A page too tall to stitch can hold more pixels than fit in memory at
+    once; platypus draws the slices in story order, so each tile is decoded
+    once and released when the next one is needed.
+    """
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+        self._image: Image.Image | None = None
+
+    def rows(self, path: Path, top: int, bottom: int) -> Image.Image:
+        """Rows ``[top, bottom)`` of the tile at ``path`` as a new RGB image."""
+        if self._image is None or self._path != path:
+            self.close()
+            self._image = open_screenshot(path)
+            self._path = path
+        return self._image.crop((0, top, self._image.width, bottom))
+
+    def close(self) -> None:
+        if self._image is not None:
+            self._image.close()
+        self._image = None
+        self._path = None
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image.copy()
@@ -176,19 +221,72 @@ class ScreenshotTile(Flowable):  # type: ignore[misc]
         return self.image_width, self.caption_height + self.image_height
 
     def draw(self) -> None:
-        canv: Canvas = self.canv
-        canv.saveState()
-        canv.setFont(self.font_name, self.font_size)
-        canv.setFillColor(colors.HexColor("#333333"))
-        canv.drawString(0, self.image_height + self.font_size * 0.6, self.caption)
-        canv.drawImage(
-            ImageReader(self.tile), 0, 0, width=self.image_width, height=self.image_height
-        )
-        # A hairline frame separates white page content from the white paper.
-        canv.setStrokeColor(colors.HexColor("#888888"))
-        canv.setLineWidth(0.4)
-        canv.rect(0, 0, self.image_width, self.image_height, stroke=1, fill=0)
-        canv.restoreState()
+        _draw_captioned(self, self.tile)
+
+
+def _downsample(tile: Image.Image) -> Image.Image:
+    if tile.width <= MAX_TILE_WIDTH_PX:
+        return tile
+    ratio = MAX_TILE_WIDTH_PX / tile.width
+    return tile.resize(
+        (MAX_TILE_WIDTH_PX, max(1, round(tile.height * ratio))), Image.Resampling.LANCZOS
+    )
+
+
+def _draw_captioned(flowable: ScreenshotTile | TileSlice, tile: Image.Image) -> None:
+    canv: Canvas = flowable.canv
+    canv.saveState()
+    canv.setFont(flowable.font_name, flowable.font_size)
+    canv.setFillColor(colors.HexColor("#333333"))
+    canv.drawString(0, flowable.image_height + flowable.font_size * 0.6, flowable.caption)
+    canv.drawImage(
+        ImageReader(tile), 0, 0, width=flowable.image_width, height=flowable.image_height
+    )
+    # A hairline frame separates white page content from the white paper.
+    canv.setStrokeColor(colors.HexColor("#888888"))
+    canv.setLineWidth(0.4)
+    canv.rect(0, 0, flowable.image_width, flowable.image_height, stroke=1, fill=0)
+    canv.restoreState()
+
+
+class TileSlice(Flowable):  # type: ignore[misc]
+    """Rows of one screenshot tile with a caption, decoded only when drawn.
+
+    Like :class:`ScreenshotTile`, but holding a reference instead of pixels,
+    so a story of a page far too tall to stitch stays small.
+    """
+
+    def __init__(
+        self,
+        source: TileSource,
+        path: Path,
+        rows: tuple[int, int],
+        source_width: int,
+        width: float,
+        caption: str,
+        font_name: str,
+        font_size: float = 8.0,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.path = path
+        self.rows = rows
+        self.image_width = width
+        self.caption = caption
+        self.font_name = font_name
+        self.font_size = font_size
+        self.caption_height = font_size * 1.9
+        self.image_height = width * (rows[1] - rows[0]) / source_width
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.image_width, self.caption_height + self.image_height
+
+    def draw(self) -> None:
+        tile = _downsample(self.source.rows(self.path, *self.rows))
+        try:
+            _draw_captioned(self, tile)
+        finally:
+            tile.close()
 
 
 # --- page furniture --------------------------------------------------------

@@ -61,9 +61,12 @@ from reports._flowables import (
     PageFurniture,
     QRFlowable,
     ScreenshotTile,
+    TileSlice,
+    TileSource,
     open_screenshot,
     qr_matrix,
     qr_payload,
+    screenshot_size,
     slice_rows,
 )
 from reports._fonts import ReportFonts, load_fonts
@@ -96,6 +99,32 @@ PLACEHOLDER = "□"
 _CONTROL_OK = frozenset("\n\t ")
 MAX_EXCHANGES = 150
 """Rows of the request table; the WARC holds every exchange."""
+MIN_TILE_SPACE = 72.0
+"""Points of free page height below which the next screenshot tile starts a new page."""
+
+# key -> (zh, en), the strings of a page kept as tiles (same form as reports._i18n).
+_TILE_TEXT: dict[str, tuple[str, str]] = {
+    "tiles_front": (
+        "本网页高 {h} 像素，超出单张整页截图可拼接的上限，整页截图以 {n} 张分块截图"
+        "（{first} 至 {last}）保存；本报告第{sec}部分按顺序排列全部分块。",
+        "The page is {h} px tall, too tall to stitch into one screenshot: it was captured "
+        "as {n} tiles ({first} to {last}), all laid out in order in section {sec}.",
+    ),
+    "tiles_note": (
+        "该网页过高，整页截图以 {n} 张分块截图保存（宽 {w} 像素，合计高 {h} 像素）。"
+        "下图按自上而下的顺序排列各分块，每块按版心宽度缩放并分为若干部分；"
+        "原始 PNG 文件及其哈希值见电子数据清单。",
+        "The page was too tall to stitch, so the full-page screenshot was kept as {n} tiles "
+        "({w} px wide, {h} px tall in all). The tiles follow from top to bottom, each "
+        "scaled to the page width and split into parts; the original PNG files and their "
+        "hashes are in the exhibit list.",
+    ),
+    "tile_part": (
+        "分块 {k}/{m}{name} 第 {i}/{n} 部分：分块第 {y0}–{y1} 像素行，整页第 {p0}–{p1} 像素行",
+        "Tile {k}/{m}{name}, part {i}/{n}: tile pixel rows {y0}–{y1}, page pixel rows {p0}–{p1}",
+    ),
+    "tile_name": ("（{name}）", " ({name})"),
+}
 
 
 @functools.cache
@@ -108,38 +137,50 @@ def _glyphs(font_name: str) -> frozenset[int]:
 def render_report(data: ReportInput, out_path: Path) -> Path:
     """Write the evidence report for ``data`` to ``out_path`` (A4 PDF) and return the path.
 
-    Raises ReportError when no CJK font is installed, the screenshot is missing
-    or unreadable, or the language is not ``zh``/``en``.
+    Raises ReportError when no CJK font is installed, the screenshot (or a
+    screenshot tile) is missing or unreadable, or the language is not ``zh``/``en``.
+    A page kept as ``screenshot_tiles`` is laid out tile by tile, decoding one
+    tile at a time while the PDF is built.
     """
     started = time.perf_counter()
     check_language(data.language)
+    if not data.screenshot_tiles and data.screenshot_path is None:
+        raise ReportError(f"item {data.item_id} has neither a screenshot nor screenshot tiles")
     fonts = load_fonts()
     layout = _Layout(data, fonts)
-    with ExitStack() as images:
-        screenshot = images.enter_context(open_screenshot(data.screenshot_path))
-        viewport = (
-            images.enter_context(open_screenshot(data.viewport_screenshot_path))
-            if data.viewport_screenshot_path is not None
-            else None
-        )
-        story = layout.story(screenshot, viewport)
-    furniture = layout.furniture()
+    tiles = TileSource()
+    try:
+        with ExitStack() as images:
+            screenshot = (
+                images.enter_context(open_screenshot(data.screenshot_path))
+                if not data.screenshot_tiles and data.screenshot_path is not None
+                else None
+            )
+            viewport = (
+                images.enter_context(open_screenshot(data.viewport_screenshot_path))
+                if data.viewport_screenshot_path is not None
+                else None
+            )
+            story = layout.story(screenshot, viewport, tiles=tiles)
+        furniture = layout.furniture()
 
-    build_pdf(
-        Path(out_path),
-        story,
-        furniture,
-        fonts=fonts,
-        meta=PdfMeta(
-            title=f"{text(data.language, 'title')} {data.report_number}",
-            language=data.language,
-            author=data.agency,
-            subject=f"manifest sha256 {data.manifest_sha256}",
-            keywords=data.case_number,
-            creator=_tool_name(data.tool_version),
-            created_at=data.generated_at,
-        ),
-    )
+        build_pdf(
+            Path(out_path),
+            story,
+            furniture,
+            fonts=fonts,
+            meta=PdfMeta(
+                title=f"{text(data.language, 'title')} {data.report_number}",
+                language=data.language,
+                author=data.agency,
+                subject=f"manifest sha256 {data.manifest_sha256}",
+                keywords=data.case_number,
+                creator=_tool_name(data.tool_version),
+                created_at=data.generated_at,
+            ),
+        )
+    finally:
+        tiles.close()
     logger.info(
         "report %s written to %s (%d bytes, %.2f s)",
         data.report_number,
@@ -434,6 +475,8 @@ class _Layout:
         # Characters of captured or entered text that the font has no glyph
         # for, in first-seen order: printed as a placeholder and listed.
         self.missing_glyphs: dict[str, None] = {}
+        # Sum of the screenshot tiles' pixel heights, once the tiled section is laid out.
+        self.tiles_pixel_height = 0
 
     def t(self, key: str, **values: object) -> str:
         return text(self.lang, key, **values)
@@ -572,13 +615,26 @@ class _Layout:
             id_seed="\n".join([d.report_number, d.manifest_sha256, d.language]).encode(),
         )
 
-    def story(self, screenshot: Image.Image, viewport: Image.Image | None = None) -> list[Flowable]:
+    def story(
+        self,
+        screenshot: Image.Image | None,
+        viewport: Image.Image | None = None,
+        *,
+        tiles: TileSource | None = None,
+    ) -> list[Flowable]:
+        """The report's flowables; ``tiles`` decodes ``data.screenshot_tiles`` when
+        ``screenshot`` is None."""
         story: list[Flowable] = []
         story += self.front_matter()
         after_front = len(story)
         story += self.capture_summary()
         story += self.environment_section()
-        story += self.screenshot_section(screenshot)
+        if screenshot is not None:
+            story += self.screenshot_section(screenshot)
+        else:
+            if tiles is None or not self.data.screenshot_tiles:
+                raise ReportError(f"item {self.data.item_id} has no screenshot to lay out")
+            story += self.tiled_screenshot_section(tiles)
         if viewport is not None:
             story += self.viewport_section(viewport)
         story += self.exhibit_section()
@@ -589,10 +645,108 @@ class _Layout:
         story += self.qr_section()
         story += self.verification_section()
         story += self.closing_section()
+        if screenshot is None:
+            # A reader of the first page must know the screenshot is in pieces.
+            story[after_front:after_front] = [Spacer(1, 6), self.tiles_front_note()]
         if self.missing_glyphs:
             # Up front, where a reader meets the placeholders' explanation first.
             story[after_front:after_front] = [Spacer(1, 6), self.glyph_note()]
         return story
+
+    def tt(self, key: str, **values: object) -> str:
+        return _TILE_TEXT[key][check_language(self.lang)].format(**values)
+
+    def tile_names(self) -> list[str] | None:
+        """The tiles' file names from the capture record, when it lists every tile."""
+        names = [tile.name for tile in self.data.capture.screenshot_tiles]
+        return names if len(names) == len(self.data.screenshot_tiles) else None
+
+    def tiles_front_note(self) -> Table:
+        d = self.data
+        count = len(d.screenshot_tiles)
+        names = self.tile_names() or ["#1", f"#{count}"]
+        return self.boxed(
+            self.safe(
+                self.tt(
+                    "tiles_front",
+                    h=f"{d.capture.page_height or self.tiles_pixel_height:,}",
+                    n=count,
+                    first=names[0],
+                    last=names[-1],
+                    sec=self.section_label("sec_screenshot"),
+                )
+            ),
+            self.s.pending,
+            colors.HexColor("#C98A00"),
+            colors.HexColor("#FFF6E0"),
+        )
+
+    def tiled_screenshot_section(self, source: TileSource) -> list[Flowable]:
+        paths = self.data.screenshot_tiles
+        names = self.tile_names()
+        sizes: list[tuple[int, int]] = []
+        for number, path in enumerate(paths, 1):
+            try:
+                sizes.append(screenshot_size(path))
+            except ReportError as exc:
+                # The store path is a digest; the reader needs to know which tile.
+                name = f" ({names[number - 1]})" if names else ""
+                raise ReportError(
+                    f"screenshot tile {number}/{len(paths)}{name}: {exc.message}"
+                ) from exc
+        self.tiles_pixel_height = sum(h for _w, h in sizes)
+        heading = self.heading("sec_screenshot")
+        note = self.p(
+            self.tt(
+                "tiles_note",
+                n=len(paths),
+                w=max(w for w, _h in sizes),
+                h=f"{self.tiles_pixel_height:,}",
+            ),
+            self.s.body,
+        )
+        caption_h = ScreenshotTile.caption_space()
+        flowables: list[Flowable] = [PageBreak(), heading, note]
+        # Points still free on the current page: each tile continues where the
+        # previous one ended rather than leaving the rest of its last page empty.
+        free = FRAME_HEIGHT - _height(heading) - _height(note)
+        page_y = 0
+        for number, (path, (width, height)) in enumerate(zip(paths, sizes, strict=True), 1):
+            scale = FRAME_WIDTH / width  # points per source pixel
+            full_px = max(1, int((FRAME_HEIGHT - caption_h - 2) / scale))
+            fits_here = free - caption_h - 4 >= MIN_TILE_SPACE
+            first_px = min(full_px, int((free - caption_h - 4) / scale)) if fits_here else full_px
+            ranges = slice_rows(height, max(1, first_px), full_px)
+            name = self.tt("tile_name", name=names[number - 1]) if names else ""
+            for part, (top, bottom) in enumerate(ranges, 1):
+                caption = self.tt(
+                    "tile_part",
+                    k=number,
+                    m=len(paths),
+                    name=name,
+                    i=part,
+                    n=len(ranges),
+                    y0=top,
+                    y1=bottom - 1,
+                    p0=page_y + top,
+                    p1=page_y + bottom - 1,
+                )
+                flowables.append(
+                    TileSlice(
+                        source,
+                        path,
+                        (top, bottom),
+                        width,
+                        FRAME_WIDTH,
+                        self.safe(caption),
+                        self.fonts.regular,
+                    )
+                )
+            last_top, last_bottom = ranges[-1]
+            used = caption_h + (last_bottom - last_top) * scale
+            free = free - used if fits_here and len(ranges) == 1 else FRAME_HEIGHT - used
+            page_y += height
+        return flowables
 
     def glyph_note(self) -> Table:
         chars = self.t("list_sep").join(

@@ -17,18 +17,37 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from evidence.errors import ReportError
-from evidence.records import CheckResult, Verdict, VerificationReport, isoformat
+from evidence.records import (
+    CheckResult,
+    ReportSigner,
+    Verdict,
+    VerificationReport,
+    isoformat,
+)
 from reports._fonts import ReportFonts, load_fonts
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["VerificationReportInput", "render_verification_report"]
+__all__ = [
+    "EXPERT_FIELD",
+    "VerificationReportInput",
+    "load_expert_signer",
+    "render_verification_report",
+    "sign_verification_report",
+]
+
+EXPERT_FIELD = "Expert"
+"""The PAdES signature field of the expert's signature on the verification report."""
 
 BEIJING = timezone(timedelta(hours=8), "UTC+08:00")
 MARGIN = 42.0
@@ -161,6 +180,77 @@ def render_verification_report(data: VerificationReportInput, out_path: Path) ->
         raise
     logger.info("wrote verification report %s", out_path)
     return out_path
+
+
+def load_expert_signer(
+    key_pem: bytes, cert_pem: bytes, passphrase: bytes | None = None
+) -> ReportSigner:
+    """The expert's own key (PEM, PKCS#8 or traditional, optionally encrypted) and
+    certificate (PEM; further certificates in the file are its chain).
+
+    Raises :class:`ReportError` with one line naming what is wrong.
+    """
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=passphrase or None)
+    except TypeError as exc:
+        # cryptography says "Password was not given but private key is encrypted" or the reverse.
+        hint = (
+            "the key is encrypted: set EVIDENCE_EXPERT_KEY_PASSPHRASE"
+            if not passphrase
+            else "the key is not encrypted: unset EVIDENCE_EXPERT_KEY_PASSPHRASE"
+        )
+        raise ReportError(f"cannot load the signing key: {hint}") from exc
+    except ValueError as exc:
+        detail = str(exc).split(". ")[0].splitlines()[0] if str(exc) else "not a PEM private key"
+        raise ReportError(
+            f"cannot load the signing key (wrong passphrase, or not a PEM key): {detail}"
+        ) from exc
+    except UnsupportedAlgorithm as exc:
+        raise ReportError(f"cannot load the signing key: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(
+        key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
+    ):
+        raise ReportError(f"cannot sign with a {type(key).__name__}: use an EC, Ed25519 or RSA key")
+    try:
+        certificates = x509.load_pem_x509_certificates(cert_pem)
+    except ValueError as exc:
+        raise ReportError("the signing certificate is not a PEM certificate") from exc
+    certificate, chain = certificates[0], tuple(certificates[1:])
+    if certificate.public_key() != key.public_key():
+        raise ReportError(
+            "the signing certificate is not the certificate of the signing key "
+            "(the first certificate in the file must be the expert's own)"
+        )
+    names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    label = str(names[0].value) if names else certificate.subject.rfc4514_string()
+    return ReportSigner(key=key, certificate=certificate, chain=chain, label=label)
+
+
+def sign_verification_report(
+    pdf: Path,
+    signer: ReportSigner,
+    *,
+    tsa_url: str | None = None,
+    tsa_roots_pem: bytes | None = None,
+) -> Path:
+    """PAdES-sign the verification report in place as the expert (field ``Expert``).
+
+    With ``tsa_url`` (and its roots) the signature carries an RFC 3161
+    timestamp; without, it is signed with no timestamp (PAdES B-B).
+    """
+    from reports.signing import sign_pdf
+
+    return sign_pdf(
+        pdf,
+        pdf,
+        key=signer.key,
+        certificate=signer.certificate,
+        chain=signer.chain,
+        field_name=EXPERT_FIELD,
+        signer_label=signer.label,
+        tsa_url=tsa_url,
+        tsa_roots=tsa_roots_pem,
+    )
 
 
 def _t(language: str, key: str, **values: object) -> str:

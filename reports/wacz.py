@@ -5,11 +5,24 @@ Layout (WACZ 1.1.1)::
     archive/<warc>                  the captured WARC(s), byte for byte as sealed
     indexes/index.cdx               CDXJ index, written by webrecorder's cdxj-indexer
     pages/pages.jsonl               the page(s) captured, with title and capture time
+    evidence/bundle.zip             the item's evidence bundle (manifest, artifacts, token,
+                                    anchor record, signatures, custody extract, report),
+                                    exactly as ``evidence export`` writes it; optional
     datapackage.json                every file above with its sha256 and size
     datapackage-digest.json         sha256 of datapackage.json
 
 The WARC bytes are not re-encoded, so the SHA-256 of ``archive/<warc>`` equals
-the one in the evidence manifest: a WACZ can be tied back to the sealed item.
+the one in the evidence manifest: a WACZ can be tied back to the sealed item,
+and ``evidence verify item.wacz`` checks that it is.
+
+Why the evidence travels as one nested zip and not as a folder of files: the
+reference validator (``wacz validate``, py-wacz 0.6) matches files to
+``datapackage.json`` by their last two path components only, so anything
+nested deeper than ``dir/file`` (``artifacts/screenshot.png`` under a folder)
+fails it, and frictionless rejects resources without a file extension
+(``SHA256SUMS``). A single ``evidence/bundle.zip`` resource passes both, keeps
+the bundle byte-for-byte what an expert can ``unzip`` and check with stock
+tools, and costs a second copy of the WARC.
 """
 
 from __future__ import annotations
@@ -35,13 +48,15 @@ from evidence.hashing import CHUNK_SIZE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WACZ_VERSION", "WaczInput", "WaczPage", "write_wacz"]
+__all__ = ["EVIDENCE_BUNDLE", "WACZ_VERSION", "WaczInput", "WaczPage", "write_wacz"]
 
 WACZ_VERSION = "1.1.1"
 PAGES = "pages/pages.jsonl"
 INDEX = "indexes/index.cdx"
 DATAPACKAGE = "datapackage.json"
 DIGEST = "datapackage-digest.json"
+EVIDENCE_BUNDLE = "evidence/bundle.zip"
+"""Where the item's evidence bundle sits inside the WACZ (readers ignore the folder)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +78,8 @@ class WaczInput:
     pages: tuple[WaczPage, ...]
     extras: tuple[tuple[str, str], ...] = ()
     """Extra top-level datapackage keys (string values), e.g. the manifest digest."""
+    evidence_bundle: Path | None = None
+    """The item's evidence bundle zip, stored as :data:`EVIDENCE_BUNDLE` when given."""
 
 
 def write_wacz(data: WaczInput, out_path: Path) -> Path:
@@ -74,6 +91,8 @@ def write_wacz(data: WaczInput, out_path: Path) -> Path:
             raise ReportError(f"WARC name {name!r} must be a plain *.warc or *.warc.gz name")
         if not source.is_file():
             raise ReportError(f"WARC not found: {source}")
+    if data.evidence_bundle is not None and not data.evidence_bundle.is_file():
+        raise ReportError(f"evidence bundle not found: {data.evidence_bundle}")
     stamp = data.created_at.astimezone(UTC).utctimetuple()[:6]
     index = _cdxj(data.warcs)
     pages = _pages_jsonl(data.pages)
@@ -90,6 +109,8 @@ def write_wacz(data: WaczInput, out_path: Path) -> Path:
                 resources.append(_put_file(zf, f"archive/{name}", source, stamp))
             resources.append(_put_bytes(zf, INDEX, index, stamp))
             resources.append(_put_bytes(zf, PAGES, pages, stamp))
+            if data.evidence_bundle is not None:
+                resources.append(_put_file(zf, EVIDENCE_BUNDLE, data.evidence_bundle, stamp))
             package: dict[str, object] = {
                 "profile": "data-package",
                 "wacz_version": WACZ_VERSION,
@@ -100,6 +121,8 @@ def write_wacz(data: WaczInput, out_path: Path) -> Path:
                 "software": data.software,
                 "resources": resources,
             }
+            if data.evidence_bundle is not None:
+                package["evidenceBundle"] = EVIDENCE_BUNDLE
             if data.pages:
                 package["mainPageUrl"] = data.pages[0].url
                 package["mainPageDate"] = _iso(data.pages[0].captured_at)

@@ -120,7 +120,12 @@ def test_reorganised_batch_is_reanchored_never_lost(home: Path, tmp_path: Path) 
                 rows = session.exec(
                     select(AnchorRecord).where(AnchorRecord.item_id == item_id)
                 ).all()
-                assert len(rows) == 1 and rows[0].batch_id == results[0].new_batch_id
+                standing = [r for r in rows if not r.superseded_by]
+                superseded = [r for r in rows if r.superseded_by]
+                assert len(standing) == 1 and standing[0].batch_id == results[0].new_batch_id
+                # The dropped anchor is kept as history, marked, never deleted.
+                assert len(superseded) == 1 and superseded[0].batch_id == first.id
+                assert "dropped" in superseded[0].superseded_by
         for item_id in ids:
             assert kit.get_item(item_id).status is ItemStatus.ANCHORED
         # The new anchor is on the canonical chain and becomes final.

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
+import cli
 from anchoring.chain import ChainClient
-from evidence import Settings
+from evidence import Settings, Verdict, officers
 from evidence import bundle_format as bf
 from evidence.hashing import digest_file
 from evidence.manifest import canonical_json
-from evidence.records import isoformat
+from evidence.officers import OfficerPrivateKey
+from evidence.records import VerificationReport, isoformat
+from evidence.signing import sign_manifest
 from evidence.verify import VerifyOptions, run_verification
 from tests.test_verify_checks import (
     Captured,
@@ -129,3 +137,120 @@ def test_a_transaction_on_another_chain(captured: Captured, tmp_path: Path) -> N
     ).report
     assert failing(trusted, "anchor.chain_id")
 
+
+# --- manifest signatures by someone the expert does not trust ----------------
+
+TRUSTED_ID, OTHER_ID = "11010001", "11010002"
+
+
+@dataclass(frozen=True)
+class Officer:
+    key: OfficerPrivateKey
+    certificate: x509.Certificate
+
+    @property
+    def pem(self) -> bytes:
+        return self.certificate.public_bytes(Encoding.PEM)
+
+    def sign(self, manifest: bytes) -> bytes:
+        return sign_manifest(manifest, self.key, self.certificate, signing_time=datetime.now(UTC))
+
+
+def _officer(name: str, enforcement_id: str) -> Officer:
+    key = officers.generate_key()
+    subject = officers.officer_subject(name, enforcement_id, "某市市场监督管理局")
+    start = datetime.now(UTC) - timedelta(days=1)
+    return Officer(key, officers.self_signed_certificate(key, subject, not_before=start))
+
+
+@pytest.fixture(scope="module")
+def signed(captured: Captured, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Officer]:
+    """The bundle with the trusted officer's capture signature, and that officer."""
+    trusted = _officer("张三", TRUSTED_ID)
+    root = copy_of(captured.unpacked, tmp_path_factory.mktemp("signed") / "bundle")
+    _put_signature(root, TRUSTED_ID, trusted.sign((root / bf.MANIFEST).read_bytes()), trusted)
+    reseal_checksums(root)
+    return root, trusted
+
+
+def _put_signature(root: Path, stem_id: str, der: bytes, signer: Officer) -> str:
+    p7s, pem = bf.signature_members(bf.signature_name(1, stem_id))
+    (root / p7s).parent.mkdir(exist_ok=True)
+    (root / p7s).write_bytes(der)
+    (root / pem).write_bytes(signer.pem)
+    return p7s
+
+
+def _signature_checks(report: VerificationReport) -> list[tuple[str, Verdict, str]]:
+    return [
+        (c.subject, c.verdict, c.detail) for c in report.checks if c.check == "manifest.signature"
+    ]
+
+
+def test_the_trusted_signature_passes(signed: tuple[Path, Officer]) -> None:
+    root, trusted = signed
+    options = VerifyOptions(offline=True, replay=False, signer_roots_pem=trusted.pem)
+    report = run_verification(root, options).report
+    assert not report.failures, report.failures
+    [(_, verdict, detail)] = _signature_checks(report)
+    assert verdict is Verdict.PASS and "张三" in detail and TRUSTED_ID in detail
+
+
+def test_replaced_screenshot_and_manifest_re_signed_by_another_key(
+    signed: tuple[Path, Officer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    root, trusted = signed
+    other = _officer("李四", OTHER_ID)
+    bad = copy_of(root, tmp_path / "resigned")
+    shot = bad / "artifacts" / "screenshot.png"
+    with Image.open(shot) as img:
+        Image.new("RGB", img.size, (0, 0, 200)).save(shot)
+    manifest = json.loads((bad / bf.MANIFEST).read_bytes())
+    digests = digest_file(shot)
+    for entry in manifest["artifacts"]:
+        if entry["path"] == "artifacts/screenshot.png":
+            entry.update(size=digests.size, sha256=digests.sha256, sm3=digests.sm3)
+    (bad / bf.MANIFEST).write_bytes(canonical_json(manifest))
+    # The forger drops the trusted officer's signature and signs the new manifest himself.
+    shutil.rmtree(bad / bf.SIGNATURES_DIR)
+    p7s = _put_signature(bad, OTHER_ID, other.sign((bad / bf.MANIFEST).read_bytes()), other)
+    reseal_checksums(bad)
+
+    options = VerifyOptions(offline=True, replay=False, signer_roots_pem=trusted.pem)
+    report = run_verification(bad, options).report
+    token = failing(report, "timestamp.token")
+    assert token and "imprint" in token[0] and bf.MANIFEST in token[0]
+    leaf = failing(report, "anchor.leaf")
+    assert leaf and "not the manifest digest" in leaf[0]
+    [(subject, verdict, detail)] = _signature_checks(report)
+    assert subject == p7s and verdict is Verdict.FAIL
+    assert "untrusted signer 李四 (enforcement ID 11010002)" in detail
+    # The expert's human output names the signer on the signature's line.
+    cli._print_verification(report)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "manifest.signature" in line]
+    assert len(lines) == 1 and "FAIL" in lines[0] and "李四" in lines[0] and p7s in lines[0]
+
+    # Without the expert's signer roots the signature is intact but unproven: never a PASS.
+    unrooted = run_verification(bad, VerifyOptions(offline=True, replay=False)).report
+    [(_, verdict, detail)] = _signature_checks(unrooted)
+    assert verdict is Verdict.NOT_CHECKED and "李四" in detail and OTHER_ID in detail
+
+
+def test_one_signature_replaced_by_another_keys_signature_over_the_same_manifest(
+    signed: tuple[Path, Officer], tmp_path: Path
+) -> None:
+    root, trusted = signed
+    other = _officer("李四", OTHER_ID)
+    bad = copy_of(root, tmp_path / "swapped")
+    # Same file name (the trusted officer's slot), same manifest, another signer.
+    p7s = _put_signature(bad, TRUSTED_ID, other.sign((bad / bf.MANIFEST).read_bytes()), other)
+    reseal_checksums(bad)
+    options = VerifyOptions(offline=True, replay=False, signer_roots_pem=trusted.pem)
+    report = run_verification(bad, options).report
+    [(subject, verdict, detail)] = _signature_checks(report)
+    assert subject == p7s and TRUSTED_ID in subject
+    assert verdict is Verdict.FAIL and "untrusted signer 李四 (enforcement ID 11010002)" in detail
+    # Everything else about the bundle is still sound: only the signature is named.
+    assert [c.check for c in report.failures] == ["manifest.signature"]

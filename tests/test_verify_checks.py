@@ -236,7 +236,7 @@ def test_custody_chain_pass_and_each_kind_of_break(captured: Captured, tmp_path:
     for name, lines in cases.items():
         bad = copy_of(captured.unpacked, tmp_path / name)
         if lines is None:
-            (bad / "custody").mkdir()
+            (bad / "custody").mkdir(exist_ok=True)
             (bad / bf.CUSTODY_LOG).write_bytes(b'{"seq": 1, "event_hash": \n')
         else:
             write_custody(bad, lines)
@@ -293,7 +293,7 @@ def test_block_time_far_from_gentime_fails(captured: Captured, tmp_path: Path) -
 
 def test_signatures_hook_reports_each_signature(captured: Captured, tmp_path: Path) -> None:
     signed = copy_of(captured.unpacked, tmp_path / "signed")
-    (signed / "signatures").mkdir()
+    (signed / "signatures").mkdir(exist_ok=True)
     (signed / "signatures" / "officer.p7s").write_bytes(b"\x30\x03\x02\x01\x00")
     reseal_checksums(signed)
     report = run_verification(signed, VerifyOptions(offline=True, replay=False)).report

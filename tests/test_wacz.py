@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import socket
@@ -99,6 +100,13 @@ def test_layout_hashes_and_ties_to_manifest(exported: Exported) -> None:
     warc = next(r for r in package["resources"] if r["path"] == "archive/capture.warc")
     assert warc["hash"] == "sha256:" + sealed["artifacts/capture.warc"]
     assert package["evidenceManifestSha256"]
+    # The evidence bundle travels inside, and it is the bundle of the same sealed manifest.
+    with zipfile.ZipFile(exported.wacz) as zf:
+        nested, warc = zf.read("evidence/bundle.zip"), zf.read("archive/capture.warc")
+    with zipfile.ZipFile(io.BytesIO(nested)) as bundle:
+        manifest_bytes = bundle.read("manifest.json")
+        assert bundle.read("artifacts/capture.warc") == warc
+    assert hashlib.sha256(manifest_bytes).hexdigest() == package["evidenceManifestSha256"]
 
 
 def test_tampered_wacz_is_rejected(exported: Exported, tmp_path: Path) -> None:
