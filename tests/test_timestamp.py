@@ -645,7 +645,7 @@ class _Hostile(threading.Thread):
         with self.server:
             conn, _ = self.server.accept()
             with conn:
-                conn.recv(65536)
+                _read_whole_request(conn)
                 head = (
                     f"HTTP/1.1 200 OK\r\nContent-Type: {self.content_type}\r\n"
                     f"Content-Length: {len(self.body)}\r\n\r\n"
@@ -658,6 +658,28 @@ class _Hostile(threading.Thread):
                             time.sleep(self.drip_s)
                 except OSError:
                     pass
+
+
+def _read_whole_request(conn: socket.socket) -> None:
+    # Closing with request bytes still unread makes the kernel send a reset,
+    # which the client would see instead of the answer under test.
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
 
 
 def test_html_error_page_is_named(tsa: DevelopmentTSA) -> None:
