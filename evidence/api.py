@@ -26,11 +26,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -122,6 +122,8 @@ from reports.signing import sign_pdf
 from reports.wacz import WaczInput, WaczPage, write_wacz
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -726,34 +728,37 @@ class Toolkit:
             batch.submitter = receipt.submitter
             batch.development = receipt.development
             session.add(batch)
-            for index, item_id in enumerate(ids):
-                proof = tree.proof(index)
-                session.add(
-                    AnchorRecord(
-                        id=self.new_id(),
-                        item_id=item_id,
-                        chain_id=receipt.chain_id,
-                        network_name=receipt.network_name,
-                        rpc_url=receipt.rpc_url,
-                        contract_address=receipt.contract_address,
-                        transaction_hash=receipt.transaction_hash,
-                        block_number=receipt.block_number,
-                        block_hash=receipt.block_hash,
-                        block_time=receipt.block_time,
-                        root=receipt.root,
-                        submitter=receipt.submitter,
-                        reference=receipt.reference,
-                        development=receipt.development,
-                        batch_id=batch_id,
-                        leaf_index=index,
-                        tree_size=tree.size,
-                        proof=json.dumps([h.hex() for h in proof.path]),
-                    )
-                )
-            for chunk in _chunks(ids, 500):
+            # Core inserts, not ORM objects: a batch may hold 10,000 items.
+            rows = [
+                {
+                    "id": self.new_id(),
+                    "item_id": item_id,
+                    "chain_id": receipt.chain_id,
+                    "network_name": receipt.network_name,
+                    "rpc_url": receipt.rpc_url,
+                    "contract_address": receipt.contract_address,
+                    "transaction_hash": receipt.transaction_hash,
+                    "block_number": receipt.block_number,
+                    "block_hash": receipt.block_hash,
+                    "block_time": receipt.block_time,
+                    "root": receipt.root,
+                    "submitter": receipt.submitter,
+                    "reference": receipt.reference,
+                    "development": receipt.development,
+                    "batch_id": batch_id,
+                    "leaf_index": index,
+                    "tree_size": tree.size,
+                    "proof": json.dumps([h.hex() for h in tree.proof(index).path]),
+                    "superseded_by": "",
+                }
+                for index, item_id in enumerate(ids)
+            ]
+            for row_chunk in _chunks(rows, 1000):
+                session.execute(insert(AnchorRecord), row_chunk)
+            for id_chunk in _chunks(ids, 500):
                 session.execute(
                     update(EvidenceItem)
-                    .where(col(EvidenceItem.id).in_(chunk))
+                    .where(col(EvidenceItem.id).in_(id_chunk))
                     .values(status=ItemStatus.ANCHORED)
                 )
             custody_log.append_many(
@@ -2217,7 +2222,7 @@ class ChainStatus:
     state_file_bytes: int | None
 
 
-def _chunks(values: list[str], size: int) -> list[list[str]]:
+def _chunks(values: list[_T], size: int) -> list[list[_T]]:
     # SQLite caps bound parameters per statement.
     return [values[i : i + size] for i in range(0, len(values), size)]
 

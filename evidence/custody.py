@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from evidence.errors import BundleError
@@ -128,7 +128,7 @@ def append_many(
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     last = head(session)
     seq, prev = (last.seq, last.event_hash) if last else (0, GENESIS)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for new in events:
         seq += 1
         event = CustodyEvent(
@@ -140,9 +140,10 @@ def append_many(
         )
         event.event_hash = hash_body(event_body(event))
         prev = event.event_hash
-        rows.append(event)
-    session.add_all(rows)
-    session.flush()
+        rows.append(event.model_dump())
+    # Core inserts (not ORM objects): an anchor batch may log 10,000 events.
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(CustodyEvent), rows[start : start + 1000])
 
 
 def head(session: Session) -> CustodyEvent | None:
