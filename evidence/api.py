@@ -945,18 +945,7 @@ class Toolkit:
                     block_time=block_time,
                     statement=statement.decode("utf-8"),
                     batch_id=batch_id,
-                    tsa_url=token.tsa_url,
-                    gen_time=token.gen_time,
-                    serial_number=str(token.serial_number),
-                    policy_oid=token.policy_oid,
-                    message_imprint=token.message_imprint,
-                    nonce=None if token.nonce is None else str(token.nonce),
-                    tsa_subject=token.tsa_subject,
-                    development=token.development,
-                    response_der=token.response_der,
-                    token_der=token.token_der,
-                    tsa_certificate_pem=token.tsa_certificate_pem,
-                    trust_root_pem=token.trust_root_pem,
+                    **_token_columns(token, with_hash_algorithm=False),
                 )
             )
             session.commit()
@@ -2231,24 +2220,30 @@ def _first_certificate_der(pem: bytes) -> bytes:
     return x509.load_pem_x509_certificates(pem)[0].public_bytes(serialization.Encoding.DER)
 
 
+def _token_columns(token: TimestampToken, *, with_hash_algorithm: bool = True) -> dict[str, Any]:
+    """The columns a stored token has, in TimestampRecord and ChainCheckpoint alike."""
+    columns: dict[str, Any] = {
+        "tsa_url": token.tsa_url,
+        "gen_time": token.gen_time,
+        # Serials and nonces reach 160 bits: stored as decimal strings.
+        "serial_number": str(token.serial_number),
+        "policy_oid": token.policy_oid,
+        "message_imprint": token.message_imprint,
+        "nonce": None if token.nonce is None else str(token.nonce),
+        "tsa_subject": token.tsa_subject,
+        "development": token.development,
+        "response_der": token.response_der,
+        "token_der": token.token_der,
+        "tsa_certificate_pem": token.tsa_certificate_pem,
+        "trust_root_pem": token.trust_root_pem,
+    }
+    if with_hash_algorithm:
+        columns["hash_algorithm"] = token.hash_algorithm
+    return columns
+
+
 def _timestamp_row(row_id: str, item_id: str, token: TimestampToken) -> TimestampRecord:
-    return TimestampRecord(
-        id=row_id,
-        item_id=item_id,
-        tsa_url=token.tsa_url,
-        gen_time=token.gen_time,
-        serial_number=str(token.serial_number),
-        policy_oid=token.policy_oid,
-        hash_algorithm=token.hash_algorithm,
-        message_imprint=token.message_imprint,
-        nonce=None if token.nonce is None else str(token.nonce),
-        tsa_subject=token.tsa_subject,
-        development=token.development,
-        response_der=token.response_der,
-        token_der=token.token_der,
-        tsa_certificate_pem=token.tsa_certificate_pem,
-        trust_root_pem=token.trust_root_pem,
-    )
+    return TimestampRecord(id=row_id, item_id=item_id, **_token_columns(token))
 
 
 def _tsa_entry(url: str, roots_path: Path | None) -> TSAConfig:
