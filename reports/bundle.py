@@ -18,9 +18,9 @@ from datetime import datetime
 from pathlib import Path
 
 from evidence import bundle_format as bf
-from evidence.errors import ReportError
+from evidence.errors import IntegrityError, ReportError
 from evidence.hashing import CHUNK_SIZE, DualHasher, digest_bytes
-from evidence.manifest import canonical_json
+from evidence.manifest import canonical_json, parse_manifest
 from evidence.merkle import InclusionProof, printf_bytes, proof_steps
 from evidence.records import AnchorReceipt, isoformat
 
@@ -30,7 +30,8 @@ def write_bundle(data: bf.BundleInput, out_path: Path) -> Path:
     members = item_members(data)
     date_time = data.created_at.utctimetuple()[:6]
     with _atomic_zip(out_path) as zf:
-        _write_tree(zf, "", members, date_time)
+        sha, _ = _write_tree(zf, "", members, date_time)
+        _check_artifacts(data, "", sha)
     return out_path
 
 
@@ -80,6 +81,7 @@ def write_case_bundle(data: CaseBundleInput, out_path: Path) -> Path:
         for item in sorted(data.items, key=lambda i: i.item_id):
             prefix = f"{bf.CASE_ITEMS_DIR}/{item.item_id}/"
             sha, sm3 = _write_tree(zf, prefix, item_members(item), date_time)
+            _check_artifacts(item, prefix, sha)
             all_sha += sha
             all_sm3 += sm3
         top: list[tuple[str, bytes | Path]] = [
@@ -93,6 +95,25 @@ def write_case_bundle(data: CaseBundleInput, out_path: Path) -> Path:
             zf, "", sorted(all_sha, key=_sum_path), sorted(all_sm3, key=_sum_path), date_time
         )
     return out_path
+
+
+def _check_artifacts(data: bf.BundleInput, prefix: str, sha256_lines: list[str]) -> None:
+    """Refuse a bundle whose artifacts are not what its manifest says.
+
+    The digests come from the one read that copies each file into the zip, so a
+    damaged store is caught without reading every artifact a second time.
+    """
+    written = {}
+    for line in sha256_lines:
+        digest, _, name = line.rstrip("\n").partition("  ")
+        written[name] = digest
+    for entry in parse_manifest(data.manifest_bytes).artifacts:
+        got = written.get(prefix + entry.path)
+        if got != entry.sha256:
+            raise IntegrityError(
+                f"{entry.path} of item {data.item_id} no longer matches its sealed SHA-256 "
+                f"{entry.sha256}; no bundle was written"
+            )
 
 
 def item_members(data: bf.BundleInput) -> list[tuple[str, bytes | Path]]:

@@ -109,3 +109,32 @@ def test_manifest_rejects_edits_and_escapes() -> None:
 def test_isoformat_refuses_naive_times() -> None:
     with pytest.raises(ValueError):
         isoformat(datetime(2026, 1, 1))
+
+
+def test_the_bundle_writer_refuses_an_artifact_that_changed(tmp_path: Path) -> None:
+    from evidence import bundle_format as bf
+    from evidence.errors import IntegrityError
+    from reports.bundle import write_bundle
+
+    artifact = tmp_path / "a.png"
+    artifact.write_bytes(b"sealed bytes")
+    sealed = digest_file(artifact)
+    manifest = _manifest()
+    entry = ManifestEntry("artifacts/a.png", "screenshot", "image/png", sealed.size,
+                          sealed.sha256, sealed.sm3)
+    manifest = Manifest(manifest.item_id, manifest.case_number, manifest.case_title,
+                        manifest.sealed_at, manifest.capture, (entry,), manifest.tool)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.7\n%%EOF\n")
+    data = bf.BundleInput(
+        item_id=manifest.item_id, case_number=manifest.case_number,
+        created_at=datetime(2026, 11, 26, tzinfo=UTC), manifest_bytes=manifest.to_bytes(),
+        artifacts=(("artifacts/a.png", artifact),), timestamp=None, anchor=None,
+        report_pdf=report, tool_version="test",
+    )
+    assert write_bundle(data, tmp_path / "ok.zip").is_file()
+    artifact.write_bytes(b"damaged bytes")
+    with pytest.raises(IntegrityError, match=r"artifacts/a\.png"):
+        write_bundle(data, tmp_path / "bad.zip")
+    assert not (tmp_path / "bad.zip").exists()
+    assert not list(tmp_path.glob(".bundle-*"))
