@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 if [[ -z "${EVIDENCE_TEST_POSTGRES_URL:-}" ]]; then
-  EVIDENCE_TEST_POSTGRES_URL="$(bash scripts/start-postgres.sh)"
+  EVIDENCE_TEST_POSTGRES_URL="$(bash scripts/start-postgres.sh | tail -n 1)"
   export EVIDENCE_TEST_POSTGRES_URL
 fi
 exec .venv/bin/python -m pytest "$@"
