@@ -78,9 +78,18 @@ async ({ stepPx, delayMs, maxSteps }) => {
     await sleep(delayMs);
   }
   const reachedEnd = window.scrollY + window.innerHeight >= height() - 1;
-  window.scrollTo(0, 0);
-  await sleep(delayMs);
   return { steps, reachedEnd, height: height() };
+}
+"""
+
+_BACK_TO_TOP = """
+async ({ delayMs }) => {
+  window.scrollTo(0, 0);
+  // Two frames: scroll handlers at the top (sticky headers) have run and
+  // painted. Bounded, since a background page may get no frames.
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+  await Promise.race([frame().then(frame), sleep(delayMs)]);
 }
 """
 
@@ -162,22 +171,29 @@ def navigate(page: Page, url: str, timeout_s: float) -> tuple[int | None, str, l
 
 
 def settle(page: Page, recorder: TrafficRecorder, options: CaptureOptions) -> list[str]:
-    """Wait (bounded) for load, scroll through the page, wait for images and traffic.
+    """Scroll through the page, wait (bounded) for load, images and traffic.
 
-    Returns warnings for whatever did not finish in time.
+    Scrolling starts at DOMContentLoaded, while the rest of the page still
+    loads, so lazy content is requested early. If the page has grown by the
+    time ``load`` fires (content rendered by script), scrolling goes on from
+    where it stopped. Returns warnings for whatever did not finish in time.
     """
     warnings: list[str] = []
-    settle_ms = options.settle_timeout_s * 1000
+    scroll = _Scroll(page, options)
+    scroll.down()
     try:
-        page.wait_for_load_state("load", timeout=settle_ms)
+        page.wait_for_load_state("load", timeout=options.settle_timeout_s * 1000)
     except PlaywrightTimeoutError:
         warnings.append(f"the page's load event did not fire within {options.settle_timeout_s:g} s")
-
-    warnings.extend(_scroll_through(page, options))
+    except PlaywrightError as exc:
+        warnings.append(f"could not wait for the page to load: {first_line(exc)}")
+    scroll.down()
+    warnings.extend(scroll.back_to_top())
 
     deadline = time.monotonic() + options.settle_timeout_s
     try:
-        page.wait_for_function(_IMAGES_DONE, timeout=max(_remaining_ms(deadline), 1))
+        if not page.evaluate(_IMAGES_DONE):
+            page.wait_for_function(_IMAGES_DONE, timeout=max(_remaining_ms(deadline), 1))
     except PlaywrightTimeoutError:
         pass  # reported below from the images' state
     except PlaywrightError as exc:
@@ -193,46 +209,81 @@ def settle(page: Page, recorder: TrafficRecorder, options: CaptureOptions) -> li
     return warnings
 
 
-def _scroll_through(page: Page, options: CaptureOptions) -> list[str]:
-    # Lazy images only load once scrolled near; a full-page screenshot alone
-    # does not trigger them.
-    try:
-        outcome = page.evaluate(
-            _SCROLL_SCRIPT,
-            {
-                "stepPx": max(options.viewport_height - 100, 200),
-                "delayMs": SCROLL_STEP_DELAY_MS,
-                "maxSteps": options.max_scroll_steps,
-            },
-        )
-    except PlaywrightError as exc:
-        return [f"could not scroll the page: {first_line(exc)}"]
-    logger.debug("scrolled: %s", outcome)
-    if isinstance(outcome, dict) and not outcome.get("reachedEnd", True):
-        return [
-            f"stopped scrolling after {options.max_scroll_steps} screens; content further down "
-            "(e.g. endless scrolling) may not have loaded"
-        ]
-    return []
+class _Scroll:
+    """Scrolls a page down a screen at a time, within ``max_scroll_steps`` in all."""
+
+    def __init__(self, page: Page, options: CaptureOptions) -> None:
+        self._page = page
+        self._options = options
+        self._steps_left = options.max_scroll_steps
+        self._reached_end = True
+        self._error = ""
+
+    def down(self) -> None:
+        """Scroll from where the page is now to its end (or until no steps are left)."""
+        # Lazy images only load once scrolled near; a full-page screenshot alone
+        # does not trigger them.
+        if self._error or self._steps_left <= 0:
+            return
+        try:
+            outcome = self._page.evaluate(
+                _SCROLL_SCRIPT,
+                {
+                    "stepPx": max(self._options.viewport_height - 100, 200),
+                    "delayMs": SCROLL_STEP_DELAY_MS,
+                    "maxSteps": self._steps_left,
+                },
+            )
+        except PlaywrightError as exc:
+            self._error = f"could not scroll the page: {first_line(exc)}"
+            return
+        logger.debug("scrolled: %s", outcome)
+        if isinstance(outcome, dict):
+            self._steps_left -= int(outcome.get("steps", 0))
+            self._reached_end = bool(outcome.get("reachedEnd", True))
+
+    def back_to_top(self) -> list[str]:
+        """Scroll back to the top; warnings for a page that could not be scrolled through."""
+        if self._error:
+            return [self._error]
+        try:
+            self._page.evaluate(_BACK_TO_TOP, {"delayMs": SCROLL_STEP_DELAY_MS})
+        except PlaywrightError as exc:
+            return [f"could not scroll the page: {first_line(exc)}"]
+        if not self._reached_end:
+            return [
+                f"stopped scrolling after {self._options.max_scroll_steps} screens; content "
+                "further down (e.g. endless scrolling) may not have loaded"
+            ]
+        return []
+
+
+def scroll_through(page: Page, options: CaptureOptions) -> list[str]:
+    """Scroll a loaded page to its end and back to the top (for lazy content)."""
+    scroll = _Scroll(page, options)
+    scroll.down()
+    return scroll.back_to_top()
 
 
 def _wait_for_quiet(page: Page, recorder: TrafficRecorder, deadline: float) -> list[str]:
-    """Poll until no request has been in flight for QUIET_PERIOD_S or the deadline passes."""
-    quiet_since: float | None = None
+    """Poll until no request has been in flight for QUIET_PERIOD_S or the deadline passes.
+
+    The quiet period counts from the recorder's last network event, so quiet
+    time during the scroll counts too (as with Playwright's ``networkidle``),
+    instead of always adding a full period at the end.
+    """
     while True:
         pending = recorder.in_flight()
         now = time.monotonic()
-        if pending:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = now
-        elif now - quiet_since >= QUIET_PERIOD_S:
+        quiet_for = now - recorder.last_activity()
+        if not pending and quiet_for >= QUIET_PERIOD_S:
             return []
         if now >= deadline:
             return pending
+        wait_s = _POLL_MS / 1000 if pending else min(QUIET_PERIOD_S - quiet_for, _POLL_MS / 1000)
         # page.wait_for_timeout, not time.sleep: CDP events are only handled
         # while Playwright is waiting on the browser.
-        page.wait_for_timeout(_POLL_MS)
+        page.wait_for_timeout(max(wait_s * 1000, 1))
 
 
 def _image_warnings(page: Page) -> list[str]:

@@ -29,7 +29,14 @@ from capture._robust import (
 from capture._screenshot import Screenshots, take_screenshots
 from capture._steps import run_steps
 from capture._urls import validate_url
-from capture._video import FRAMES_NAME, VIDEO_NAME, ScreencastRecorder, VideoResult, ffmpeg_path
+from capture._video import (
+    FRAMES_NAME,
+    VIDEO_MEDIA_TYPE,
+    VIDEO_NAME,
+    ScreencastRecorder,
+    VideoResult,
+    ffmpeg_path,
+)
 from capture._warc import ResourceFile, warcinfo_fields, write_capture_warc
 from evidence.errors import CaptureError, InvalidURLError
 from evidence.records import (
@@ -134,12 +141,18 @@ def capture_page(
 
     started_at = clock()
     deadline = time.monotonic() + options.total_timeout_s
+    videos: list[ScreencastRecorder] = []
     try:
-        result = _run_browser(requested_url, screenshot_path, dom_path, options, clock, more)
-        video = _encode_video(result, workdir, deadline)
+        result = _run_browser(
+            requested_url, screenshot_path, dom_path, options, clock, more,
+            deadline=deadline, videos=videos,
+        )  # fmt: skip
+        video = _finish_video(result, workdir, deadline)
         more.after_browser(result.exchanges, result.redirect_chain, options, clock)  # issue 4A
         _write_warc(warc_path, result, screenshot_path, dom_path, options, clock, id_factory, more)
     except BaseException:
+        for recorder in videos:
+            recorder.wait()  # it may still be writing into workdir
         # A failed capture must not leave files that look like evidence.
         for path in written:
             with contextlib.suppress(OSError):
@@ -171,7 +184,7 @@ def capture_page(
         *result.downloads,
     ]
     if video.video is not None and video.frames is not None:
-        files.append(CapturedFile(video.video, VIDEO_NAME, "video", "video/webm"))
+        files.append(CapturedFile(video.video, VIDEO_NAME, "video", VIDEO_MEDIA_TYPE))
         files.append(CapturedFile(video.frames, FRAMES_NAME, "video-frames", "application/json"))
     warnings = result.warnings
     if video.note and options.record_video is not False:
@@ -228,14 +241,10 @@ def capture_page(
     )
 
 
-def _encode_video(result: _PageResult, workdir: Path, deadline: float) -> VideoResult:
+def _finish_video(result: _PageResult, workdir: Path, deadline: float) -> VideoResult:
     if result.screencast is None:
         return VideoResult(None, None, result.video_note)
-    remaining = deadline - time.monotonic()
-    if remaining <= 1:
-        result.screencast.encode(workdir, 0)  # removes the frames
-        return VideoResult(None, None, "no time left within the total timeout to encode it")
-    return result.screencast.encode(workdir, remaining)
+    return result.screencast.result(workdir, deadline)
 
 
 def _run_browser(
@@ -245,6 +254,9 @@ def _run_browser(
     options: CaptureOptions,
     clock: Clock,
     more: extras.Extras,
+    *,
+    deadline: float,
+    videos: list[ScreencastRecorder],
 ) -> _PageResult:
     with sync_playwright() as playwright:
         more.before_launch(options)  # issue 4A: refuse policy waits for the host checks
@@ -254,7 +266,7 @@ def _run_browser(
         try:
             return _capture_in_browser(
                 browser, url, screenshot_path, dom_path, options, clock, more,
-                playwright=playwright, events=events,
+                playwright=playwright, events=events, deadline=deadline, videos=videos,
             )  # fmt: skip
         except (PlaywrightError, CaptureError) as exc:
             if watchdog.fired:
@@ -289,6 +301,8 @@ def _capture_in_browser(
     *,
     playwright: Playwright,
     events: PageEvents,
+    deadline: float,
+    videos: list[ScreencastRecorder],
 ) -> _PageResult:
     workdir = screenshot_path.parent
     emulation = context_arguments(playwright, options)
@@ -314,6 +328,8 @@ def _capture_in_browser(
     )
     recorder.start()
     screencast, video_note = _start_screencast(context, page, workdir, options, emulation.viewport)
+    if screencast is not None:
+        videos.append(screencast)
 
     try:
         status, response_url, chain, server_ip = navigate(page, url, options.navigation_timeout_s)
@@ -370,6 +386,8 @@ def _capture_in_browser(
     final_url = page.url
     if screencast is not None:
         screencast.stop()
+        # ffmpeg muxes the frames while the page is saved and the browser closes.
+        screencast.write_in_background(workdir, deadline)
     more.save_page_copies(page, context, clock, options)  # issue 4A: MHTML and printed PDF
 
     more.take_network_log(recorder)  # issue 4A

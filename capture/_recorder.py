@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -115,6 +116,7 @@ class TrafficRecorder:
         self._paused: list[_Paused] = []
         self._requests: dict[str, _NetworkRequest] = {}
         self._stopped = False
+        self._last_activity = time.monotonic()
 
     def start(self) -> None:
         session = self._session
@@ -146,6 +148,10 @@ class TrafficRecorder:
             for entry in self._requests.values()
             if entry.hops and not entry.finished and entry.error is None
         ]
+
+    def last_activity(self) -> float:
+        """``time.monotonic()`` of the last request, response or failure seen."""
+        return self._last_activity
 
     def failures(self) -> list[tuple[str, str]]:
         """``(url, net error)`` for requests the network failed (page aborts excluded)."""
@@ -247,6 +253,7 @@ class TrafficRecorder:
     # --- Fetch ---------------------------------------------------------------
 
     def _on_paused(self, event: dict[str, Any]) -> None:
+        self._last_activity = time.monotonic()
         fetch_id = event.get("requestId", "")
         try:
             if self._stopped or "responseStatusCode" not in event:
@@ -341,6 +348,7 @@ class TrafficRecorder:
         return self._requests.setdefault(str(event.get("requestId")), _NetworkRequest())
 
     def _on_request(self, event: dict[str, Any]) -> None:
+        self._last_activity = time.monotonic()
         try:
             entry = self._entry(event)
             entry.hops.append(event)
@@ -356,6 +364,7 @@ class TrafficRecorder:
             logger.debug("bad requestWillBeSentExtraInfo event", exc_info=True)
 
     def _on_response(self, event: dict[str, Any]) -> None:
+        self._last_activity = time.monotonic()
         try:
             self._entry(event).response = event.get("response")
         except Exception:
@@ -368,12 +377,14 @@ class TrafficRecorder:
             logger.debug("bad responseReceivedExtraInfo event", exc_info=True)
 
     def _on_finished(self, event: dict[str, Any]) -> None:
+        self._last_activity = time.monotonic()
         try:
             self._entry(event).finished = True
         except Exception:
             logger.debug("bad loadingFinished event", exc_info=True)
 
     def _on_failed(self, event: dict[str, Any]) -> None:
+        self._last_activity = time.monotonic()
         try:
             self._entry(event).error = str(event.get("errorText") or "failed")
         except Exception:

@@ -2,35 +2,43 @@
 
 Chromium's screencast (CDP ``Page.startScreencast``) sends a JPEG whenever the
 page repaints, each with the time it was painted. Frames go to disk as they
-arrive (memory stays flat however long the session), and Debian's ``ffmpeg``
-encodes them afterwards into a WebM whose frame durations follow the real
-times, so a still page is not stretched or compressed.
+arrive (memory stays flat however long the session). Debian's ``ffmpeg`` then
+muxes them, without re-encoding, into a Matroska file (MJPEG) whose frame
+times are the paint times to the millisecond. Not re-encoding keeps every
+frame byte for byte as the browser sent it (``video-frames.json`` lists each
+frame's SHA-256, and ``ffmpeg -i session.mkv -c copy -f image2 f%06d.jpg``
+gets the same files back) and costs a fraction of an encode's CPU, which
+matters when many captures run at once.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import shutil
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from PIL import Image, UnidentifiedImageError
 from playwright.sync_api import CDPSession
 
 from evidence.records import isoformat
 
 logger = logging.getLogger(__name__)
 
-VIDEO_NAME = "session.webm"
+VIDEO_NAME = "session.mkv"
+VIDEO_MEDIA_TYPE = "video/x-matroska"
 FRAMES_NAME = "video-frames.json"
 FRAME_DIR = "video-frames"
 MAX_FRAMES = 3000
 """About 5 minutes at the screencast's usual pace; later frames are dropped and counted."""
-_LAST_FRAME_S = 1.0
 
 
 def ffmpeg_path() -> str | None:
@@ -56,6 +64,9 @@ class ScreencastRecorder:
         self._frames: list[tuple[Path, float]] = []
         self._dropped = 0
         self._active = False
+        self._thread: threading.Thread | None = None
+        self._result: VideoResult | None = None
+        self._failure: BaseException | None = None
 
     def start(self) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -99,8 +110,47 @@ class ScreencastRecorder:
             return
         self._frames.append((path, timestamp))
 
+    def write_in_background(self, workdir: Path, deadline: float) -> None:
+        """Start writing the video (see :meth:`encode`) while the capture goes on.
+
+        ``deadline`` is a ``time.monotonic()`` value; :meth:`result` waits for it.
+        """
+        self._thread = threading.Thread(
+            target=self._background, args=(workdir, deadline), name="screencast-video", daemon=True
+        )
+        self._thread.start()
+
+    def _background(self, workdir: Path, deadline: float) -> None:
+        try:
+            remaining = deadline - time.monotonic()
+            if remaining <= 1:
+                shutil.rmtree(self._dir, ignore_errors=True)
+                self._result = VideoResult(
+                    None, None, "no time left within the total timeout to write it"
+                )
+            else:
+                self._result = self.encode(workdir, remaining)
+        except BaseException as exc:  # handed to result(), in the capture's thread
+            self._failure = exc
+
+    def wait(self) -> None:
+        """Wait for a background write to end (a failed capture cleans up after it)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self, workdir: Path, deadline: float) -> VideoResult:
+        """The video written in the background, or written now if it was not started."""
+        if self._thread is None:
+            self._background(workdir, deadline)
+        else:
+            self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        assert self._result is not None
+        return self._result
+
     def encode(self, workdir: Path, timeout_s: float) -> VideoResult:
-        """Write ``session.webm`` and ``video-frames.json``; remove the frame files."""
+        """Write ``session.mkv`` and ``video-frames.json``; remove the frame files."""
         try:
             return self._encode(workdir, timeout_s)
         finally:
@@ -110,30 +160,33 @@ class ScreencastRecorder:
         ffmpeg = ffmpeg_path()
         if ffmpeg is None:
             return VideoResult(None, None, "ffmpeg is not installed")
-        if not self._frames:
+        ordered = sorted(self._frames, key=lambda f: f[1])
+        frames = [f for f in (_frame_info(path, stamp) for path, stamp in ordered) if f is not None]
+        if not frames:
             return VideoResult(None, None, "the browser sent no screencast frames")
-        frames = sorted(self._frames, key=lambda f: f[1])
-        start = frames[0][1]
+        # One video stream has one frame size. The screencast scales frames to
+        # the viewport, so another size only comes from a resized view (e.g. a
+        # device change by a step); such frames are listed, not muxed.
+        size = (frames[0].width, frames[0].height)
+        in_video = [f for f in frames if (f.width, f.height) == size]
+        # Durations from millisecond offsets, so rounding does not add up.
+        start = in_video[0].stamp
+        offsets_ms = [round((frame.stamp - start) * 1000) for frame in in_video]
         listing = self._dir / "frames.txt"
         lines = ["ffconcat version 1.0"]
-        for n, (path, stamp) in enumerate(frames):
-            following = frames[n + 1][1] if n + 1 < len(frames) else stamp + _LAST_FRAME_S
-            lines.append(f"file '{path.name}'")
-            lines.append(f"duration {max(following - stamp, 0.001):.3f}")
-        # The concat demuxer ignores the last duration unless the file is repeated.
-        lines.append(f"file '{frames[-1][0].name}'")
+        for n, frame in enumerate(in_video):
+            lines.append(f"file '{frame.path.name}'")
+            # Millisecond time base; the default (25 fps) would round every
+            # frame time to 40 ms.
+            lines.append("option framerate 1000")
+            if n + 1 < len(in_video):
+                lines.append(f"duration {max(offsets_ms[n + 1] - offsets_ms[n], 1) / 1000:.3f}")
         listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
         video = workdir / VIDEO_NAME
-        width, height = self._width - self._width % 2, self._height - self._height % 2
         command = [
             ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
             "-f", "concat", "-safe", "0", "-i", str(listing),
-            # Frames change size when the full-page screenshot resizes the view;
-            # scale each into one fixed frame so the stream stays valid.
-            "-vf", f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
-            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=white,format=yuv420p",
-            "-fps_mode", "vfr", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
-            "-b:v", "1M", "-an", str(video),
+            "-c:v", "copy", "-an", "-f", "matroska", str(video),
         ]  # fmt: skip
         try:
             done = subprocess.run(
@@ -141,7 +194,7 @@ class ScreencastRecorder:
             )
         except subprocess.TimeoutExpired:
             video.unlink(missing_ok=True)
-            return VideoResult(None, None, f"encoding the video took longer than {timeout_s:g} s")
+            return VideoResult(None, None, f"writing the video took longer than {timeout_s:g} s")
         if done.returncode != 0 or not video.is_file():
             video.unlink(missing_ok=True)
             reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -155,16 +208,30 @@ class ScreencastRecorder:
             json.dumps(
                 {
                     "video": VIDEO_NAME,
+                    "format": "Matroska, MJPEG; each frame is the browser's JPEG, not re-encoded",
                     "clock": "browser paint time (CDP screencast metadata.timestamp)",
+                    "width": size[0],
+                    "height": size[1],
                     "dropped_frames": self._dropped,
                     "frames": [
                         {
                             "index": n,
-                            "timestamp": stamp,
-                            "time": isoformat(datetime.fromtimestamp(stamp, UTC)),
-                            "offset_s": round(stamp - start, 3),
+                            "timestamp": frame.stamp,
+                            "time": isoformat(datetime.fromtimestamp(frame.stamp, UTC)),
+                            "offset_s": offsets_ms[n] / 1000,
+                            "sha256": frame.sha256,
                         }
-                        for n, (_path, stamp) in enumerate(frames)
+                        for n, frame in enumerate(in_video)
+                    ],
+                    "not_in_video": [
+                        {
+                            "timestamp": frame.stamp,
+                            "sha256": frame.sha256,
+                            "size": f"{frame.width}x{frame.height}",
+                            "reason": "frame size differs from the video's",
+                        }
+                        for frame in frames
+                        if (frame.width, frame.height) != size
                     ],
                 },
                 ensure_ascii=False,
@@ -173,5 +240,25 @@ class ScreencastRecorder:
             + "\n",
             encoding="utf-8",
         )
-        logger.info("session video: %d frames", len(frames))
+        logger.info("session video: %d frames", len(in_video))
         return VideoResult(video, frames_path, "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    path: Path
+    stamp: float
+    width: int
+    height: int
+    sha256: str
+
+
+def _frame_info(path: Path, stamp: float) -> _Frame | None:
+    try:
+        data = path.read_bytes()
+        with Image.open(path) as image:  # reads the header only
+            width, height = image.size
+    except (OSError, UnidentifiedImageError):
+        logger.warning("unreadable screencast frame %s left out of the video", path.name)
+        return None
+    return _Frame(path, stamp, width, height, hashlib.sha256(data).hexdigest())

@@ -21,7 +21,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from capture._browser import CHROMIUM_ARGS, _scroll_through, find_chromium, first_line
+from capture._browser import CHROMIUM_ARGS, find_chromium, first_line, scroll_through
 from evidence.errors import CaptureError
 from evidence.records import CaptureOptions
 
@@ -154,7 +154,7 @@ def replay_screenshot(
                 page.goto(url, wait_until="load", timeout=deadline_ms)
             except PlaywrightTimeoutError:
                 logger.warning("replay of %s: load did not finish in %g s", url, timeout_s)
-            _scroll_through(page, opts)
+            scroll_through(page, opts)
             # A never-finishing request was aborted or is absent: shoot anyway.
             with contextlib.suppress(PlaywrightTimeoutError):
                 page.wait_for_load_state("networkidle", timeout=3000)

@@ -5,6 +5,7 @@ Real Chromium against the local hostile/test site; captures shared per module.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections.abc import Iterator
@@ -182,8 +183,9 @@ def test_session_video_with_frame_times(site: HostileSite, tmp_path: Path) -> No
     )
     (video,) = _files(record, "video")
     (frames_file,) = _files(record, "video-frames")
-    assert video.name == "session.webm" and record.video_note == ""
-    frames = json.loads(frames_file.read_text(encoding="utf-8"))["frames"]
+    assert video.name == "session.mkv" and record.video_note == ""
+    listing = json.loads(frames_file.read_text(encoding="utf-8"))
+    frames = listing["frames"]
     assert len(frames) >= 2
     assert [f["index"] for f in frames] == list(range(len(frames)))
     stamps = [f["timestamp"] for f in frames]
@@ -194,8 +196,29 @@ def test_session_video_with_frame_times(site: HostileSite, tmp_path: Path) -> No
         capture_output=True, check=True, text=True,
     )  # fmt: skip
     stream = json.loads(probe.stdout)["streams"][0]
-    assert stream["codec_name"] == "vp8" and stream["width"] == 1280
+    assert stream["codec_name"] == "mjpeg" and stream["width"] == listing["width"] == 1280
     assert not (tmp_path / "video-frames").exists()
+
+    # The frame times in the video are the browser's paint times (1 ms time base).
+    packets = subprocess.run(
+        [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+         "-of", "csv=p=0", str(video)],
+        capture_output=True, check=True, text=True,
+    ).stdout.split()  # fmt: skip
+    assert [round(float(p), 3) for p in packets] == [f["offset_s"] for f in frames]
+
+    # Not re-encoded: stock ffmpeg gets back each frame the browser sent, byte for byte.
+    out = tmp_path / "extracted"
+    out.mkdir()
+    subprocess.run(
+        [require_tool("ffmpeg"), "-v", "error", "-i", str(video), "-c", "copy", "-f", "image2",
+         str(out / "f%06d.jpg")],
+        check=True,
+    )  # fmt: skip
+    extracted = sorted(out.iterdir())
+    assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in extracted] == [
+        f["sha256"] for f in frames
+    ]
 
 
 @pytest.mark.slow
