@@ -9,7 +9,9 @@ bundled demo shop (127.0.0.1), in one run it measures:
 * throughput (pages per minute) at concurrency 1, 2 and 4, each against the
   baseline at the same concurrency (target >= 90 %);
 * peak memory (PSS summed over this process and every child: the Playwright
-  driver, Chromium and its renderers, ffmpeg), read from /proc smaps_rollup.
+  driver, Chromium and its renderers, ffmpeg), read from /proc smaps_rollup;
+* CPU time of that process tree per capture, since at concurrency above the
+  core count throughput follows CPU time, not wall time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -69,7 +72,8 @@ def full_capture(url: str, out: Path, options: CaptureOptions) -> None:
     capture_page(url, out, options)
 
 
-def _tree_pss_kib(root: int) -> int:
+def _tree(root: int) -> list[int]:
+    """``root`` and every process below it."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -79,53 +83,103 @@ def _tree_pss_kib(root: int) -> int:
                 continue
             fields = stat[stat.rfind(")") + 2 :].split()
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, stack = 0, [root]
+    tree, stack = [], [root]
     while stack:
         pid = stack.pop()
+        tree.append(pid)
         stack.extend(children.get(pid, []))
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-                    break
-        except OSError:
-            continue
-    return total
+    return tree
 
 
-class PeakMemory:
-    """Samples the PSS of the whole process tree every 50 ms."""
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_ticks(pid: int) -> tuple[str, int] | None:
+    """(start time, user + system ticks) of ``pid``; the start time tells reused pids apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[19], int(fields[11]) + int(fields[12])
+
+
+class TreeMonitor:
+    """Samples the process tree every 50 ms: peak PSS, and CPU time used.
+
+    CPU time is the last sample of each process (Chromium's children are
+    reaped by the Playwright driver, so ``getrusage`` would miss them); the
+    last < 50 ms of each process is not counted, for both contenders alike.
+    """
 
     def __init__(self) -> None:
         self.peak_kib = 0
+        self._base: dict[tuple[int, str], int] = {}
+        self._last: dict[tuple[int, str], int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> PeakMemory:
+    @property
+    def cpu_s(self) -> float:
+        used = sum(last - self._base.get(key, 0) for key, last in self._last.items())
+        return used / os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self) -> TreeMonitor:
+        self._sample(baseline=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_kib = max(self.peak_kib, _tree_pss_kib(os.getpid()))
+            self._sample()
             self._stop.wait(0.05)
+
+    def _sample(self, baseline: bool = False) -> None:
+        pss = 0
+        for pid in _tree(os.getpid()):
+            pss += _pss_kib(pid)
+            ticks = _cpu_ticks(pid)
+            if ticks is None:
+                continue
+            key = (pid, ticks[0])
+            if baseline:
+                self._base[key] = ticks[1]  # count only what is used from now on
+            self._last[key] = ticks[1]
+        self.peak_kib = max(self.peak_kib, pss)
 
 
 Runner = Callable[[str, Path, CaptureOptions], None]
 
 
-def _timed_runs(runner: Runner, url: str, options: CaptureOptions, runs: int) -> list[float]:
-    times = []
+@dataclass(frozen=True, slots=True)
+class Runs:
+    seconds: float
+    """Median wall time of one capture."""
+    cpu_s: float
+    """Median CPU time (user + system) of the whole process tree for one capture."""
+
+
+def _timed_runs(runner: Runner, url: str, options: CaptureOptions, runs: int) -> Runs:
+    times, cpu = [], []
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, TreeMonitor() as monitor:
             start = time.perf_counter()
             runner(url, Path(tmp), options)
             times.append(time.perf_counter() - start)
-    return times
+        cpu.append(monitor.cpu_s)
+    return Runs(statistics.median(times), statistics.median(cpu))
 
 
 def _throughput(
@@ -137,11 +191,11 @@ def _throughput(
         with tempfile.TemporaryDirectory() as tmp:
             runner(url, Path(tmp), options)
 
-    with PeakMemory() as memory, ThreadPoolExecutor(max_workers=jobs) as pool:
+    with TreeMonitor() as monitor, ThreadPoolExecutor(max_workers=jobs) as pool:
         start = time.perf_counter()
         list(pool.map(one, range(pages)))
         elapsed = time.perf_counter() - start
-    return pages * 60 / elapsed, memory.peak_kib
+    return pages * 60 / elapsed, monitor.peak_kib
 
 
 def main() -> None:
@@ -149,6 +203,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="captures per median")
     parser.add_argument("--no-video", action="store_true", help="full capture without video")
     parser.add_argument("--levels", default="1,2,4", help="concurrency levels")
+    parser.add_argument(
+        "--pages", type=int, default=8, help="captures per throughput figure (at least 3 per job)"
+    )
     args = parser.parse_args()
     options = CaptureOptions(
         allow_private_targets=True,
@@ -161,15 +218,22 @@ def main() -> None:
     with DemoSite() as site:
         url = site.url_for("/index.html")
         _timed_runs(bare_capture, url, options, 1)  # warm the page cache
-        bare = statistics.median(_timed_runs(bare_capture, url, options, args.runs))
-        full = statistics.median(_timed_runs(full_capture, url, options, args.runs))
-        print(f"bare Playwright capture      median {bare:6.2f} s")
-        print(f"full evidence capture        median {full:6.2f} s   ratio {full / bare:.2f}x")
+        bare = _timed_runs(bare_capture, url, options, args.runs)
+        full = _timed_runs(full_capture, url, options, args.runs)
+        print(f"bare Playwright capture      median {bare.seconds:5.2f} s, CPU {bare.cpu_s:5.2f} s")
+        print(
+            f"full evidence capture        median {full.seconds:5.2f} s, CPU {full.cpu_s:5.2f} s"
+            f"   ratio {full.seconds / bare.seconds:.2f}x time, {full.cpu_s / bare.cpu_s:.2f}x CPU"
+        )
         if not args.no_video:
-            novid = statistics.median(_timed_runs(full_capture, url, no_video, args.runs))
-            print(f"full capture without video   median {novid:6.2f} s   ratio {novid / bare:.2f}x")
+            novid = _timed_runs(full_capture, url, no_video, args.runs)
+            print(
+                f"full capture without video   median {novid.seconds:5.2f} s, CPU "
+                f"{novid.cpu_s:5.2f} s   ratio {novid.seconds / bare.seconds:.2f}x time, "
+                f"{novid.cpu_s / bare.cpu_s:.2f}x CPU"
+            )
         for jobs in (int(x) for x in args.levels.split(",")):
-            pages = max(4, 2 * jobs)
+            pages = max(args.pages, 3 * jobs)
             bare_rate, bare_peak = _throughput(bare_capture, url, options, jobs, pages)
             full_rate, full_peak = _throughput(full_capture, url, options, jobs, pages)
             print(
