@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
+from evidence._pkcs8 import encrypt_private_key
 from evidence.errors import CertificateError, OfficerKeyError
 
 logger = logging.getLogger(__name__)
@@ -324,11 +325,7 @@ class Keystore:
         """Generate, encrypt and write a new key; returns it and its relative path."""
         secret = passphrase_bytes(passphrase, enforcement_id)
         key = generate_key(algorithm)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(secret),
-        )
+        pem = encrypt_private_key(key, secret)
         relative = self.relative_key_path(enforcement_id)
         _write_exclusive(self.home / relative, pem, enforcement_id)
         logger.info("created %s key for officer %s at %s", algorithm, enforcement_id, relative)

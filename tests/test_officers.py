@@ -96,6 +96,17 @@ def test_keys_are_encrypted_0600_and_openssl_agrees(
     assert pkey("s3cret") == 0
     assert pkey("wrong") != 0
 
+    # PBES2: PBKDF2-HMAC-SHA256 at 600,000 iterations and AES-256-CBC, as the
+    # stock parser shows it (cryptography's own PKCS#8 writer uses 2,048).
+    listing = subprocess.run(
+        [openssl, "asn1parse", "-in", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    fields = [line.split(":", 3)[-1].strip() for line in listing.splitlines()]
+    assert fields[fields.index("PBES2") + 1 :].count("PBKDF2") == 1
+    salt_at = fields.index("PBKDF2") + 2  # SEQUENCE { salt, iterationCount, prf }
+    assert int(fields[salt_at + 1], 16) == 600_000
+    assert "hmacWithSHA256" in fields and "aes-256-cbc" in fields
+
 
 def test_wrong_empty_and_missing_are_one_line_errors(tmp_path: Path) -> None:
     store = officers.Keystore(tmp_path)
