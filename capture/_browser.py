@@ -130,7 +130,7 @@ def launch(playwright: Playwright, options: CaptureOptions) -> Browser:
     try:
         return playwright.chromium.launch(
             executable_path=executable,
-            args=list(CHROMIUM_ARGS),
+            args=[*CHROMIUM_ARGS, *options.browser_args],
             timeout=max(options.navigation_timeout_s, 10.0) * 1000,
         )
     except PlaywrightError as exc:

@@ -17,7 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture import _evidence_extras as extras
 from capture._browser import first_line, launch, navigate, settle
-from capture._guard import check_target, is_private_address
+from capture._guard import check_document_address, check_target
 from capture._recorder import RecordedExchange, TrafficRecorder
 from capture._robust import (
     PageEvents,
@@ -38,7 +38,7 @@ from capture._video import (
     ffmpeg_path,
 )
 from capture._warc import ResourceFile, warcinfo_fields, write_capture_warc
-from evidence.errors import CaptureError, InvalidURLError
+from evidence.errors import CaptureError
 from evidence.records import (
     CapturedFile,
     CaptureOptions,
@@ -120,7 +120,11 @@ def capture_page(
     ``id_factory`` makes the WARC record ids (UUID strings) reproducible.
     """
     requested_url = validate_url(url)
-    check_target(requested_url, allow_private=options.allow_private_targets)
+    check_target(
+        requested_url,
+        allow_private=options.allow_private_targets,
+        allowed_hosts=options.allowed_private_hosts,
+    )
     workdir = Path(workdir)
     try:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -344,17 +348,18 @@ def _capture_in_browser(
         # The URL is an attachment: the file is the evidence; the page stays blank.
         status, response_url, chain, server_ip = None, url, [url], ""
         events.note(f"the URL {url} is a download, not a page; the file is saved as a download")
-    if server_ip and not options.allow_private_targets and is_private_address(server_ip):
-        raise InvalidURLError(
-            f"refusing to capture {url}: it led to private or loopback address {server_ip}"
-        )
+    check_document_address(
+        response_url, server_ip, allow_private=options.allow_private_targets,
+        allowed_hosts=options.allowed_private_hosts,
+    )  # fmt: skip
     step_results: list[StepResult] = []
     step_shots: list[Path] = []
     if options.steps:
         step_results, step_shots = run_steps(
             page, options.steps, workdir, clock=clock, timeout_s=options.step_timeout_s,
             check_url=lambda target: check_target(
-                target, allow_private=options.allow_private_targets
+                target, allow_private=options.allow_private_targets,
+                allowed_hosts=options.allowed_private_hosts,
             ),
         )  # fmt: skip
     warnings = settle(page, recorder, options)
@@ -394,8 +399,18 @@ def _capture_in_browser(
     recorder.stop()
     exchanges = tuple(recorder.exchanges())
     warnings.extend(_traffic_warnings(recorder, exchanges))
-    if urldefrag(final_url).url != urldefrag(response_url).url and not options.steps:
-        warnings.append(f"the page moved itself from {response_url} to {final_url} after loading")
+    if urldefrag(final_url).url != urldefrag(response_url).url:
+        # The browser's Local Network Access blocks a public page's subresources
+        # and frames on private addresses, but not a top-level navigation by script.
+        check_document_address(
+            final_url, _exchange_ip(exchanges, final_url),
+            allow_private=options.allow_private_targets,
+            allowed_hosts=options.allowed_private_hosts,
+        )  # fmt: skip
+        if not options.steps:
+            warnings.append(
+                f"the page moved itself from {response_url} to {final_url} after loading"
+            )
     downloads = events.save_downloads(workdir)
     warnings.extend(events.warnings())
     flags, flag_warnings = page_flags(status, title, dom, warnings, exchanges)
@@ -477,6 +492,14 @@ def _traffic_warnings(
         more = f", and {len(incomplete) - 3} more" if len(incomplete) > 3 else ""
         warnings.append(
             f"{len(incomplete)} response body(ies) incomplete in the WARC: {shown}{more}"
+        )
+    blocked = recorder.blocked_private()
+    if blocked:
+        shown = ", ".join(blocked[:3])
+        more = f", and {len(blocked) - 3} more" if len(blocked) > 3 else ""
+        warnings.append(
+            f"the browser blocked {len(blocked)} request(s) from the page to private or "
+            f"loopback addresses (nothing was sent): {shown}{more}"
         )
     unrecorded = recorder.unrecorded()
     if unrecorded:

@@ -100,6 +100,7 @@ class _NetworkRequest:
     response: dict[str, Any] | None = None
     finished: bool = False
     error: str | None = None
+    blocked_private: bool = False
     consumed_hops: set[int] = field(default_factory=set)
     extra_cursor: int = 0
 
@@ -154,11 +155,24 @@ class TrafficRecorder:
         return self._last_activity
 
     def failures(self) -> list[tuple[str, str]]:
-        """``(url, net error)`` for requests the network failed (page aborts excluded)."""
+        """``(url, net error)`` for requests the network failed (page aborts and
+        :meth:`blocked_private` excluded)."""
         return [
             (entry.hops[-1]["request"]["url"], entry.error)
             for entry in self._requests.values()
-            if entry.hops and entry.error is not None and entry.error != "net::ERR_ABORTED"
+            if entry.hops
+            and entry.error is not None
+            and entry.error != "net::ERR_ABORTED"
+            and not entry.blocked_private
+        ]
+
+    def blocked_private(self) -> list[str]:
+        """URLs the browser refused because a public page asked for a private or
+        loopback address (Chromium's Local Network Access); nothing was sent."""
+        return [
+            entry.hops[-1]["request"]["url"]
+            for entry in self._requests.values()
+            if entry.hops and entry.blocked_private
         ]
 
     def unrecorded(self) -> list[str]:
@@ -386,7 +400,12 @@ class TrafficRecorder:
     def _on_failed(self, event: dict[str, Any]) -> None:
         self._last_activity = time.monotonic()
         try:
-            self._entry(event).error = str(event.get("errorText") or "failed")
+            entry = self._entry(event)
+            entry.error = str(event.get("errorText") or "failed")
+            cors = event.get("corsErrorStatus") or {}
+            entry.blocked_private = str(cors.get("corsError", "")).startswith(
+                ("LocalNetworkAccess", "PrivateNetworkAccess")
+            ) or "LOCAL_NETWORK_ACCESS" in entry.error
         except Exception:
             logger.debug("bad loadingFailed event", exc_info=True)
 

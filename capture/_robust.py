@@ -327,4 +327,6 @@ def page_flags(
         flags.append("popups")
     if any("download" in w for w in warnings):
         flags.append("download")
+    if any("to private or loopback addresses" in w for w in warnings):
+        flags.append("private-network-blocked")
     return flags, notes

@@ -314,9 +314,17 @@ class Toolkit:
             allow_private_targets=(
                 options.allow_private_targets or self.settings.allow_private_targets
             ),
+            allowed_private_hosts=(
+                *options.allowed_private_hosts,
+                *self.settings.allowed_private_hosts,
+            ),
         )
         # Refused before an item exists: a refused URL is bad input, not a failed capture.
-        capture.check_target(url, allow_private=options.allow_private_targets)
+        capture.check_target(
+            url,
+            allow_private=options.allow_private_targets,
+            allowed_hosts=options.allowed_private_hosts,
+        )
         with Session(self.engine) as session:
             case = self._case(session, case_number)
             item = EvidenceItem(

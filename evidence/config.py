@@ -34,6 +34,7 @@ ENV_CHAIN_FROM = "EVIDENCE_CHAIN_FROM"
 ENV_CHROMIUM = "EVIDENCE_CHROMIUM"
 ENV_OPERATOR = "EVIDENCE_OPERATOR"
 ENV_ALLOW_PRIVATE_TARGETS = "EVIDENCE_ALLOW_PRIVATE_TARGETS"
+ENV_ALLOWED_PRIVATE_HOSTS = "EVIDENCE_ALLOWED_PRIVATE_HOSTS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,11 @@ class Settings:
     allow_private_targets: bool = field(default_factory=lambda: _allow_private_from_env())
     """Capture loopback and private-network hosts (tests, the demo); off unless
     ``EVIDENCE_ALLOW_PRIVATE_TARGETS=1``."""
+    allowed_private_hosts: tuple[str, ...] = field(
+        default_factory=lambda: _allowed_private_hosts_from_env()
+    )
+    """Private hosts (``host`` or ``host:port``) that may be captured while every other
+    private address stays refused: ``EVIDENCE_ALLOWED_PRIVATE_HOSTS``, comma-separated."""
 
     @property
     def store_dir(self) -> Path:
@@ -127,6 +133,7 @@ class Settings:
             chromium_path=Path(chromium) if chromium else None,
             operator=env.get(ENV_OPERATOR, ""),
             allow_private_targets=_allow_private_from_env(),
+            allowed_private_hosts=_allowed_private_hosts_from_env(),
             tsa_urls=tuple(tsa_urls),
             tsa_roots_paths=tuple(Path(r) for r in tsa_roots[1 if single_url else 0 :]),
             tsa_dual=env.get(ENV_TSA_DUAL, "").strip().lower() in ("1", "true", "yes"),
@@ -156,6 +163,11 @@ def _positive_int(env: os._Environ[str], name: str, default: int) -> int:
     if value < 1:
         raise ConfigurationError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def _allowed_private_hosts_from_env() -> tuple[str, ...]:
+    raw = os.environ.get(ENV_ALLOWED_PRIVATE_HOSTS, "")
+    return tuple(host.strip() for host in raw.split(",") if host.strip())
 
 
 def _allow_private_from_env() -> bool:

@@ -67,6 +67,11 @@ class CaptureOptions:
     # -- screenshots, devices, steps, robustness (issue 4 part B) --
     allow_private_targets: bool = False
     """Capture loopback/private/link-local hosts; off so a URL cannot probe the office LAN."""
+    allowed_private_hosts: tuple[str, ...] = ()
+    """``host`` or ``host:port`` entries that may be captured even though they are private
+    (an agency's own intranet mirror) while every other private address stays refused."""
+    browser_args: tuple[str, ...] = ()
+    """Extra Chromium command-line flags; the environment record lists every flag used."""
     device: str = ""
     """Device preset ("iphone-13", "pixel-7", "desktop-1280" or a Playwright device
     name); empty means the desktop viewport and user agent above."""

@@ -6,9 +6,11 @@ capture. Timeouts are small (options), so the file stays quick.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -103,6 +105,109 @@ def test_loopback_refused_unless_allowed(site: HostileSite, tmp_path: Path) -> N
         run(site.url_for("/ok"), tmp_path, allow_private_targets=False), InvalidURLError
     )
     assert "private or loopback address 127.0.0.1" in message
+
+
+class _Server:
+    """A loopback HTTP server answering every GET with ``page(path)`` (HTML) or a pixel."""
+
+    def __init__(self, page: Callable[[str], str] | None = None) -> None:
+        self.paths: list[str] = []
+        server_self = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server_self.paths.append(self.path)
+                html = page(self.path) if page is not None else None
+                body = html.encode("utf-8") if html is not None else b"intranet secret"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def intranet() -> Iterator[_Server]:
+    server = _Server()
+    yield server
+    server.close()
+
+
+def _public(server: _Server) -> tuple[str, ...]:
+    # Chromium's switch for tests of Local Network Access: the loopback server
+    # counts as a public web site, as a real shop would.
+    return (f"--ip-address-space-overrides=127.0.0.1:{server.port}=public",)
+
+
+def test_a_public_page_cannot_reach_the_intranet(intranet: _Server, tmp_path: Path) -> None:
+    shop = _Server(
+        lambda path: (
+            f'<title>shop</title><img src="{intranet.url}router.png">'
+            f'<iframe src="{intranet.url}admin"></iframe>'
+            f'<script>fetch("{intranet.url}api").catch(() => {{}})</script>'
+        )
+    )
+    try:
+        record = run(shop.url, tmp_path, browser_args=_public(shop))
+    finally:
+        shop.close()
+    assert isinstance(record, CaptureRecord)
+    assert intranet.paths == []  # nothing was sent to the private address
+    assert "private-network-blocked" in record.flags
+    (warning,) = [w for w in record.warnings if "private or loopback" in w]
+    assert "blocked 3 request(s)" in warning and intranet.url + "admin" in warning
+    assert not any(e.url.startswith(intranet.url) for e in record.exchanges)
+
+
+def test_a_page_that_navigates_itself_to_the_intranet_is_refused(
+    intranet: _Server, tmp_path: Path
+) -> None:
+    shop = _Server(
+        lambda path: f'<script>setTimeout(() => location.href = "{intranet.url}admin", 50)</script>'
+    )
+    try:
+        outcome = run(
+            shop.url, tmp_path, allow_private_targets=False,
+            allowed_private_hosts=(f"127.0.0.1:{shop.port}",), browser_args=_public(shop),
+        )  # fmt: skip
+    finally:
+        shop.close()
+    message = error(outcome, InvalidURLError)
+    assert f"refusing to capture {intranet.url}admin" in message
+    assert "private or loopback address 127.0.0.1" in message
+    assert not any(tmp_path.iterdir())  # no half capture left behind
+
+
+def test_an_allowed_private_host_allows_only_itself(intranet: _Server, tmp_path: Path) -> None:
+    allowed = (f"127.0.0.1:{intranet.port}",)
+    record = run(
+        intranet.url + "page", tmp_path / "ok", allow_private_targets=False,
+        allowed_private_hosts=allowed,
+    )  # fmt: skip
+    assert isinstance(record, CaptureRecord) and record.http_status == 200
+    other = _Server()
+    try:
+        message = error(
+            run(other.url, tmp_path / "no", allow_private_targets=False,
+                allowed_private_hosts=allowed),
+            InvalidURLError,
+        )  # fmt: skip
+    finally:
+        other.close()
+    assert "private or loopback address 127.0.0.1" in message and other.paths == []
 
 
 def test_idn_host_is_sent_as_punycode(tmp_path: Path) -> None:
