@@ -6,6 +6,7 @@ import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture import _evidence_extras as extras
 from capture._browser import first_line, launch, navigate, settle
-from capture._guard import check_document_address, check_target
+from capture._guard import check_document_address, check_target, private_target_reason
 from capture._recorder import RecordedExchange, TrafficRecorder
 from capture._robust import (
     PageEvents,
@@ -38,7 +39,7 @@ from capture._video import (
     ffmpeg_path,
 )
 from capture._warc import ResourceFile, warcinfo_fields, write_capture_warc
-from evidence.errors import CaptureError
+from evidence.errors import CaptureError, InvalidURLError
 from evidence.records import (
     CapturedFile,
     CaptureOptions,
@@ -66,6 +67,8 @@ STEP_SHOT_URN = "urn:evidence:step-screenshot:"
 # A byte order mark makes browsers read the file as UTF-8 even though the
 # saved DOM may still say <meta charset="gbk">, as the captured page did.
 _UTF8_BOM = "\ufeff"
+_GUARD_DNS_TIMEOUT_S = 2.0
+"""A document's host that takes longer to resolve is let through (checked again after)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +331,10 @@ def _capture_in_browser(
     page = context.new_page()
     events.attach(context, page)
     recorder = TrafficRecorder(
-        context.new_cdp_session(page), clock, max_body_bytes=options.max_response_bytes
+        context.new_cdp_session(page),
+        clock,
+        max_body_bytes=options.max_response_bytes,
+        document_guard=_document_guard(options),
     )
     recorder.start()
     screencast, video_note = _start_screencast(context, page, workdir, options, emulation.viewport)
@@ -338,6 +344,10 @@ def _capture_in_browser(
     try:
         status, response_url, chain, server_ip = navigate(page, url, options.navigation_timeout_s)
     except CaptureError as exc:
+        refused = recorder.refused_documents()
+        if refused:
+            # The URL, or a redirect hop, pointed at a private address.
+            raise InvalidURLError(f"refusing to capture {url}: {refused[0][1]}") from None
         # The download event may arrive just after the navigation error.
         waited = 0
         while "download" in exc.message and not events.download_started and waited < 3000:
@@ -446,6 +456,21 @@ def _capture_in_browser(
     )
 
 
+def _document_guard(options: CaptureOptions) -> Callable[[str], str | None] | None:
+    if options.allow_private_targets:
+        return None
+
+    def guard(url: str) -> str | None:
+        return private_target_reason(
+            url,
+            allow_private=False,
+            allowed_hosts=options.allowed_private_hosts,
+            resolve_timeout_s=_GUARD_DNS_TIMEOUT_S,
+        )
+
+    return guard
+
+
 def _start_screencast(
     context: BrowserContext,
     page: Page,
@@ -492,6 +517,14 @@ def _traffic_warnings(
         more = f", and {len(incomplete) - 3} more" if len(incomplete) > 3 else ""
         warnings.append(
             f"{len(incomplete)} response body(ies) incomplete in the WARC: {shown}{more}"
+        )
+    refused = recorder.refused_documents()
+    if refused:
+        shown = ", ".join(u for u, _ in refused[:3])
+        more = f", and {len(refused) - 3} more" if len(refused) > 3 else ""
+        warnings.append(
+            f"stopped {len(refused)} navigation(s) of the page or its frames to private or "
+            f"loopback addresses before they were sent: {shown}{more}"
         )
     blocked = recorder.blocked_private()
     if blocked:

@@ -4,20 +4,22 @@ A capture service reachable by officers must not become a way to photograph
 the agency's own intranet (routers, admin consoles, cloud metadata at
 169.254.169.254) just because someone pasted such a URL.
 
-Checked here: the requested URL (and ``goto`` steps) before the browser goes
-there, and the address the page document finally came from (after
-redirects, or after the page navigated itself), after the fact. A public
-page's subresources, frames and fetches towards private addresses are
-stopped by Chromium itself (Local Network Access) before anything is sent.
-What is not stopped: an intermediate redirect hop on a private address, and
-a script navigation's one request, which reaches the private host before
-the capture is refused.
+Checked here, before anything is sent: the requested URL and ``goto``
+steps, and (paused by the traffic recorder) every page or frame document
+request, each redirect hop and each navigation the page starts itself.
+Other subresources (images, scripts, fetches) of a public page towards
+private addresses are stopped by Chromium itself (Local Network Access),
+which judges the address it actually connects to. The address a page
+document finally came from is checked once more afterwards, for a DNS answer
+that changed between our lookup and the browser's (DNS rebinding).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from evidence.errors import InvalidURLError
@@ -74,25 +76,58 @@ def check_target(url: str, *, allow_private: bool, allowed_hosts: tuple[str, ...
     to the browser, which reports the DNS failure in its own words. Hosts in
     ``allowed_hosts`` (``host`` or ``host:port``) pass even when private.
     """
-    if allow_private or is_allowed_host(url, allowed_hosts):
-        return
-    host = urlsplit(url).hostname or ""
+    reason = private_target_reason(url, allow_private=allow_private, allowed_hosts=allowed_hosts)
+    if reason is not None:
+        raise InvalidURLError(reason)
+
+
+def private_target_reason(
+    url: str,
+    *,
+    allow_private: bool,
+    allowed_hosts: tuple[str, ...] = (),
+    resolve_timeout_s: float | None = None,
+) -> str | None:
+    """Why ``url`` must not be fetched (see :func:`check_target`), or ``None``.
+
+    With ``resolve_timeout_s`` a slow DNS answer lets the URL pass; the
+    address the page finally came from is checked again afterwards.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if allow_private or parts.scheme not in ("http", "https") or not host:
+        return None
+    if is_allowed_host(url, allowed_hosts):
+        return None
     if is_private_address(host):
-        raise InvalidURLError(
+        return (
             f"refusing to capture private or loopback address {host} "
             "(allow private targets explicitly to capture it)"
         )
     try:
-        answers = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return
+        answers = _resolve(host, resolve_timeout_s)
+    except (OSError, UnicodeError, concurrent.futures.TimeoutError):
+        return None
     for answer in answers:
         address = str(answer[4][0])
         if is_private_address(address):
-            raise InvalidURLError(
+            return (
                 f"refusing to capture {host}: it resolves to private or loopback address "
                 f"{address} (allow private targets explicitly to capture it)"
             )
+    return None
+
+
+def _resolve(host: str, timeout_s: float | None) -> list[Any]:
+    if timeout_s is None:
+        return socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    # getaddrinfo has no timeout of its own; a stuck lookup is left to its thread.
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        future = pool.submit(socket.getaddrinfo, host, None, proto=socket.IPPROTO_TCP)
+        return future.result(timeout=timeout_s)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def check_document_address(

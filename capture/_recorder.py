@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
@@ -109,11 +109,20 @@ class TrafficRecorder:
     """Holds every response at the response stage, copies its bytes, lets it go on."""
 
     def __init__(
-        self, session: CDPSession, clock: Clock, *, max_body_bytes: int = MAX_BODY_BYTES
+        self,
+        session: CDPSession,
+        clock: Clock,
+        *,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        document_guard: Callable[[str], str | None] | None = None,
     ) -> None:
+        """``document_guard(url)`` returns why a page or frame document must not be
+        requested (or ``None``); such requests are failed before anything is sent."""
         self._session = session
         self._clock = clock
         self._max_body_bytes = max_body_bytes
+        self._document_guard = document_guard
+        self._refused: list[tuple[str, str]] = []
         self._paused: list[_Paused] = []
         self._requests: dict[str, _NetworkRequest] = {}
         self._stopped = False
@@ -132,9 +141,15 @@ class TrafficRecorder:
         # response is one already recorded, and disabling the cache would add
         # no-cache headers a normal visit does not send.
         session.send("Network.enable")
-        session.send(
-            "Fetch.enable", {"patterns": [{"urlPattern": "*", "requestStage": "Response"}]}
-        )
+        patterns: list[dict[str, str]] = [{"urlPattern": "*", "requestStage": "Response"}]
+        if self._document_guard is not None:
+            # Documents (pages, frames, every redirect hop) are checked before they
+            # are requested; other resources are left to Chromium's Local Network
+            # Access, which checks the address actually connected to.
+            patterns.append(
+                {"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}
+            )
+        session.send("Fetch.enable", {"patterns": patterns})
 
     def stop(self) -> None:
         """Stop recording; responses still held are let go without being recorded."""
@@ -156,7 +171,8 @@ class TrafficRecorder:
 
     def failures(self) -> list[tuple[str, str]]:
         """``(url, net error)`` for requests the network failed (page aborts and
-        :meth:`blocked_private` excluded)."""
+        :meth:`blocked_private` and :meth:`refused_documents` excluded)."""
+        refused = {url for url, _ in self._refused}
         return [
             (entry.hops[-1]["request"]["url"], entry.error)
             for entry in self._requests.values()
@@ -164,7 +180,12 @@ class TrafficRecorder:
             and entry.error is not None
             and entry.error != "net::ERR_ABORTED"
             and not entry.blocked_private
+            and entry.hops[-1]["request"]["url"] not in refused
         ]
+
+    def refused_documents(self) -> list[tuple[str, str]]:
+        """``(url, reason)`` of document requests the ``document_guard`` stopped."""
+        return list(self._refused)
 
     def blocked_private(self) -> list[str]:
         """URLs the browser refused because a public page asked for a private or
@@ -269,6 +290,10 @@ class TrafficRecorder:
     def _on_paused(self, event: dict[str, Any]) -> None:
         self._last_activity = time.monotonic()
         fetch_id = event.get("requestId", "")
+        if "responseStatusCode" not in event and "responseErrorReason" not in event:
+            if not self._refuse_document(fetch_id, event):
+                self._release(fetch_id)  # the request stage: let it be sent
+            return
         try:
             if self._stopped or "responseStatusCode" not in event:
                 # A network error (responseErrorReason) has no response to record;
@@ -281,6 +306,23 @@ class TrafficRecorder:
             logger.debug("recording %s failed", event.get("request", {}).get("url"), exc_info=True)
         finally:
             self._release(fetch_id)
+
+    def _refuse_document(self, fetch_id: str, event: dict[str, Any]) -> bool:
+        url = str(event.get("request", {}).get("url", ""))
+        reason = self._document_guard(url) if self._document_guard is not None else None
+        if reason is None:
+            return False
+        self._refused.append((url, reason))
+        logger.warning("blocked a document request to %s: %s", url, reason)
+        try:
+            # Aborted, not BlockedByClient: a blocked navigation would replace the
+            # page with Chromium's error page; an aborted one leaves it as it was.
+            self._session.send(
+                "Fetch.failRequest", {"requestId": fetch_id, "errorReason": "Aborted"}
+            )
+        except Exception:
+            logger.debug("could not fail %s", fetch_id, exc_info=True)
+        return True
 
     def _hold(self, event: dict[str, Any]) -> _Paused:
         request = event.get("request", {})
@@ -403,9 +445,12 @@ class TrafficRecorder:
             entry = self._entry(event)
             entry.error = str(event.get("errorText") or "failed")
             cors = event.get("corsErrorStatus") or {}
-            entry.blocked_private = str(cors.get("corsError", "")).startswith(
-                ("LocalNetworkAccess", "PrivateNetworkAccess")
-            ) or "LOCAL_NETWORK_ACCESS" in entry.error
+            entry.blocked_private = (
+                str(cors.get("corsError", "")).startswith(
+                    ("LocalNetworkAccess", "PrivateNetworkAccess")
+                )
+                or "LOCAL_NETWORK_ACCESS" in entry.error
+            )
         except Exception:
             logger.debug("bad loadingFailed event", exc_info=True)
 

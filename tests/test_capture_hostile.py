@@ -110,8 +110,11 @@ def test_loopback_refused_unless_allowed(site: HostileSite, tmp_path: Path) -> N
 class _Server:
     """A loopback HTTP server answering every GET with ``page(path)`` (HTML) or a pixel."""
 
-    def __init__(self, page: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, page: Callable[[str], str] | None = None, redirects: dict[str, str] | None = None
+    ) -> None:
         self.paths: list[str] = []
+        moves = redirects or {}
         server_self = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -120,6 +123,12 @@ class _Server:
 
             def do_GET(self) -> None:
                 server_self.paths.append(self.path)
+                if self.path in moves:
+                    self.send_response(302)
+                    self.send_header("Location", moves[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 html = page(self.path) if page is not None else None
                 body = html.encode("utf-8") if html is not None else b"intranet secret"
                 self.send_response(200)
@@ -172,11 +181,14 @@ def test_a_public_page_cannot_reach_the_intranet(intranet: _Server, tmp_path: Pa
     assert not any(e.url.startswith(intranet.url) for e in record.exchanges)
 
 
-def test_a_page_that_navigates_itself_to_the_intranet_is_refused(
+def test_a_page_navigating_itself_to_the_intranet_is_stopped_before_sending(
     intranet: _Server, tmp_path: Path
 ) -> None:
     shop = _Server(
-        lambda path: f'<script>setTimeout(() => location.href = "{intranet.url}admin", 50)</script>'
+        lambda path: (
+            "<title>shop</title><p>listing</p>"
+            f'<script>setTimeout(() => location.href = "{intranet.url}admin", 50)</script>'
+        )
     )
     try:
         outcome = run(
@@ -185,9 +197,30 @@ def test_a_page_that_navigates_itself_to_the_intranet_is_refused(
         )  # fmt: skip
     finally:
         shop.close()
+    assert isinstance(outcome, CaptureRecord)
+    assert intranet.paths == []  # the navigation was failed before it was sent
+    assert outcome.final_url == shop.url and outcome.page_title == "shop"
+    assert "private-network-blocked" in outcome.flags
+    (warning,) = [w for w in outcome.warnings if "navigation(s)" in w]
+    assert intranet.url + "admin" in warning
+    assert not any("request(s) failed" in w for w in outcome.warnings)
+
+
+def test_a_redirect_into_the_intranet_is_refused_before_sending(
+    intranet: _Server, tmp_path: Path
+) -> None:
+    shop = _Server(lambda path: "<p>never shown</p>", redirects={"/go": intranet.url + "admin"})
+    try:
+        outcome = run(
+            shop.url + "go", tmp_path, allow_private_targets=False,
+            allowed_private_hosts=(f"127.0.0.1:{shop.port}",),
+        )  # fmt: skip
+    finally:
+        shop.close()
     message = error(outcome, InvalidURLError)
-    assert f"refusing to capture {intranet.url}admin" in message
+    assert message.startswith(f"refusing to capture {shop.url}go: ")
     assert "private or loopback address 127.0.0.1" in message
+    assert shop.paths == ["/go"] and intranet.paths == []
     assert not any(tmp_path.iterdir())  # no half capture left behind
 
 
