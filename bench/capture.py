@@ -7,7 +7,9 @@ bundled demo shop (127.0.0.1), in one run it measures:
   PDF, environment check, session video) against a bare Playwright
   "navigate, scroll, screenshot" of the same page (target <= 1.3x);
 * throughput (pages per minute) at concurrency 1, 2 and 4, each against the
-  baseline at the same concurrency (target >= 90 %);
+  baseline at the same concurrency (target >= 90 %): once with independent
+  captures, once as batch workers that keep one Playwright driver each (as
+  ``evidence capture --from`` does), both contenders alike;
 * peak memory (PSS summed over this process and every child: the Playwright
   driver, Chromium and its renderers, ffmpeg), read from /proc smaps_rollup;
 * CPU time of that process tree per capture, since at concurrency above the
@@ -17,20 +19,19 @@ bundled demo shop (127.0.0.1), in one run it measures:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
 from capture import capture_page
 from capture._browser import CHROMIUM_ARGS, SCROLL_STEP_DELAY_MS, find_chromium
+from capture._driver import driver, shared_driver
 from evidence.demo_site import DemoSite
 from evidence.records import CaptureOptions
 
@@ -49,7 +50,7 @@ async ({ stepPx, delayMs }) => {
 
 def bare_capture(url: str, out: Path, options: CaptureOptions) -> None:
     """What a simple screenshot tool does: open, scroll for lazy images, photograph."""
-    with sync_playwright() as playwright:
+    with driver() as playwright:  # its own driver, or the batch worker's (see --batch)
         browser = playwright.chromium.launch(
             executable_path=find_chromium(options), args=list(CHROMIUM_ARGS)
         )
@@ -183,17 +184,33 @@ def _timed_runs(runner: Runner, url: str, options: CaptureOptions, runs: int) ->
 
 
 def _throughput(
-    runner: Runner, url: str, options: CaptureOptions, jobs: int, pages: int
+    runner: Runner, url: str, options: CaptureOptions, jobs: int, pages: int, *, batch: bool
 ) -> tuple[float, int]:
-    """Pages per minute with ``jobs`` captures at a time, and the peak memory (KiB)."""
+    """Pages per minute with ``jobs`` captures at a time, and the peak memory (KiB).
 
-    def one(_: int) -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            runner(url, Path(tmp), options)
+    ``batch``: each worker keeps one Playwright driver, as ``evidence capture
+    --from`` does (every page still gets its own browser), for both contenders.
+    """
+    left = list(range(pages))
+    lock = threading.Lock()
 
-    with TreeMonitor() as monitor, ThreadPoolExecutor(max_workers=jobs) as pool:
+    def worker() -> None:
+        with shared_driver() if batch else contextlib.nullcontext():
+            while True:
+                with lock:
+                    if not left:
+                        return
+                    left.pop()
+                with tempfile.TemporaryDirectory() as tmp:
+                    runner(url, Path(tmp), options)
+
+    with TreeMonitor() as monitor:
         start = time.perf_counter()
-        list(pool.map(one, range(pages)))
+        threads = [threading.Thread(target=worker) for _ in range(jobs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         elapsed = time.perf_counter() - start
     return pages * 60 / elapsed, monitor.peak_kib
 
@@ -232,15 +249,25 @@ def main() -> None:
                 f"{novid.cpu_s:5.2f} s   ratio {novid.seconds / bare.seconds:.2f}x time, "
                 f"{novid.cpu_s / bare.cpu_s:.2f}x CPU"
             )
-        for jobs in (int(x) for x in args.levels.split(",")):
-            pages = max(args.pages, 3 * jobs)
-            bare_rate, bare_peak = _throughput(bare_capture, url, options, jobs, pages)
-            full_rate, full_peak = _throughput(full_capture, url, options, jobs, pages)
+        for batch in (False, True):
             print(
-                f"concurrency {jobs}: bare {bare_rate:5.1f} pages/min, full {full_rate:5.1f} "
-                f"pages/min ({full_rate / bare_rate:.0%} of baseline); peak PSS bare "
-                f"{bare_peak / 1024:.0f} MiB, full {full_peak / 1024:.0f} MiB"
+                "batch workers (one driver per worker, a browser per page):"
+                if batch
+                else "independent captures (a driver and a browser per page):"
             )
+            for jobs in (int(x) for x in args.levels.split(",")):
+                pages = max(args.pages, 3 * jobs)
+                bare_rate, bare_peak = _throughput(
+                    bare_capture, url, options, jobs, pages, batch=batch
+                )
+                full_rate, full_peak = _throughput(
+                    full_capture, url, options, jobs, pages, batch=batch
+                )
+                print(
+                    f"  concurrency {jobs}: bare {bare_rate:5.1f} pages/min, full "
+                    f"{full_rate:5.1f} pages/min ({full_rate / bare_rate:.0%} of baseline); "
+                    f"peak PSS bare {bare_peak / 1024:.0f} MiB, full {full_peak / 1024:.0f} MiB"
+                )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ was photographed actually received.
 from __future__ import annotations
 
 from capture._capture import capture_page
+from capture._driver import shared_driver
 from capture._guard import check_target, is_private_address
 from capture._robust import DEVICE_PRESETS
 from capture._steps import load_steps
@@ -19,5 +20,6 @@ __all__ = [
     "check_target",
     "is_private_address",
     "load_steps",
+    "shared_driver",
     "validate_url",
 ]

@@ -12,12 +12,13 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urldefrag
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture import _evidence_extras as extras
 from capture._browser import first_line, launch, navigate, settle
+from capture._driver import driver
 from capture._guard import check_document_address, check_target, private_target_reason
 from capture._recorder import RecordedExchange, TrafficRecorder
 from capture._robust import (
@@ -265,7 +266,7 @@ def _run_browser(
     deadline: float,
     videos: list[ScreencastRecorder],
 ) -> _PageResult:
-    with sync_playwright() as playwright:
+    with driver() as playwright:
         more.before_launch(options)  # issue 4A: refuse policy waits for the host checks
         browser = launch(playwright, options)
         watchdog = Watchdog(browser, options.total_timeout_s)

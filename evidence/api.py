@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import re
 import shutil
 import tempfile
@@ -21,7 +22,6 @@ import threading
 import urllib.parse
 import zipfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -408,21 +408,57 @@ class Toolkit:
                     _append_batch_state(state_path, key, info.id)
             return BatchCaptureResult(key, info)
 
+        todo: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
+        for n, url in enumerate(urls):
+            todo.put((n, url))
+        finished: queue.SimpleQueue[tuple[int, BatchCaptureResult | BaseException]] = (
+            queue.SimpleQueue()
+        )
+        stop = threading.Event()
+
+        def worker() -> None:
+            # One Playwright driver per worker thread; each URL still gets its
+            # own fresh browser.
+            with capture.shared_driver():
+                while not stop.is_set():
+                    try:
+                        n, url = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    try:
+                        finished.put((n, one(url)))
+                    except BaseException as exc:  # handed to the caller's thread
+                        finished.put((n, exc))
+
+        workers = [
+            threading.Thread(target=worker, name=f"capture-{i}", daemon=True)
+            for i in range(min(jobs, len(urls)))
+        ]
         results: list[BatchCaptureResult | None] = [None] * len(urls)
-        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="capture")
         try:
-            futures = {pool.submit(one, url): n for n, url in enumerate(urls)}
-            for future in as_completed(futures):
-                result = future.result()
-                results[futures[future]] = result
+            for thread in workers:
+                thread.start()
+            for _ in urls:
+                while True:
+                    try:  # a timeout, so Ctrl-C is seen while captures run
+                        n, outcome = finished.get(timeout=0.5)
+                        break
+                    except queue.Empty:
+                        continue
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                results[n] = outcome
                 if on_result is not None:
-                    on_result(result)
+                    on_result(outcome)
         except BaseException:
             # Interrupted: finish the captures in progress (bounded by their
             # total timeout), start no new ones; the state file has the rest.
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop.set()
+            for thread in workers:
+                thread.join()
             raise
-        pool.shutdown(wait=True)
+        for thread in workers:
+            thread.join()
         return [r for r in results if r is not None]
 
     def _seal(self, item_id: str, case_number: str, record: CaptureRecord) -> ItemInfo:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,12 +17,12 @@ import pytest
 from PIL import Image
 
 import capture._capture as capture_module
-from capture import capture_page, check_target, is_private_address, load_steps
+from capture import capture_page, check_target, is_private_address, load_steps, shared_driver
 from evidence.errors import CaptureError, InvalidURLError, StepsFileError
 from evidence.manifest import canonical_json, capture_from_json, capture_to_json
 from evidence.records import CaptureOptions, CaptureRecord, CaptureStep, isoformat
 from tests.conftest import require_tool
-from tests.sites.hostile import BAND_HEIGHT, HostileSite, band_colour
+from tests.sites.hostile import BAND_HEIGHT, HostileSite, band_colour, closed_port
 
 FAST = CaptureOptions(
     allow_private_targets=True,
@@ -462,6 +463,45 @@ def test_capture_many_is_resumable(site: HostileSite, tmp_path: Path) -> None:
         assert [r.skipped for r in again] == [True, False, True]
         assert again[0].item is not None and again[0].item.id == first[0].item.id
         assert len(kit.list_items("B-1")) == 2
+
+
+def _driver_processes() -> list[int]:
+    """Our child Node.js processes: the Playwright driver."""
+    mine = str(os.getpid())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if stat[stat.rindex(")") + 2 :].split()[1] == mine and name.startswith("node"):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def test_a_batch_worker_shares_the_driver_but_never_a_browser(
+    site: HostileSite, tmp_path: Path
+) -> None:
+    drivers: list[list[int]] = []
+    profiles: list[str] = []
+    with shared_driver():
+        for n in range(3):
+            record = capture_page(site.url_for("/ok"), tmp_path / str(n), FAST)
+            drivers.append(_driver_processes())
+            profiles.append(
+                next(c.detail for c in record.environment if c.name == "browser_profile")
+            )
+        # A failed capture restarts the driver; the next one still works.
+        with pytest.raises(CaptureError):
+            capture_page(f"http://127.0.0.1:{closed_port()}/", tmp_path / "x", FAST)
+        after_failure = capture_page(site.url_for("/ok"), tmp_path / "y", FAST)
+        assert after_failure.http_status == 200
+    assert len(drivers[0]) == 1 and drivers == [drivers[0]] * 3
+    assert len(set(profiles)) == 3 and all("fresh temporary profile" in p for p in profiles)
+    assert _driver_processes() == []  # stopped with the block
 
 
 @pytest.mark.slow
