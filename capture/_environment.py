@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from capture._dns import getaddrinfo_bounded
 from evidence._version import __version__ as toolkit_version
 from evidence._version import dependency_versions
 from evidence.errors import CaptureError
@@ -303,18 +304,7 @@ def sntp_offset(server: str, timeout_s: float = NTP_TIMEOUT_S) -> float:
 
 
 def _resolve_bounded(host: str, port: int, timeout_s: float) -> tuple[int, tuple[Any, ...]]:
-    import concurrent.futures
-
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    try:
-        future = pool.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_DGRAM)
-        answers = future.result(timeout=timeout_s)
-    except concurrent.futures.TimeoutError:
-        raise OSError(f"name not resolved within {timeout_s:g} s") from None
-    except socket.gaierror as exc:
-        raise OSError(f"name not resolved ({exc.strerror})") from None
-    finally:
-        pool.shutdown(wait=False)
+    answers = getaddrinfo_bounded(host, port, timeout_s, type=socket.SOCK_DGRAM)
     family, _type, _proto, _name, sockaddr = answers[0]
     return int(family), tuple(sockaddr)
 

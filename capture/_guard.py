@@ -16,12 +16,11 @@ that changed between our lookup and the browser's (DNS rebinding).
 
 from __future__ import annotations
 
-import concurrent.futures
 import ipaddress
 import socket
-from typing import Any
 from urllib.parse import urlsplit
 
+from capture._dns import getaddrinfo_bounded
 from evidence.errors import InvalidURLError
 
 _BLOCKED_NETWORKS = tuple(
@@ -105,8 +104,11 @@ def private_target_reason(
             "(allow private targets explicitly to capture it)"
         )
     try:
-        answers = _resolve(host, resolve_timeout_s)
-    except (OSError, UnicodeError, concurrent.futures.TimeoutError):
+        if resolve_timeout_s is None:
+            answers = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        else:
+            answers = getaddrinfo_bounded(host, None, resolve_timeout_s, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
         return None
     for answer in answers:
         address = str(answer[4][0])
@@ -116,18 +118,6 @@ def private_target_reason(
                 f"{address} (allow private targets explicitly to capture it)"
             )
     return None
-
-
-def _resolve(host: str, timeout_s: float | None) -> list[Any]:
-    if timeout_s is None:
-        return socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    # getaddrinfo has no timeout of its own; a stuck lookup is left to its thread.
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    try:
-        future = pool.submit(socket.getaddrinfo, host, None, proto=socket.IPPROTO_TCP)
-        return future.result(timeout=timeout_s)
-    finally:
-        pool.shutdown(wait=False)
 
 
 def check_document_address(
