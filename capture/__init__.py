@@ -13,13 +13,17 @@ from capture._guard import check_target, is_private_address
 from capture._robust import DEVICE_PRESETS
 from capture._steps import load_steps
 from capture._urls import validate_url
+from capture._video import VIDEO_NAME, VideoFrame, read_video_frames
 
 __all__ = [
     "DEVICE_PRESETS",
+    "VIDEO_NAME",
+    "VideoFrame",
     "capture_page",
     "check_target",
     "is_private_address",
     "load_steps",
+    "read_video_frames",
     "shared_driver",
     "validate_url",
 ]

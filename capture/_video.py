@@ -262,3 +262,57 @@ def _frame_info(path: Path, stamp: float) -> _Frame | None:
         logger.warning("unreadable screencast frame %s left out of the video", path.name)
         return None
     return _Frame(path, stamp, width, height, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFrame:
+    offset_s: float
+    """Presentation time from the start of the video, in seconds (1 ms resolution)."""
+    sha256: str
+    """SHA-256 of the frame's JPEG as stored in the video."""
+
+
+def read_video_frames(
+    video: Path, workdir: Path, *, max_frames: int = MAX_FRAMES
+) -> list[VideoFrame]:
+    """The frames of a ``session.mkv``, read back with stock ``ffmpeg`` and ``ffprobe``.
+
+    Frames are copied out (``-c copy -f image2``), not decoded, so each
+    hash is of the JPEG bytes the browser sent. Raises :class:`OSError` when
+    the tools are missing and :class:`ValueError` when the file cannot be read
+    as such a video.
+    """
+    ffmpeg, ffprobe = ffmpeg_path(), shutil.which("ffprobe")
+    if ffmpeg is None or ffprobe is None:
+        raise OSError("ffmpeg/ffprobe are not installed")
+    out = workdir / "frames"
+    out.mkdir()
+    extract = subprocess.run(
+        [ffmpeg, "-v", "error", "-nostdin", "-i", str(video), "-map", "0:v:0", "-c", "copy",
+         "-frames:v", str(max_frames + 1), "-f", "image2", str(out / "f%06d.jpg")],
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    probe = subprocess.run(
+        [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+         "-of", "csv=p=0", str(video)],
+        capture_output=True, timeout=120, check=False, text=True,
+    )  # fmt: skip
+    if extract.returncode != 0 or probe.returncode != 0:
+        reason = (extract.stderr or probe.stderr.encode()).decode("utf-8", "replace").strip()
+        raise ValueError(
+            f"not a readable video ({reason.splitlines()[-1] if reason else 'ffmpeg failed'})"
+        )
+    files = sorted(out.iterdir())
+    times = [line.strip() for line in probe.stdout.splitlines() if line.strip()]
+    if len(times) > max_frames:
+        raise ValueError(f"more than {max_frames} frames")
+    if len(times) != len(files):
+        raise ValueError(f"{len(files)} frame(s) copied out but {len(times)} frame time(s) listed")
+    try:
+        offsets = [round(float(t), 3) for t in times]
+    except ValueError:
+        raise ValueError("ffprobe listed a frame without a time") from None
+    return [
+        VideoFrame(offset, hashlib.sha256(path.read_bytes()).hexdigest())
+        for offset, path in zip(offsets, files, strict=True)
+    ]

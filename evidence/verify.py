@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import stat
+import subprocess
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from anchoring.chain import ChainUnreachableError, check_anchor
 from anchoring.tsa import verify_timestamp
+from capture import read_video_frames
 from capture.replay import replay_screenshot
 from evidence import bundle_format as bf
 from evidence.errors import (
@@ -168,9 +170,8 @@ class _ZipSource:
                     f"{path}: more than {limits.max_total_bytes} bytes uncompressed "
                     "(size limit; possible zip bomb)"
                 )
-            if (
-                info.file_size > limits.ratio_floor
-                and info.file_size > limits.max_ratio * max(info.compress_size, 1)
+            if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
+                info.compress_size, 1
             ):
                 raise BundleError(
                     f"{path}: entry {info.filename!r} expands {info.compress_size} bytes to "
@@ -346,6 +347,7 @@ class _Verifier:
         self._check_report_pdf()
         if manifest is not None:
             self._check_replay(manifest)
+            self._check_video(manifest)
         self.manifest = manifest
         return VerificationReport(self.label, manifest_sha256, tuple(self.checks))
 
@@ -579,8 +581,7 @@ class _Verifier:
                 "anchor.leaf",
                 bf.ANCHOR_JSON,
                 Verdict.FAIL,
-                f"the anchored leaf {anchor.leaf} is not the manifest digest "
-                f"{manifest_sha256}",
+                f"the anchored leaf {anchor.leaf} is not the manifest digest {manifest_sha256}",
             )
             return
         try:
@@ -668,7 +669,6 @@ class _Verifier:
             f"transaction {anchor.transaction_hash} in block {seen.block_number} on chain "
             f"{seen.chain_id} carries the root; {seen.confirmations} confirmation(s){dev}",
         )
-
 
     def _check_trusted_anchor_parties(self, anchor: AnchorReceipt) -> None:
         registry = self.options.registry
@@ -1030,6 +1030,59 @@ class _Verifier:
         verdict = Verdict.PASS if similarity >= threshold else Verdict.FAIL
         self.add(check, shot.path, verdict, detail)
 
+    def _check_video(self, manifest: Manifest) -> None:
+        """The frames in the session video are the ones ``video-frames.json`` lists."""
+        check = "video.frames"
+        videos = [e for e in manifest.artifacts if e.role == "video"]
+        listings = [e for e in manifest.artifacts if e.role == "video-frames"]
+        if not videos:
+            return  # recorded without video; the manifest says why (video_note)
+        video = videos[0]
+        if not listings or any(self.digests.get(e.path) is None for e in (video, listings[0])):
+            self.add(check, video.path, Verdict.FAIL, "the video or its frame list is missing")
+            return
+        data = self._small(listings[0].path)
+        if data is None:
+            return  # unreadable or too large: already a FAIL
+        try:
+            listed = json.loads(data.decode("utf-8"))
+            frames = [(round(float(f["offset_s"]), 3), str(f["sha256"])) for f in listed["frames"]]
+        except (ValueError, TypeError, KeyError) as exc:
+            self.add(
+                check, listings[0].path, Verdict.FAIL, f"unreadable frame list ({_one_line(exc)})"
+            )
+            return
+        try:
+            with tempfile.TemporaryDirectory(prefix="evidence-video-") as tmp:
+                work = Path(tmp)
+                read = read_video_frames(self._copy_out(video.path, work / "video.mkv"), work)
+        except OSError as exc:
+            self.add(check, video.path, Verdict.NOT_CHECKED, f"{exc}; the file itself is "
+                     "covered by artifact.digest")  # fmt: skip
+            return
+        except (ValueError, subprocess.SubprocessError, BundleError) as exc:
+            self.add(check, video.path, Verdict.FAIL, str(exc))
+            return
+        got = [(f.offset_s, f.sha256) for f in read]
+        if got == frames:
+            self.add(
+                check,
+                video.path,
+                Verdict.PASS,
+                f"{len(got)} frames copied out with ffmpeg: each JPEG's SHA-256 and time "
+                f"match {listings[0].path}",
+            )
+            return
+        if len(got) != len(frames):
+            detail = f"{len(got)} frames in the video, {len(frames)} listed in {listings[0].path}"
+        else:
+            n = next(i for i, (a, b) in enumerate(zip(got, frames, strict=True)) if a != b)
+            what = "SHA-256" if got[n][1] != frames[n][1] else "time"
+            detail = (
+                f"frame {n} (at {frames[n][0]:g} s): its {what} differs from {listings[0].path}"
+            )
+        self.add(check, video.path, Verdict.FAIL, detail)
+
     def _copy_out(self, name: str, target: Path) -> Path:
         digests = self.digests[name]
         assert digests is not None
@@ -1160,9 +1213,7 @@ class _WaczVerifier(_Verifier):
                 "the WACZ's own signedData (WACZ auth) is not checked by this verifier",
             )
 
-    def _check_evidence(
-        self, package: dict[str, object] | None, warcs: list[str]
-    ) -> str | None:
+    def _check_evidence(self, package: dict[str, object] | None, warcs: list[str]) -> str | None:
         claimed = package.get("evidenceManifestSha256") if package else None
         if WACZ_EVIDENCE not in self.names:
             why = (
@@ -1201,7 +1252,8 @@ class _WaczVerifier(_Verifier):
                 "wacz.manifest_link",
                 f"{WACZ_DATAPACKAGE}: evidenceManifestSha256",
                 Verdict.PASS if same else Verdict.FAIL,
-                f"{claimed!r} " + ("is" if same else "is not")
+                f"{claimed!r} "
+                + ("is" if same else "is not")
                 + f" the SHA-256 of the bundled manifest.json ({report.manifest_sha256})",
             )
         return report.manifest_sha256
@@ -1245,9 +1297,7 @@ class _WaczVerifier(_Verifier):
                 )
         for name in warcs:
             if name not in matched:
-                self.add(
-                    check, name, Verdict.FAIL, "a WARC that the sealed manifest does not list"
-                )
+                self.add(check, name, Verdict.FAIL, "a WARC that the sealed manifest does not list")
 
 
 def screenshot_similarity(captured: Path, rendered: Path) -> tuple[float, str]:

@@ -140,6 +140,8 @@ def test_good_bundle_passes_every_new_check(captured: Captured, tmp_path: Path) 
     assert "similarity 1.0000" in replay.detail or "similarity 0.9" in replay.detail
     assert verdicts(report, "time.anchor") == [Verdict.PASS]
     assert verdicts(report, "report.format") == [Verdict.PASS]
+    require_tool("ffmpeg")
+    assert verdicts(report, "video.frames") == [Verdict.PASS]
     # Absent parts are said to be unchecked, not silently skipped.
     sig = [c for c in report.checks if c.check == "manifest.signature"]
     if not any(n.startswith("signatures/") for n in zipfile.ZipFile(captured.bundle).namelist()):
@@ -180,6 +182,32 @@ def test_a_changed_warc_record_is_named_by_record_id(captured: Captured, tmp_pat
     assert records, report.failures
     assert "<urn:uuid:" in records[0] and "digest failed" in records[0]
     assert "http://127.0.0.1:" in records[0]  # the record's target URI
+
+
+def test_a_changed_video_frame_or_frame_list_is_named(captured: Captured, tmp_path: Path) -> None:
+    require_tool("ffmpeg")
+    require_tool("ffprobe")
+    listing = json.loads((captured.unpacked / "artifacts/video-frames.json").read_text("utf-8"))
+    assert len(listing["frames"]) >= 2
+
+    # A listed hash that is not the frame's (as if the list were made up).
+    bad = copy_of(captured.unpacked, tmp_path / "list")
+    listing["frames"][1]["sha256"] = "0" * 64
+    (bad / "artifacts/video-frames.json").write_text(json.dumps(listing), encoding="utf-8")
+    report = captured.kit.verify(bad, offline=True)
+    (detail,) = failing(report, "video.frames")
+    assert "frame 1 " in detail and "SHA-256 differs" in detail
+
+    # A byte changed inside one frame's JPEG in the video.
+    bad = copy_of(captured.unpacked, tmp_path / "frame")
+    video = bad / "artifacts/session.mkv"
+    data = video.read_bytes()
+    second = data.index(b"\xff\xd8\xff", data.index(b"\xff\xd8\xff") + 3)  # frame 1's JPEG
+    flip(video, second + 600)
+    report = captured.kit.verify(bad, offline=True)
+    assert any("artifacts/session.mkv" in f for f in failing(report, "artifact.digest"))
+    (detail,) = failing(report, "video.frames")
+    assert "frame 1 " in detail and "SHA-256 differs" in detail
 
 
 def test_a_truncated_warc_is_a_verdict(captured: Captured, tmp_path: Path) -> None:
