@@ -379,6 +379,13 @@ def _capture_in_browser(
         failed = failed_steps[0]
         warnings.append(f"navigation step {failed.index} ({failed.description}) {failed.outcome}")
 
+    if screencast is not None:
+        # The session ends with the settled page as the officer sees it. The
+        # full-page screenshot resizes the view to the whole page; recording
+        # that would cost a read-back of the whole page per frame and show
+        # nothing a person saw. ffmpeg muxes the frames meanwhile.
+        screencast.stop()
+        screencast.write_in_background(workdir, deadline)
     timeout_ms = options.navigation_timeout_s * 1000
     screenshot_at = clock()
     try:
@@ -400,10 +407,6 @@ def _capture_in_browser(
     dom_path.write_text(_UTF8_BOM + dom, encoding="utf-8")
     title = page.title()
     final_url = page.url
-    if screencast is not None:
-        screencast.stop()
-        # ffmpeg muxes the frames while the page is saved and the browser closes.
-        screencast.write_in_background(workdir, deadline)
     more.save_page_copies(page, context, clock, options)  # issue 4A: MHTML and printed PDF
 
     more.take_network_log(recorder)  # issue 4A
