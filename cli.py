@@ -283,7 +283,13 @@ def case_list(ctx: click.Context, as_json: bool) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Capture every URL in this file (one per line, # comments); resumable.",
 )
-@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 16))
+@click.option(
+    "--jobs",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="With --from: pages captured at a time, each in its own fresh browser.",
+)
 @click.option(
     "--steps",
     "steps_file",

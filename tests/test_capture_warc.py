@@ -502,6 +502,8 @@ class SntpServer:
                 data, peer = self.sock.recvfrom(512)
             except OSError:
                 return
+            if peer is None:  # the socket was closed under the read
+                return
             now = time.time() + self.offset_s
             stamp = struct.pack("!II", int(now) + 2_208_988_800, int((now % 1) * 2**32))
             answer = bytearray(48)
@@ -510,7 +512,10 @@ class SntpServer:
             answer[24:32] = data[40:48] if self.echo else b"\0" * 8
             answer[32:40] = stamp
             answer[40:48] = stamp
-            self.sock.sendto(bytes(answer), peer)
+            try:
+                self.sock.sendto(bytes(answer), peer)
+            except OSError:
+                return
 
     def close(self) -> None:
         self.sock.close()
