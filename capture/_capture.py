@@ -509,43 +509,44 @@ def _page_content(page: Page) -> str:
 def _traffic_warnings(
     recorder: TrafficRecorder, exchanges: tuple[RecordedExchange, ...]
 ) -> list[str]:
+    failures = [f"{u} ({e})" for u, e in recorder.failures()]
+    incomplete = [
+        f"{e.url} ({e.body_note})"
+        for e in exchanges
+        if e.truncated and not 300 <= e.status < 400
+    ]
+    refused = [u for u, _ in recorder.refused_documents()]
+    blocked = recorder.blocked_private()
+    unrecorded = recorder.unrecorded()
     warnings = []
-    failures = recorder.failures()
     if failures:
-        shown = ", ".join(f"{u} ({e})" for u, e in failures[:3])
-        more = f", and {len(failures) - 3} more" if len(failures) > 3 else ""
-        warnings.append(f"{len(failures)} request(s) failed: {shown}{more}")
-    incomplete = [e for e in exchanges if e.truncated and not 300 <= e.status < 400]
+        warnings.append(f"{len(failures)} request(s) failed: {_first_three(failures)}")
     if incomplete:
-        shown = ", ".join(f"{e.url} ({e.body_note})" for e in incomplete[:3])
-        more = f", and {len(incomplete) - 3} more" if len(incomplete) > 3 else ""
         warnings.append(
-            f"{len(incomplete)} response body(ies) incomplete in the WARC: {shown}{more}"
+            f"{len(incomplete)} response body(ies) incomplete in the WARC: "
+            f"{_first_three(incomplete)}"
         )
-    refused = recorder.refused_documents()
     if refused:
-        shown = ", ".join(u for u, _ in refused[:3])
-        more = f", and {len(refused) - 3} more" if len(refused) > 3 else ""
         warnings.append(
             f"stopped {len(refused)} navigation(s) of the page or its frames to private or "
-            f"loopback addresses before they were sent: {shown}{more}"
+            f"loopback addresses before they were sent: {_first_three(refused)}"
         )
-    blocked = recorder.blocked_private()
     if blocked:
-        shown = ", ".join(blocked[:3])
-        more = f", and {len(blocked) - 3} more" if len(blocked) > 3 else ""
         warnings.append(
             f"the browser blocked {len(blocked)} request(s) from the page to private or "
-            f"loopback addresses (nothing was sent): {shown}{more}"
+            f"loopback addresses (nothing was sent): {_first_three(blocked)}"
         )
-    unrecorded = recorder.unrecorded()
     if unrecorded:
-        shown = ", ".join(unrecorded[:3])
-        more = f", and {len(unrecorded) - 3} more" if len(unrecorded) > 3 else ""
         warnings.append(
-            f"{len(unrecorded)} response(s) used by the page are not in the WARC: {shown}{more}"
+            f"{len(unrecorded)} response(s) used by the page are not in the WARC: "
+            f"{_first_three(unrecorded)}"
         )
     return warnings
+
+
+def _first_three(items: list[str]) -> str:
+    more = f", and {len(items) - 3} more" if len(items) > 3 else ""
+    return ", ".join(items[:3]) + more
 
 
 def _write_warc(
