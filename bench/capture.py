@@ -13,7 +13,11 @@ bundled demo shop (127.0.0.1), in one run it measures:
 * peak memory (PSS summed over this process and every child: the Playwright
   driver, Chromium and its renderers, ffmpeg), read from /proc smaps_rollup;
 * CPU time of that process tree per capture, since at concurrency above the
-  core count throughput follows CPU time, not wall time.
+  core count throughput follows CPU time, not wall time;
+* where the difference goes: the bare capture again with one piece of the
+  evidence capture added at a time (traffic recording, the evidence settle
+  rule, viewport screenshot, MHTML and PDF, session video), each against the
+  bare capture measured alongside it.
 """
 
 from __future__ import annotations
@@ -27,11 +31,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from capture import capture_page
-from capture._browser import CHROMIUM_ARGS, SCROLL_STEP_DELAY_MS, find_chromium
+from capture._browser import CHROMIUM_ARGS, SCROLL_STEP_DELAY_MS, find_chromium, settle
 from capture._driver import driver, shared_driver
+from capture._recorder import TrafficRecorder
+from capture._video import ScreencastRecorder, ffmpeg_path
 from evidence.demo_site import DemoSite
 from evidence.records import CaptureOptions
 
@@ -50,6 +58,23 @@ async ({ stepPx, delayMs }) => {
 
 def bare_capture(url: str, out: Path, options: CaptureOptions) -> None:
     """What a simple screenshot tool does: open, scroll for lazy images, photograph."""
+    _bare_plus(url, out, options, frozenset())
+
+
+_PIECES = {
+    "recording": "traffic recording (every response held, exact bytes copied)",
+    "settle": "evidence settle rule (0.5 s quiet after the last request, images done)",
+    "viewport": "viewport screenshot",
+    "copies": "MHTML and printed PDF",
+    "video": "session video (screencast, ffmpeg mux)",
+}
+
+
+def _bare_plus(url: str, out: Path, options: CaptureOptions, pieces: frozenset[str]) -> None:
+    """The bare capture with some pieces of the evidence capture added (see ``_PIECES``).
+
+    ``settle`` needs ``recording``: the quiet period is read from the recorder.
+    """
     with driver() as playwright:  # its own driver, or the batch worker's (see --batch)
         browser = playwright.chromium.launch(
             executable_path=find_chromium(options), args=list(CHROMIUM_ARGS)
@@ -58,15 +83,48 @@ def bare_capture(url: str, out: Path, options: CaptureOptions) -> None:
             page = browser.new_page(
                 viewport={"width": options.viewport_width, "height": options.viewport_height}
             )
-            page.goto(url, wait_until="load")
-            page.evaluate(
-                _BARE_SCROLL,
-                {"stepPx": options.viewport_height - 100, "delayMs": SCROLL_STEP_DELAY_MS},
-            )
-            page.wait_for_load_state("networkidle")
+            recorder = video = None
+            if "recording" in pieces:
+                recorder = TrafficRecorder(page.context.new_cdp_session(page), time_now)
+                recorder.start()
+            if "video" in pieces:
+                video = ScreencastRecorder(
+                    page.context.new_cdp_session(page), out,
+                    options.viewport_width, options.viewport_height,
+                )  # fmt: skip
+                video.start()
+            if "settle" in pieces and recorder is not None:
+                page.goto(url, wait_until="domcontentloaded")
+                settle(page, recorder, options)
+            else:
+                page.goto(url, wait_until="load")
+                page.evaluate(
+                    _BARE_SCROLL,
+                    {"stepPx": options.viewport_height - 100, "delayMs": SCROLL_STEP_DELAY_MS},
+                )
+                page.wait_for_load_state("networkidle")
+            if video is not None:
+                video.stop()
+                video.write_in_background(out, time.monotonic() + 60)
+            if "viewport" in pieces:
+                page.screenshot(path=out / "viewport.png")
             page.screenshot(path=out / "bare.png", full_page=True)
+            if "copies" in pieces:
+                session = page.context.new_cdp_session(page)
+                mhtml = session.send("Page.captureSnapshot", {"format": "mhtml"})
+                (out / "page.mhtml").write_text(str(mhtml.get("data", "")), encoding="utf-8")
+                page.pdf(path=out / "page.pdf", print_background=True)
+            if recorder is not None:
+                recorder.stop()
+                recorder.exchanges()
+            if video is not None:
+                video.result(out, time.monotonic() + 60)
         finally:
             browser.close()
+
+
+def time_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def full_capture(url: str, out: Path, options: CaptureOptions) -> None:
@@ -249,6 +307,7 @@ def main() -> None:
                 f"{novid.cpu_s:5.2f} s   ratio {novid.seconds / bare.seconds:.2f}x time, "
                 f"{novid.cpu_s / bare.cpu_s:.2f}x CPU"
             )
+        _breakdown(url, options, args.runs, with_video=not args.no_video)
         for batch in (False, True):
             print(
                 "batch workers (one driver per worker, a browser per page):"
@@ -268,6 +327,34 @@ def main() -> None:
                     f"{full_rate:5.1f} pages/min ({full_rate / bare_rate:.0%} of baseline); "
                     f"peak PSS bare {bare_peak / 1024:.0f} MiB, full {full_peak / 1024:.0f} MiB"
                 )
+
+
+def _breakdown(url: str, options: CaptureOptions, runs: int, *, with_video: bool) -> None:
+    """Each piece of the evidence capture added alone to the bare capture.
+
+    Runs alternate (without the piece, with it), and the figure is the median
+    of the paired differences, so the machine's drift does not land on one piece.
+    """
+    print("where the difference goes (bare + one piece; median of paired differences):")
+    steps: list[tuple[str, frozenset[str], frozenset[str]]] = [
+        ("recording", frozenset({"recording"}), frozenset()),
+        ("settle", frozenset({"recording", "settle"}), frozenset({"recording"})),
+        ("viewport", frozenset({"viewport"}), frozenset()),
+        ("copies", frozenset({"copies"}), frozenset()),
+    ]
+    if with_video and ffmpeg_path() is not None:
+        steps.append(("video", frozenset({"video"}), frozenset()))
+    for name, pieces, base in steps:
+        seconds, cpu = [], []
+        for _ in range(runs):
+            before = _timed_runs(partial(_bare_plus, pieces=base), url, options, 1)
+            after = _timed_runs(partial(_bare_plus, pieces=pieces), url, options, 1)
+            seconds.append(after.seconds - before.seconds)
+            cpu.append(after.cpu_s - before.cpu_s)
+        print(
+            f"  + {_PIECES[name]:<72s} {statistics.median(seconds):+5.2f} s, "
+            f"CPU {statistics.median(cpu):+5.2f} s"
+        )
 
 
 if __name__ == "__main__":
