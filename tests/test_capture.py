@@ -19,33 +19,17 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from warcio.archiveiterator import ArchiveIterator
 
 from capture import capture_page, validate_url
 from evidence.demo_site import DemoSite
 from evidence.errors import CaptureError, InvalidURLError
 from evidence.records import CaptureOptions, CaptureRecord
+from tests.warc_reading import WarcRecord, read_warc
 
 SITE = DemoSite.root
 LAZY_IMAGE_COLOUR = (0, 128, 128)
 """The teal background of ``img/detail-lazy.jpg``, the below-the-fold lazy image."""
 CLOCK_START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class WarcRecord:
-    rec_type: str
-    headers: dict[str, list[str]]
-    http_status: str | None
-    http_headers: list[tuple[str, str]]
-    payload: bytes
-
-    def header(self, name: str) -> str | None:
-        values = self.headers.get(name.lower())
-        return values[0] if values else None
-
-    def http_header(self, name: str) -> str | None:
-        return next((v for n, v in self.http_headers if n.lower() == name.lower()), None)
 
 
 @dataclass(frozen=True)
@@ -80,28 +64,6 @@ def _counting_ids(issued: list[str]) -> Callable[[], str]:
     return make
 
 
-def _read_warc(path: Path) -> list[WarcRecord]:
-    records = []
-    with path.open("rb") as stream:
-        for item in ArchiveIterator(stream):
-            headers: dict[str, list[str]] = {}
-            for name, value in item.rec_headers.headers:
-                headers.setdefault(name.lower(), []).append(value)
-            http = item.http_headers
-            records.append(
-                WarcRecord(
-                    rec_type=item.rec_type,
-                    headers=headers,
-                    http_status=http.get_statuscode()
-                    if http and item.rec_type == "response"
-                    else None,
-                    http_headers=list(http.headers) if http else [],
-                    payload=item.content_stream().read(),
-                )
-            )
-    return records
-
-
 def _capture(site: DemoSite, path: str, workdir: Path, settle_timeout_s: float = 5.0) -> Captured:
     issued: list[str] = []
     options = CaptureOptions(
@@ -117,7 +79,7 @@ def _capture(site: DemoSite, path: str, workdir: Path, settle_timeout_s: float =
         clock=_stepping_clock(),
         id_factory=_counting_ids(issued),
     )
-    warc = _read_warc(workdir / "capture.warc")
+    warc = read_warc(workdir / "capture.warc")
     return Captured(record, workdir, site.url, warc, issued)
 
 

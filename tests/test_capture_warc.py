@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from capture import _environment as environment
 from capture import capture_page
@@ -43,6 +42,7 @@ from tests.sites.frames import (
     FramedSite,
 )
 from tests.sites.tls import HttpsDemoSite, Pki, make_pki
+from tests.warc_reading import WarcRecord, read_warc
 
 SITE = DemoSite.root
 NO_NTP: tuple[str, ...] = ()
@@ -50,50 +50,15 @@ NO_NTP: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class Rec:
-    rec_type: str
-    headers: dict[str, list[str]]
-    http_headers: list[tuple[str, str]]
-    payload: bytes
-
-    def header(self, name: str) -> str | None:
-        values = self.headers.get(name.lower())
-        return values[0] if values else None
-
-    @property
-    def uri(self) -> str:
-        return self.header("WARC-Target-URI") or ""
-
-
-def read_warc(path: Path) -> list[Rec]:
-    records = []
-    with path.open("rb") as stream:
-        for item in ArchiveIterator(stream):
-            headers: dict[str, list[str]] = {}
-            for name, value in item.rec_headers.headers:
-                headers.setdefault(name.lower(), []).append(value)
-            http = item.http_headers
-            records.append(
-                Rec(
-                    item.rec_type,
-                    headers,
-                    list(http.headers) if http else [],
-                    item.content_stream().read(),
-                )
-            )
-    return records
-
-
-@dataclass(frozen=True)
 class Captured:
     record: CaptureRecord
     workdir: Path
-    warc: list[Rec]
+    warc: list[WarcRecord]
 
     def file(self, role: str) -> Path:
         return next(f.path for f in self.record.files if f.role == role)
 
-    def records(self, rec_type: str, uri: str) -> list[Rec]:
+    def records(self, rec_type: str, uri: str) -> list[WarcRecord]:
         return [r for r in self.warc if r.rec_type == rec_type and r.uri == uri]
 
     def metadata_json(self, prefix: str) -> Any:
