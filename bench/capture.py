@@ -31,7 +31,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from capture._driver import driver, shared_driver
 from capture._recorder import TrafficRecorder
 from capture._video import ScreencastRecorder, ffmpeg_path
 from evidence.demo_site import DemoSite
-from evidence.records import CaptureOptions
+from evidence.records import CaptureOptions, system_clock
 
 _BARE_SCROLL = """
 async ({ stepPx, delayMs }) => {
@@ -85,7 +84,7 @@ def _bare_plus(url: str, out: Path, options: CaptureOptions, pieces: frozenset[s
             )
             recorder = video = None
             if "recording" in pieces:
-                recorder = TrafficRecorder(page.context.new_cdp_session(page), time_now)
+                recorder = TrafficRecorder(page.context.new_cdp_session(page), system_clock)
                 recorder.start()
             if "video" in pieces:
                 video = ScreencastRecorder(
@@ -121,10 +120,6 @@ def _bare_plus(url: str, out: Path, options: CaptureOptions, pieces: frozenset[s
                 video.result(out, time.monotonic() + 60)
         finally:
             browser.close()
-
-
-def time_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def full_capture(url: str, out: Path, options: CaptureOptions) -> None:
