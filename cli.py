@@ -37,9 +37,9 @@ from evidence import (
     VerificationReport,
     __version__,
 )
-from evidence.api import BatchCaptureResult
-from evidence.demo import run_demo
-from evidence.records import ReportSigner
+from evidence.model.records import ReportSigner
+from evidence.services.demo import run_demo
+from evidence.services.toolkit import BatchCaptureResult
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -664,7 +664,7 @@ def verify(
     Exit 0 when every check passes, 1 when any fails, 2 when some could not
     be checked (for example the chain was unreachable).
     """
-    from evidence.verify import BundleLimits, VerifyOptions
+    from evidence.verification.verifier import BundleLimits, VerifyOptions
 
     def pem(path: Path | None) -> bytes | None:
         if path is None:
@@ -1052,7 +1052,7 @@ def _zh_en(en: str, zh: str) -> str:
 
 def _officer_passphrase(*, confirm: bool) -> str:
     """From EVIDENCE_OFFICER_PASSPHRASE, else a hidden prompt (typed twice for a new key)."""
-    from evidence.officers import ENV_PASSPHRASE
+    from evidence.model.officer_keys import ENV_PASSPHRASE
 
     env = os.environ.get(ENV_PASSPHRASE)
     if env is not None:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evidence.errors import AnchorError, ConfigurationError
+from evidence.model.errors import AnchorError, ConfigurationError
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ eth-account, so no node ever holds the key). Checking goes through
 :func:`check_anchor`, which needs only an RPC URL and what the anchor receipt
 recorded: it is what the verifier runs, on any machine.
 
-Every failure is an :class:`~evidence.errors.AnchorError` with a one-line
+Every failure is an :class:`~evidence.model.errors.AnchorError` with a one-line
 message. When the chain cannot be reached at all the error is the subclass
 :class:`ChainUnreachableError`, because "not checked" and "checked and wrong"
 must never be confused.
@@ -47,8 +47,8 @@ from web3.exceptions import (
 )
 from web3.types import TxParams, TxReceipt
 
-from evidence.errors import AnchorError, ConfigurationError
-from evidence.records import AnchorCheck, AnchorReceipt
+from evidence.model.errors import AnchorError, ConfigurationError
+from evidence.model.records import AnchorCheck, AnchorReceipt
 
 logger = logging.getLogger(__name__)
 

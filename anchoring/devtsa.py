@@ -44,7 +44,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyasn1.error import PyAsn1Error
 
 from anchoring.tsa import TSAConfig
-from evidence.errors import ConfigurationError, TimestampError
+from evidence.model.errors import ConfigurationError, TimestampError
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ Three separate steps, as in trailofbits/rfc3161-client:
   at any later check.
 
 :func:`request_timestamp` chains the three and returns an
-:class:`evidence.records.TimestampToken`; nothing unverified leaves it.
+:class:`evidence.model.records.TimestampToken`; nothing unverified leaves it.
 
 Verification runs our own named checks first so a failure says *which* check
 failed, then hands the whole response to rfc3161-client's verifier (OpenSSL's
@@ -64,8 +64,8 @@ from rfc3161_client import (
 )
 
 from anchoring import _tsa_asn1
-from evidence.errors import ConfigurationError, TimestampError
-from evidence.records import TimestampToken
+from evidence.model.errors import ConfigurationError, TimestampError
+from evidence.model.records import TimestampToken
 
 logger = logging.getLogger(__name__)
 

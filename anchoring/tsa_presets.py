@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from anchoring.tsa import TSAConfig
-from evidence.errors import ConfigurationError
+from evidence.model.errors import ConfigurationError
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,10 @@ from sqlmodel import Session
 from anchoring.anvil import LocalChain
 from anchoring.devtsa import DevelopmentTSA
 from anchoring.tsa import request_timestamp
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.merkle import MerkleTree
-from evidence.models import Case, EvidenceItem, ItemStatus
+from evidence.model.config import Settings
+from evidence.model.merkle import MerkleTree
+from evidence.model.tables import Case, EvidenceItem, ItemStatus
+from evidence.services.toolkit import Toolkit
 
 
 def _insert_items(kit: Toolkit, count: int, label: str) -> list[str]:

@@ -39,8 +39,8 @@ from capture._browser import CHROMIUM_ARGS, SCROLL_STEP_DELAY_MS, find_chromium,
 from capture._driver import driver, shared_driver
 from capture._recorder import TrafficRecorder
 from capture._video import ScreencastRecorder, ffmpeg_path
-from evidence.demo_site import DemoSite
-from evidence.records import CaptureOptions, system_clock
+from evidence.model.records import CaptureOptions, system_clock
+from evidence.services.demo_site import DemoSite
 
 _BARE_SCROLL = """
 async ({ stepPx, delayMs }) => {

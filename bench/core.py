@@ -20,12 +20,12 @@ from cryptography.hazmat.primitives import hashes
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.hashing import CHUNK_SIZE, digest_file
-from evidence.merkle import MerkleTree, verify_inclusion
-from evidence.models import Artifact, Case, EvidenceItem, ItemStatus
-from evidence.store import ArtifactStore
+from evidence.model.config import Settings
+from evidence.model.hashing import CHUNK_SIZE, digest_file
+from evidence.model.merkle import MerkleTree, verify_inclusion
+from evidence.model.store import ArtifactStore
+from evidence.model.tables import Artifact, Case, EvidenceItem, ItemStatus
+from evidence.services.toolkit import Toolkit
 
 
 def _best(func: Callable[[], object], repeat: int = 3) -> float:

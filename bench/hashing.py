@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 
-from evidence.hashing import CHUNK_SIZE, digest_file
+from evidence.model.hashing import CHUNK_SIZE, digest_file
 
 
 def _timed(func: Callable[[], object], repeat: int = 3) -> float:

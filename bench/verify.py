@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.verify [--sizes 10,100,1000]   (MB)
 
 For each size a synthetic bundle (random artifacts, a real manifest, written by
-``reports.bundle.write_bundle``) is unpacked, then timed in the same run:
+``reports.bundle.writer.write_bundle``) is unpacked, then timed in the same run:
 baseline = ``sha256sum`` plus ``openssl dgst -sm3`` over the same files;
 ours = ``evidence verify --offline --no-replay`` on the unpacked folder, in a
 fresh process whose peak RSS is read with ``resource.getrusage``. The token
@@ -26,7 +26,7 @@ from tests.test_hostile_bundles import make_bundle
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from evidence.verify import VerifyOptions, run_verification
+from evidence.verification.verifier import VerifyOptions, run_verification
 t = time.perf_counter()
 report = run_verification(Path(sys.argv[1]), VerifyOptions(offline=True, replay=False)).report
 print(json.dumps({"s": time.perf_counter() - t, "failures": len(report.failures),

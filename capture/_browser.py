@@ -12,8 +12,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture._recorder import TrafficRecorder
-from evidence.errors import CaptureError
-from evidence.records import CaptureOptions
+from evidence.model.errors import CaptureError
+from evidence.model.records import CaptureOptions
 
 logger = logging.getLogger(__name__)
 

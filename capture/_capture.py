@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from capture import _evidence_extras as extras
+from capture import _supporting as extras
 from capture._browser import first_line, launch, navigate, settle
 from capture._driver import driver
 from capture._guard import check_document_address, check_target, private_target_reason
@@ -40,8 +40,8 @@ from capture._video import (
     ffmpeg_path,
 )
 from capture._warc import ResourceFile, warcinfo_fields, write_capture_warc
-from evidence.errors import CaptureError, InvalidURLError
-from evidence.records import (
+from evidence.model.errors import CaptureError, InvalidURLError
+from evidence.model.records import (
     CapturedFile,
     CaptureOptions,
     CaptureRecord,
@@ -117,8 +117,8 @@ def capture_page(
     and ``capture.warc`` (WARC/1.1: the browser's own traffic with exact
     response bytes, plus the screenshot and DOM) into ``workdir``.
 
-    Raises :class:`~evidence.errors.InvalidURLError` for a URL that cannot be
-    captured and :class:`~evidence.errors.CaptureError` when no page arrives
+    Raises :class:`~evidence.model.errors.InvalidURLError` for a URL that cannot be
+    captured and :class:`~evidence.model.errors.CaptureError` when no page arrives
     (DNS failure, refused or unreachable host, navigation timeout). An HTTP
     error status is captured like any page; its status is in the record.
     ``id_factory`` makes the WARC record ids (UUID strings) reproducible.

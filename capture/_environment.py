@@ -33,10 +33,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from capture._dns import getaddrinfo_bounded
-from evidence._version import __version__ as toolkit_version
-from evidence._version import dependency_versions
-from evidence.errors import CaptureError
-from evidence.records import CaptureOptions, EnvironmentCheck, isoformat
+from evidence.model.errors import CaptureError
+from evidence.model.records import CaptureOptions, EnvironmentCheck, isoformat
+from evidence.model.version import __version__ as toolkit_version
+from evidence.model.version import dependency_versions
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import socket
 from urllib.parse import urlsplit
 
 from capture._dns import getaddrinfo_bounded
-from evidence.errors import InvalidURLError
+from evidence.model.errors import InvalidURLError
 
 _BLOCKED_NETWORKS = tuple(
     ipaddress.ip_network(n)

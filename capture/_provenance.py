@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from capture._tls import ServedChain, fetch_chain, verify_chain
-from evidence.records import HostRecord, TlsOrigin, isoformat
+from evidence.model.records import HostRecord, TlsOrigin, isoformat
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from playwright.sync_api import CDPSession
 
-from evidence.records import Clock
+from evidence.model.records import Clock
 
 logger = logging.getLogger(__name__)
 

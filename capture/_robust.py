@@ -24,8 +24,8 @@ from playwright.sync_api import Browser, BrowserContext, Dialog, Download, Page,
 from playwright.sync_api import Error as PlaywrightError
 
 from capture._recorder import RecordedExchange
-from evidence.errors import CaptureError
-from evidence.records import CapturedFile, CaptureOptions
+from evidence.model.errors import CaptureError
+from evidence.model.records import CapturedFile, CaptureOptions
 
 logger = logging.getLogger(__name__)
 

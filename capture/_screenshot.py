@@ -19,8 +19,8 @@ from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from evidence.errors import CaptureError
-from evidence.records import ScreenshotTile
+from evidence.model.errors import CaptureError
+from evidence.model.records import ScreenshotTile
 
 logger = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture._urls import validate_url
-from evidence.errors import EvidenceError, InvalidURLError, StepsFileError
-from evidence.records import CaptureStep, Clock, StepResult
+from evidence.model.errors import EvidenceError, InvalidURLError, StepsFileError
+from evidence.model.records import CaptureStep, Clock, StepResult
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from evidence.errors import InvalidURLError
+from evidence.model.errors import InvalidURLError
 
 _SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}

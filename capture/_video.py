@@ -29,7 +29,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from playwright.sync_api import CDPSession
 
-from evidence.records import isoformat
+from evidence.model.records import isoformat
 
 logger = logging.getLogger(__name__)
 

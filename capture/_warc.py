@@ -18,7 +18,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from capture._recorder import Headers, RecordedExchange
-from evidence.records import Clock, IdFactory, isoformat
+from evidence.model.records import Clock, IdFactory, isoformat
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from capture._browser import CHROMIUM_ARGS, find_chromium, first_line, scroll_through
-from evidence.errors import CaptureError
-from evidence.records import CaptureOptions
+from evidence.model.errors import CaptureError
+from evidence.model.records import CaptureOptions
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,8 @@ Data flows one way: capture -> seal -> timestamp -> anchor -> report/bundle -> v
 
 from typing import TYPE_CHECKING, Any
 
-from evidence._version import __version__
-from evidence.config import Settings
-from evidence.errors import (
+from evidence.model.config import Settings
+from evidence.model.errors import (
     AnchorError,
     BundleError,
     CaptureError,
@@ -34,26 +33,32 @@ from evidence.errors import (
     StoreError,
     TimestampError,
 )
-from evidence.records import AnchorReceipt, CaptureOptions, TimestampToken
+from evidence.model.records import AnchorReceipt, CaptureOptions, TimestampToken
+from evidence.model.version import __version__
 
 if TYPE_CHECKING:
-    from evidence.api import CaseInfo, CompletionResult, ItemInfo, Toolkit
-    from evidence.models import ItemStatus
-    from evidence.verify import CheckResult, Verdict, VerificationReport, verify_bundle
+    from evidence.model.tables import ItemStatus
+    from evidence.services.toolkit import CaseInfo, CompletionResult, ItemInfo, Toolkit
+    from evidence.verification.verifier import (
+        CheckResult,
+        Verdict,
+        VerificationReport,
+        verify_bundle,
+    )
 
 # The facade imports every stage, and every stage imports the core's leaf
 # modules (records, errors). Loading the facade lazily keeps
 # ``import capture`` or ``import anchoring.tsa`` free of import cycles.
 _LAZY = {
-    "CaseInfo": "evidence.api",
-    "CompletionResult": "evidence.api",
-    "ItemInfo": "evidence.api",
-    "Toolkit": "evidence.api",
-    "ItemStatus": "evidence.models",
-    "CheckResult": "evidence.verify",
-    "Verdict": "evidence.verify",
-    "VerificationReport": "evidence.verify",
-    "verify_bundle": "evidence.verify",
+    "CaseInfo": "evidence.services.toolkit",
+    "CompletionResult": "evidence.services.toolkit",
+    "ItemInfo": "evidence.services.toolkit",
+    "Toolkit": "evidence.services.toolkit",
+    "ItemStatus": "evidence.model.tables",
+    "CheckResult": "evidence.verification.verifier",
+    "Verdict": "evidence.verification.verifier",
+    "VerificationReport": "evidence.verification.verifier",
+    "verify_bundle": "evidence.verification.verifier",
 }
 
 

@@ -19,7 +19,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-from evidence.errors import ReportError
+from evidence.model.errors import ReportError
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-from evidence.errors import ReportError
+from evidence.model.errors import ReportError
 
 logger = logging.getLogger(__name__)
 

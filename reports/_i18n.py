@@ -6,7 +6,7 @@ checking that the English report says the same thing) reads them together.
 
 from __future__ import annotations
 
-from evidence.errors import ReportError
+from evidence.model.errors import ReportError
 
 LANGUAGES = ("zh", "en")
 

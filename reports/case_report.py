@@ -22,7 +22,7 @@ from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
-from evidence.records import AnchorReceipt, TimestampToken, isoformat
+from evidence.model.records import AnchorReceipt, TimestampToken, isoformat
 from reports._flowables import PageFurniture
 from reports._fonts import ReportFonts, load_fonts
 from reports._i18n import check_language

@@ -1,6 +1,6 @@
 """The PDF evidence report (网页电子证据固定报告).
 
-:func:`render_report` lays out a :class:`~evidence.records.ReportInput` on A4
+:func:`render_report` lays out a :class:`~evidence.model.records.ReportInput` on A4
 pages with reportlab platypus. The same input always gives the same bytes:
 the document is built in reportlab's invariant mode with its dates taken from
 ``generated_at``, so a report can be regenerated from a bundle and compared.
@@ -44,8 +44,8 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import LayoutError
 
-from evidence.errors import ReportError
-from evidence.records import (
+from evidence.model.errors import ReportError
+from evidence.model.records import (
     AnchorReceipt,
     EnvironmentCheck,
     ExhibitRow,

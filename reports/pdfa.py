@@ -22,7 +22,7 @@ from pathlib import Path
 import pikepdf
 from PIL import ImageCms
 
-from evidence.errors import ReportError
+from evidence.model.errors import ReportError
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from evidence.errors import ReportError
+from evidence.model.errors import ReportError
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from evidence.errors import ReportError
-from evidence.records import (
+from evidence.model.errors import ReportError
+from evidence.model.records import (
     CheckResult,
     ReportSigner,
     Verdict,

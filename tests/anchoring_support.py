@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from evidence.api import Toolkit
-from evidence.models import EvidenceItem
-from evidence.records import CapturedFile, CaptureRecord
+from evidence.model.records import CapturedFile, CaptureRecord
+from evidence.model.tables import EvidenceItem
+from evidence.services.toolkit import Toolkit
 
 
 def seal_synthetic(kit: Toolkit, case_number: str, count: int, workdir: Path) -> list[str]:

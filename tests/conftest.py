@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.config import Settings
+from evidence.model.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 

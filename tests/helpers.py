@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from evidence.api import ItemInfo, Toolkit
-from evidence.models import EvidenceItem
-from evidence.records import CapturedFile, CaptureRecord
+from evidence.model.records import CapturedFile, CaptureRecord
+from evidence.model.tables import EvidenceItem
+from evidence.services.toolkit import ItemInfo, Toolkit
 
 
 def seal_synthetic_item(kit: Toolkit, case_number: str, workdir: Path, label: str) -> ItemInfo:

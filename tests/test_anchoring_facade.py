@@ -14,11 +14,11 @@ from anchoring.anvil import LocalChain, find_anvil
 from anchoring.chain import check_anchor
 from anchoring.devtsa import DevelopmentTSA
 from anchoring.tsa import RetryPolicy, verify_timestamp
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.errors import ConfigurationError, TimestampError
-from evidence.merkle import InclusionProof, verify_inclusion
-from evidence.models import AnchorBatch, AnchorRecord, ChainCheckpoint, ItemStatus
+from evidence.model.config import Settings
+from evidence.model.errors import ConfigurationError, TimestampError
+from evidence.model.merkle import InclusionProof, verify_inclusion
+from evidence.model.tables import AnchorBatch, AnchorRecord, ChainCheckpoint, ItemStatus
+from evidence.services.toolkit import Toolkit
 from tests.anchoring_support import rpc, seal_synthetic
 from tests.conftest import require, require_tool
 

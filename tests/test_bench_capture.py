@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 from bench.capture import _PIECES, _bare_plus, bare_capture
-from evidence.demo_site import DemoSite
-from evidence.records import CaptureOptions
+from evidence.model.records import CaptureOptions
+from evidence.services.demo_site import DemoSite
 from tests.conftest import require_tool
 
 OPTIONS = CaptureOptions(allow_private_targets=True, ntp_servers=())

@@ -21,9 +21,9 @@ import pytest
 from PIL import Image
 
 from capture import capture_page, validate_url
-from evidence.demo_site import DemoSite
-from evidence.errors import CaptureError, InvalidURLError
-from evidence.records import CaptureOptions, CaptureRecord
+from evidence.model.errors import CaptureError, InvalidURLError
+from evidence.model.records import CaptureOptions, CaptureRecord
+from evidence.services.demo_site import DemoSite
 from tests.warc_reading import WarcRecord, read_warc
 
 SITE = DemoSite.root

@@ -17,11 +17,11 @@ import pytest
 from PIL import Image
 
 from capture import capture_page
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.errors import CaptureError, EvidenceError, InvalidURLError
-from evidence.models import ItemStatus
-from evidence.records import CaptureOptions, CaptureRecord
+from evidence.model.config import Settings
+from evidence.model.errors import CaptureError, EvidenceError, InvalidURLError
+from evidence.model.records import CaptureOptions, CaptureRecord
+from evidence.model.tables import ItemStatus
+from evidence.services.toolkit import Toolkit
 from tests.sites.hostile import DOWNLOAD_BYTES, HostileSite, closed_port
 
 FAST = CaptureOptions(
@@ -454,7 +454,9 @@ def test_toolkit_refuses_private_targets_when_not_allowed(tmp_path: Path) -> Non
     home = tmp_path / "home"
     home.mkdir()
     settings = Settings(
-        home=home, database_url=f"sqlite:///{home / 'evidence.db'}", allow_private_targets=False
+        home=home,
+        database_url=f"sqlite:///{home / 'evidence.db'}",
+        allow_private_targets=False,
     )
     with Toolkit(settings) as kit:
         kit.create_case("H-2", "private")

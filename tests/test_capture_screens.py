@@ -18,9 +18,9 @@ from PIL import Image
 
 import capture._capture as capture_module
 from capture import capture_page, check_target, is_private_address, load_steps, shared_driver
-from evidence.errors import CaptureError, InvalidURLError, StepsFileError
-from evidence.manifest import canonical_json, capture_from_json, capture_to_json
-from evidence.records import CaptureOptions, CaptureRecord, CaptureStep, isoformat
+from evidence.model.errors import CaptureError, InvalidURLError, StepsFileError
+from evidence.model.manifest import canonical_json, capture_from_json, capture_to_json
+from evidence.model.records import CaptureOptions, CaptureRecord, CaptureStep, isoformat
 from tests.conftest import require_tool
 from tests.sites.hostile import BAND_HEIGHT, HostileSite, band_colour, closed_port
 
@@ -439,9 +439,9 @@ def test_private_targets_allowed_explicitly() -> None:
 
 @pytest.mark.slow
 def test_capture_many_is_resumable(site: HostileSite, tmp_path: Path) -> None:
-    from evidence.api import BatchCaptureResult, Toolkit
-    from evidence.config import Settings
-    from evidence.models import ItemStatus
+    from evidence.model.config import Settings
+    from evidence.model.tables import ItemStatus
+    from evidence.services.toolkit import BatchCaptureResult, Toolkit
 
     home = tmp_path / "home"
     home.mkdir()

@@ -29,10 +29,10 @@ from capture import _environment as environment
 from capture import capture_page
 from capture._provenance import host_names, https_origins, resolve_hosts
 from capture._tls import fetch_chain, verify_chain
-from evidence.demo_site import DemoSite
-from evidence.errors import CaptureError
-from evidence.manifest import canonical_json, capture_from_json, capture_to_json
-from evidence.records import CaptureOptions, CaptureRecord
+from evidence.model.errors import CaptureError
+from evidence.model.manifest import canonical_json, capture_from_json, capture_to_json
+from evidence.model.records import CaptureOptions, CaptureRecord
+from evidence.services.demo_site import DemoSite
 from tests.sites.frames import (
     BULK_POST_BODY,
     CHILD_CSS,

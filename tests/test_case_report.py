@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from evidence import ItemStatus, Settings, Toolkit
-from evidence import bundle_format as bf
-from evidence.demo_site import DemoSite
-from evidence.errors import NotFoundError
-from evidence.records import CaptureOptions
+from evidence.model.errors import NotFoundError
+from evidence.model.records import CaptureOptions
+from evidence.services.demo_site import DemoSite
+from reports.bundle import layout as bf
 from reports.case_report import CaseReportInput, CaseReportItem, render_case_report
 from reports.pdfa import pdfa_identification
 from tests.conftest import require, require_tool
@@ -216,7 +216,7 @@ def test_facade_report_signed_by_two_officers(case: CaseFixture) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from evidence.records import ReportSigner
+    from evidence.model.records import ReportSigner
     from reports.signing import validate_pdf_signatures
     from tests.test_report_signing import _certificate
 

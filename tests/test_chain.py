@@ -26,8 +26,8 @@ from anchoring.chain import (
     check_anchor,
     load_contract_artifact,
 )
-from evidence.errors import AnchorError, ConfigurationError
-from evidence.records import AnchorCheck, AnchorReceipt
+from evidence.model.errors import AnchorError, ConfigurationError
+from evidence.model.records import AnchorCheck, AnchorReceipt
 from tests.conftest import require
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from anchoring.devtsa import DEVELOPMENT_POLICY_OID, DevelopmentTSA
 from anchoring.tsa import TSAConfig, request_timestamp
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.models import ItemStatus
+from evidence.model.config import Settings
+from evidence.model.tables import ItemStatus
+from evidence.services.toolkit import Toolkit
 from tests.conftest import REPO, require_tool
 from tests.helpers import seal_synthetic_item
 

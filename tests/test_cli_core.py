@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evidence.api import Toolkit
-from evidence.config import Settings
+from evidence.model.config import Settings
+from evidence.services.toolkit import Toolkit
 from tests.conftest import REPO
 from tests.helpers import seal_synthetic_item
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from evidence.errors import BundleError, IntegrityError, NotFoundError
-from evidence.hashing import digest_bytes, digest_file
-from evidence.manifest import Manifest, ManifestEntry, canonical_json, parse_manifest
-from evidence.records import isoformat
-from evidence.store import ArtifactStore
+from evidence.model.errors import BundleError, IntegrityError, NotFoundError
+from evidence.model.hashing import digest_bytes, digest_file
+from evidence.model.manifest import Manifest, ManifestEntry, canonical_json, parse_manifest
+from evidence.model.records import isoformat
+from evidence.model.store import ArtifactStore
 from tests.conftest import require_tool
 
 
@@ -112,9 +112,9 @@ def test_isoformat_refuses_naive_times() -> None:
 
 
 def test_the_bundle_writer_refuses_an_artifact_that_changed(tmp_path: Path) -> None:
-    from evidence import bundle_format as bf
-    from evidence.errors import IntegrityError
-    from reports.bundle import write_bundle
+    from evidence.model.errors import IntegrityError
+    from reports.bundle import layout as bf
+    from reports.bundle.writer import write_bundle
 
     artifact = tmp_path / "a.png"
     artifact.write_bytes(b"sealed bytes")

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.demo_site import DemoSite
-from evidence.models import Artifact, EvidenceItem, ItemStatus
+from evidence.model.config import Settings
+from evidence.model.tables import Artifact, EvidenceItem, ItemStatus
+from evidence.services.demo_site import DemoSite
+from evidence.services.toolkit import Toolkit
 from tests.conftest import REPO, require
 
 CASE = "崩溃-2026-001"
@@ -31,9 +31,9 @@ _SEALER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from evidence.api import Toolkit
-    from evidence.config import Settings
-    from evidence.store import ArtifactStore
+    from evidence.services.toolkit import Toolkit
+    from evidence.model.config import Settings
+    from evidence.model.store import ArtifactStore
     from tests.helpers import seal_synthetic_item
 
     home, label, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])

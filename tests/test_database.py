@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from evidence import custody
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.db import head_revision, open_engine, schema_revision
-from evidence.errors import ConfigurationError
-from evidence.models import ItemStatus
-from evidence.records import IdFactory
+from evidence.model import custody
+from evidence.model.config import Settings
+from evidence.model.db import head_revision, open_engine, schema_revision
+from evidence.model.errors import ConfigurationError
+from evidence.model.records import IdFactory
+from evidence.model.tables import ItemStatus
+from evidence.services.toolkit import Toolkit
 from tests.helpers import seal_synthetic_item
 
 
@@ -153,7 +153,7 @@ def test_an_older_schema_is_migrated_with_its_data_kept(database_url: str) -> No
     from alembic.config import Config
     from sqlalchemy import create_engine
 
-    from evidence.db import MIGRATIONS
+    from evidence.model.db import MIGRATIONS
 
     engine = create_engine(database_url)
     with engine.begin() as connection:

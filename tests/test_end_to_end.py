@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from evidence import ItemStatus, Settings, Toolkit, Verdict
-from evidence import bundle_format as bf
-from evidence.demo import DEMO_CASE_NUMBER
-from evidence.demo_site import DemoSite
-from evidence.verify import VerifyOptions
+from evidence.services.demo import DEMO_CASE_NUMBER
+from evidence.services.demo_site import DemoSite
+from evidence.verification.verifier import VerifyOptions
+from reports.bundle import layout as bf
 from tests.conftest import REPO, require, require_tool
 
 pytestmark = pytest.mark.slow

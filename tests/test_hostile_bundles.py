@@ -1,7 +1,7 @@
 """Hostile bundles: each gives a clear verdict or a one-line BundleError, writes
 nothing, and is read in bounded memory.
 
-The bundles are synthetic (``reports.bundle.write_bundle`` over random
+The bundles are synthetic (``reports.bundle.writer.write_bundle`` over random
 artifacts and a real manifest) so that no browser is needed; the verifier runs
 with ``--offline --no-replay`` where a chain or browser would add nothing.
 """
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from evidence import bundle_format as bf
-from evidence.errors import BundleError
-from evidence.hashing import digest_file
-from evidence.manifest import Manifest, ManifestEntry
-from evidence.verify import BundleLimits, VerifyOptions, run_verification
-from reports.bundle import write_bundle
+from evidence.model.errors import BundleError
+from evidence.model.hashing import digest_file
+from evidence.model.manifest import Manifest, ManifestEntry
+from evidence.verification.verifier import BundleLimits, VerifyOptions, run_verification
+from reports.bundle import layout as bf
+from reports.bundle.writer import write_bundle
 from tests.conftest import REPO
 
 OFFLINE = VerifyOptions(offline=True, replay=False)
@@ -203,7 +203,7 @@ def test_a_truncated_zip_is_a_one_line_error(good: Path, tmp_path: Path) -> None
 _CHILD = """
 import json, os, resource, sys
 from pathlib import Path
-from evidence.verify import VerifyOptions, run_verification
+from evidence.verification.verifier import VerifyOptions, run_verification
 report = run_verification(Path(sys.argv[1]), VerifyOptions(offline=True, replay=False)).report
 print(json.dumps({"rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   "exit": report.exit_code, "failures": len(report.failures)}))

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from capture import capture_page
-from evidence.demo_site import DemoSite
-from evidence.records import CaptureOptions, CaptureRecord
+from evidence.model.records import CaptureOptions, CaptureRecord
+from evidence.services.demo_site import DemoSite
 from tests.conftest import REPO, require
 
 INTEROP_BIN = REPO / ".venv-interop" / "bin"

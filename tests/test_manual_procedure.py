@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from evidence import Settings, Verdict
-from evidence import bundle_format as bf
-from evidence.manifest import canonical_json
-from evidence.merkle import MerkleTree
-from evidence.records import VerificationReport
-from evidence.verify import VerifyOptions, run_verification
+from evidence.model.manifest import canonical_json
+from evidence.model.merkle import MerkleTree
+from evidence.model.records import VerificationReport
+from evidence.verification.verifier import VerifyOptions, run_verification
+from reports.bundle import layout as bf
 from tests.conftest import REPO, require_tool
 from tests.test_verify_checks import (
     Captured,

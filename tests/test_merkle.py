@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from evidence.merkle import (
+from evidence.model.merkle import (
     EMPTY_ROOT,
     InclusionProof,
     MerkleTree,

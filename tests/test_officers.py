@@ -24,18 +24,18 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from cli import main as cli_main
-from evidence import bundle_format as bf
-from evidence import officers
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.errors import (
+from evidence.model import officer_keys as officers
+from evidence.model.config import Settings
+from evidence.model.errors import (
     CertificateError,
     EvidenceError,
     LifecycleError,
     NotFoundError,
     OfficerKeyError,
 )
-from evidence.signing import verify_manifest_signature
+from evidence.model.signatures import verify_manifest_signature
+from evidence.services.toolkit import Toolkit
+from reports.bundle import layout as bf
 from tests.conftest import require_tool
 from tests.helpers import seal_synthetic_item
 
@@ -177,7 +177,7 @@ def toolkit_cert(home: Path, enforcement_id: str) -> bytes:
     with Toolkit(_settings(home)) as toolkit:
         from sqlmodel import Session, select
 
-        from evidence.models import Officer
+        from evidence.model.tables import Officer
 
         with Session(toolkit.engine) as session:
             row = session.exec(
@@ -369,7 +369,7 @@ def test_capture_signature_and_a_later_cosignature(kit: Toolkit, tmp_path: Path)
         ("李四", "11010002"),
     ]
     roots = [x509.load_pem_x509_certificate(listed[0].certificate_pem)]
-    from evidence.errors import SignatureError
+    from evidence.model.errors import SignatureError
 
     with pytest.raises(SignatureError, match=r"untrusted signer 李四 \(enforcement ID 11010002\)"):
         kit.verify_item_signatures(item.id, roots)
@@ -385,7 +385,7 @@ def test_capture_signature_and_a_later_cosignature(kit: Toolkit, tmp_path: Path)
 def test_only_sealed_items_are_signed(kit: Toolkit, tmp_path: Path) -> None:
     from sqlmodel import Session
 
-    from evidence.models import EvidenceItem
+    from evidence.model.tables import EvidenceItem
 
     with Session(kit.engine) as session:
         case = kit._case(session, CASE)

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 from anchoring.anvil import LocalChain, find_anvil
 from anchoring.chain import ChainClient, SentAnchor
 from anchoring.tsa import RetryPolicy
-from evidence.api import Toolkit
-from evidence.config import Settings
-from evidence.errors import AnchorError, ConfigurationError
-from evidence.models import AnchorBatch, AnchorRecord, ItemStatus
+from evidence.model.config import Settings
+from evidence.model.errors import AnchorError, ConfigurationError
+from evidence.model.tables import AnchorBatch, AnchorRecord, ItemStatus
+from evidence.services.toolkit import Toolkit
 from tests.anchoring_support import seal_synthetic
 from tests.conftest import require, require_tool
 

@@ -24,7 +24,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from anchoring.devtsa import DevelopmentTSA
-from evidence.errors import ReportError
+from evidence.model.errors import ReportError
 from reports.pdf import render_report
 from reports.pdfa import pdfa_identification
 from reports.signing import sign_pdf, validate_pdf_signatures

@@ -21,9 +21,9 @@ import pytest
 from PIL import Image
 
 from evidence import Settings, Toolkit, Verdict
-from evidence import bundle_format as bf
-from evidence.errors import ReportError
-from evidence.records import CaptureOptions, ReportInput
+from evidence.model.errors import ReportError
+from evidence.model.records import CaptureOptions, ReportInput
+from reports.bundle import layout as bf
 from reports.pdf import render_report
 from tests.conftest import require, require_tool
 from tests.test_report_pdf import page_count, pdf_text, squeezed

@@ -21,9 +21,9 @@ from pyasn1.codec.der import decoder as der_decoder
 from pyasn1.codec.der import encoder as der_encoder
 from pyasn1_modules import rfc5652
 
-from evidence import officers
-from evidence.errors import CertificateError, SignatureError
-from evidence.signing import sign_manifest, signer_certificate, verify_manifest_signature
+from evidence.model import officer_keys as officers
+from evidence.model.errors import CertificateError, SignatureError
+from evidence.model.signatures import sign_manifest, signer_certificate, verify_manifest_signature
 from tests.conftest import require_tool
 
 MANIFEST = b'{"format":"evidence-toolkit/manifest/v1","item_id":"0001","sha256":"ab"}'

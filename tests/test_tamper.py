@@ -15,14 +15,15 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 import cli
 from anchoring.chain import ChainClient
-from evidence import Settings, Verdict, officers
-from evidence import bundle_format as bf
-from evidence.hashing import digest_file
-from evidence.manifest import canonical_json
-from evidence.officers import OfficerPrivateKey
-from evidence.records import VerificationReport, isoformat
-from evidence.signing import sign_manifest
-from evidence.verify import VerifyOptions, run_verification
+from evidence import Settings, Verdict
+from evidence.model import officer_keys as officers
+from evidence.model.hashing import digest_file
+from evidence.model.manifest import canonical_json
+from evidence.model.officer_keys import OfficerPrivateKey
+from evidence.model.records import VerificationReport, isoformat
+from evidence.model.signatures import sign_manifest
+from evidence.verification.verifier import VerifyOptions, run_verification
+from reports.bundle import layout as bf
 from tests.test_verify_checks import (
     Captured,
     capture_bundle,

@@ -38,8 +38,8 @@ from anchoring.tsa import (
     verify_timestamp,
     verify_timestamp_token,
 )
-from evidence.errors import ConfigurationError, TimestampError
-from evidence.records import TimestampToken
+from evidence.model.errors import ConfigurationError, TimestampError
+from evidence.model.records import TimestampToken
 from tests.conftest import require_tool
 
 # --- fixtures and helpers ---------------------------------------------------------

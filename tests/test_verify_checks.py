@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from evidence import Settings, Toolkit, Verdict
-from evidence import bundle_format as bf
-from evidence.demo_site import DemoSite
-from evidence.hashing import digest_file
-from evidence.manifest import canonical_json
-from evidence.records import CaptureOptions, VerificationReport
-from evidence.verify import VerifyOptions, run_verification
+from evidence.model.hashing import digest_file
+from evidence.model.manifest import canonical_json
+from evidence.model.records import CaptureOptions, VerificationReport
+from evidence.services.demo_site import DemoSite
+from evidence.verification.verifier import VerifyOptions, run_verification
+from reports.bundle import layout as bf
 from tests.conftest import require, require_tool
 
 CASE = "测试-2026-VERIFY"
@@ -239,7 +239,7 @@ def test_replay_is_not_checked_without_chromium(
     def no_chromium(user_agent: str = "") -> CaptureOptions:
         return CaptureOptions(chromium_path=Path("/nonexistent/chromium"), user_agent=user_agent)
 
-    monkeypatch.setattr("evidence.verify.CaptureOptions", no_chromium)
+    monkeypatch.setattr("evidence.verification.verifier.CaptureOptions", no_chromium)
     report = captured.kit.verify(captured.unpacked, offline=True)
     replay = [c for c in report.checks if c.check == "screenshot.replay"]
     assert [c.verdict for c in replay] == [Verdict.NOT_CHECKED]
@@ -328,9 +328,10 @@ def test_signatures_hook_reports_each_signature(captured: Captured, tmp_path: Pa
     sig = [c for c in report.checks if c.check == "manifest.signature"]
     assert [c.subject for c in sig] == ["signatures/officer.p7s"]
     try:
-        import evidence.signing  # noqa: F401
+        import evidence.model.signatures  # noqa: F401
     except ImportError:
-        assert sig[0].verdict is Verdict.NOT_CHECKED and "evidence.signing" in sig[0].detail
+        detail = sig[0].detail
+        assert sig[0].verdict is Verdict.NOT_CHECKED and "evidence.model.signatures" in detail
     else:
         assert sig[0].verdict is Verdict.FAIL  # not a valid CMS signature
 

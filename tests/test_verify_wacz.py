@@ -21,12 +21,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from evidence import Settings, Verdict
-from evidence import bundle_format as bf
-from evidence.records import VerificationReport
-from evidence.verify import WACZ_EVIDENCE, VerifyOptions, run_verification
+from evidence.model.records import VerificationReport
+from evidence.verification.verifier import WACZ_EVIDENCE, VerifyOptions, run_verification
+from reports.bundle import layout as bf
+from reports.bundle.wacz import EVIDENCE_BUNDLE
 from reports.signing import validate_pdf_signatures
 from reports.verification_report import EXPERT_FIELD
-from reports.wacz import EVIDENCE_BUNDLE
 from tests.conftest import REPO, require, require_tool
 from tests.test_verify_checks import Captured, capture_bundle, failing, verdicts
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 
 from evidence import Settings, Toolkit
-from evidence.demo_site import DemoSite
-from evidence.errors import ReportError
-from evidence.records import CaptureOptions
-from reports.wacz import WaczInput, write_wacz
+from evidence.model.errors import ReportError
+from evidence.model.records import CaptureOptions
+from evidence.services.demo_site import DemoSite
+from reports.bundle.wacz import WaczInput, write_wacz
 from tests.conftest import REPO, require
 
 pytestmark = pytest.mark.slow

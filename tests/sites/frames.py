@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from evidence.demo_site import SITE_ROOT
+from evidence.services.demo_site import SITE_ROOT
 
 CHILD_IMAGE = (SITE_ROOT / "img" / "shoe-1.png").read_bytes()
 CHILD_CSS = b"body { background: #fafafa; } h2 { color: #a00; }\n"

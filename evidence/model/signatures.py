@@ -38,15 +38,15 @@ from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ, useful
 from pyasn1_modules import rfc5280, rfc5652
 
-from evidence.errors import CertificateError, SignatureError
-from evidence.officers import (
+from evidence.model.errors import CertificateError, SignatureError
+from evidence.model.officer_keys import (
     OfficerPrivateKey,
     common_name_of,
     enforcement_id_of,
     fingerprint,
     key_algorithm_of,
 )
-from evidence.records import SignerInfo
+from evidence.model.records import SignerInfo
 
 logger = logging.getLogger(__name__)
 

@@ -50,16 +50,12 @@ from anchoring.chain import (
 from anchoring.devtsa import DevelopmentTSA
 from anchoring.tsa import RetryPolicy, TSAConfig, request_timestamps
 from anchoring.tsa_presets import preset_config
-from evidence import _maintenance
-from evidence import bundle_format as bf
-from evidence import custody as custody_log
-from evidence import officers as officer_keys
-from evidence._maintenance import DoctorReport
-from evidence._version import __version__, dependency_versions
-from evidence.config import Settings
-from evidence.custody import LogVerification
-from evidence.db import as_utc, open_engine
-from evidence.errors import (
+from evidence.model import custody as custody_log
+from evidence.model import officer_keys
+from evidence.model.config import Settings
+from evidence.model.custody import LogVerification
+from evidence.model.db import as_utc, open_engine
+from evidence.model.errors import (
     AnchorError,
     CertificateError,
     ConfigurationError,
@@ -68,7 +64,7 @@ from evidence.errors import (
     NotFoundError,
     TimestampError,
 )
-from evidence.manifest import (
+from evidence.model.manifest import (
     ARTIFACT_DIR,
     Manifest,
     ManifestEntry,
@@ -76,23 +72,8 @@ from evidence.manifest import (
     capture_from_json,
     capture_to_json,
 )
-from evidence.merkle import MerkleTree
-from evidence.models import (
-    Agency,
-    AnchorBatch,
-    AnchorRecord,
-    Artifact,
-    Case,
-    CaseOfficer,
-    ChainCheckpoint,
-    CustodyEvent,
-    EvidenceItem,
-    ItemStatus,
-    ManifestSignature,
-    Officer,
-    TimestampRecord,
-)
-from evidence.records import (
+from evidence.model.merkle import MerkleTree
+from evidence.model.records import (
     AnchorCheck,
     AnchorReceipt,
     CaptureOptions,
@@ -112,14 +93,33 @@ from evidence.records import (
     random_id,
     system_clock,
 )
-from evidence.signing import sign_manifest, verify_manifest_signature
-from evidence.store import ArtifactStore
-from evidence.verify import VerificationReport, VerifyOptions, run_verification
-from reports.bundle import CaseBundleInput, write_bundle, write_case_bundle
+from evidence.model.signatures import sign_manifest, verify_manifest_signature
+from evidence.model.store import ArtifactStore
+from evidence.model.tables import (
+    Agency,
+    AnchorBatch,
+    AnchorRecord,
+    Artifact,
+    Case,
+    CaseOfficer,
+    ChainCheckpoint,
+    CustodyEvent,
+    EvidenceItem,
+    ItemStatus,
+    ManifestSignature,
+    Officer,
+    TimestampRecord,
+)
+from evidence.model.version import __version__, dependency_versions
+from evidence.services import maintenance as _maintenance
+from evidence.services.maintenance import DoctorReport
+from evidence.verification.verifier import VerificationReport, VerifyOptions, run_verification
+from reports.bundle import layout as bf
+from reports.bundle.wacz import WaczInput, WaczPage, write_wacz
+from reports.bundle.writer import CaseBundleInput, write_bundle, write_case_bundle
 from reports.case_report import CaseReportInput, CaseReportItem, render_case_report
 from reports.pdf import render_report
 from reports.signing import sign_pdf
-from reports.wacz import WaczInput, WaczPage, write_wacz
 
 logger = logging.getLogger(__name__)
 
@@ -1623,7 +1623,7 @@ class Toolkit:
     def _local_rpc_for(self, bundle: Path, options: VerifyOptions | None = None) -> str | None:
         """When a bundle was anchored on our own local chain, make sure that node runs."""
         try:
-            from evidence.verify import WACZ_EVIDENCE, is_wacz, open_bundle
+            from evidence.verification.verifier import WACZ_EVIDENCE, is_wacz, open_bundle
 
             source = open_bundle(bundle, options.limits if options else None)
         except EvidenceError:

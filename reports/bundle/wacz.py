@@ -43,8 +43,8 @@ from cdxj_indexer.main import CDXJIndexer
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from evidence.errors import ReportError
-from evidence.hashing import CHUNK_SIZE
+from evidence.model.errors import ReportError
+from evidence.model.hashing import CHUNK_SIZE
 
 logger = logging.getLogger(__name__)
 

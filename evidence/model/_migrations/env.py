@@ -5,11 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from evidence import models  # noqa: F401  (the tables Alembic compares against)
+from evidence.model import tables as models  # noqa: F401  (the tables Alembic compares against)
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through evidence.db.open_engine, which passes a connection")
+    raise RuntimeError(
+        "run migrations through evidence.model.db.open_engine, which passes a connection"
+    )
 
 context.configure(
     connection=connection,

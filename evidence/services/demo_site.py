@@ -1,7 +1,7 @@
 """A bundled sample shop listing served on 127.0.0.1, for the demo and the tests.
 
 The pages are fictitious (a counterfeit-looking sneaker listing in Simplified
-Chinese) and live as static files in ``evidence/_demo_site/``. The server adds
+Chinese) and live as static files in ``evidence/services/_demo_site/``. The server adds
 the few things a plain static server would not show a capture tool: a 302
 redirect, a GBK-encoded page with its charset in the header, a gzip-encoded and
 chunked stylesheet, a 404, and a page whose image never finishes loading.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
-from evidence.errors import ConfigurationError
+from evidence.model.errors import ConfigurationError
 
 ENV_HOME = "EVIDENCE_HOME"
 ENV_DATABASE_URL = "EVIDENCE_DATABASE_URL"

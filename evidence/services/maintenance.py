@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from evidence import custody
-from evidence.db import as_utc
-from evidence.errors import EvidenceError
-from evidence.models import AnchorBatch, Artifact, Case, EvidenceItem, ItemStatus
+from evidence.model import custody
+from evidence.model.db import as_utc
+from evidence.model.errors import EvidenceError
+from evidence.model.tables import AnchorBatch, Artifact, Case, EvidenceItem, ItemStatus
 
 if TYPE_CHECKING:
-    from evidence.api import ItemInfo, Toolkit
+    from evidence.services.toolkit import ItemInfo, Toolkit
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from evidence._pkcs8 import encrypt_private_key
-from evidence.errors import CertificateError, OfficerKeyError
+from evidence.model._pkcs8 import encrypt_private_key
+from evidence.model.errors import CertificateError, OfficerKeyError
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Events are appended inside the caller's database transaction, next to the
 state change they record, so the log and the evidence can never disagree.
 Appends are serialised: SQLite writers already hold the database lock from
-the start of their transaction (``BEGIN IMMEDIATE``, see :mod:`evidence.db`);
+the start of their transaction (``BEGIN IMMEDIATE``, see :mod:`evidence.model.db`);
 on PostgreSQL a transaction-scoped advisory lock orders appenders.
 """
 
@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
-from evidence.errors import BundleError
-from evidence.manifest import canonical_json
-from evidence.models import CustodyEvent
-from evidence.records import IdFactory, isoformat
+from evidence.model.errors import BundleError
+from evidence.model.manifest import canonical_json
+from evidence.model.records import IdFactory, isoformat
+from evidence.model.tables import CustodyEvent
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def hash_body(body: dict[str, Any]) -> str:
 
 
 def _aware(moment: datetime) -> datetime:
-    from evidence.db import as_utc
+    from evidence.model.db import as_utc
 
     return as_utc(moment)
 

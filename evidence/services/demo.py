@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from evidence.api import CompletionResult, ItemInfo, Toolkit
-from evidence.demo_site import DemoSite
-from evidence.errors import NotFoundError
-from evidence.records import CaptureOptions, VerificationReport
+from evidence.model.errors import NotFoundError
+from evidence.model.records import CaptureOptions, VerificationReport
+from evidence.services.demo_site import DemoSite
+from evidence.services.toolkit import CompletionResult, ItemInfo, Toolkit
 
 DEMO_CASE_NUMBER = "示例-2026-001"
 DEMO_CASE_TITLE = "某网店销售假冒运动鞋案（示例）"

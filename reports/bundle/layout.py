@@ -1,6 +1,7 @@
 """The evidence bundle's layout and the JSON forms of its records.
 
-The writer lives in :mod:`reports.bundle`, the reader in :mod:`evidence.verify`;
+The writer lives in :mod:`reports.bundle.writer`, the reader in
+:mod:`evidence.verification.verifier`;
 both take their paths and (de)serialisers from here so the two cannot drift.
 ``docs/bundle.md`` describes the layout for recipients.
 """
@@ -15,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidence.errors import BundleError
-from evidence.manifest import canonical_json
-from evidence.records import AnchorReceipt, SignatureInfo, TimestampToken, isoformat
+from evidence.model.errors import BundleError
+from evidence.model.manifest import canonical_json
+from evidence.model.records import AnchorReceipt, SignatureInfo, TimestampToken, isoformat
 
 BUNDLE_FORMAT = "evidence-toolkit/bundle/v1"
 CASE_BUNDLE_FORMAT = "evidence-toolkit/case-bundle/v1"
@@ -165,7 +166,7 @@ def signature_name(index: int, enforcement_id: str) -> str:
 
     ``n`` is 1 for the capturing officer's signature, 2, 3, ... for co-signatures.
     """
-    from evidence.officers import safe_enforcement_id
+    from evidence.model.officer_keys import safe_enforcement_id
 
     if index < 1:
         raise ValueError(f"signature numbers start at 1, not {index}")

@@ -1,7 +1,7 @@
 """Database engine: SQLite by default (WAL, busy timeout), PostgreSQL supported.
 
 The schema is managed by Alembic migrations shipped in
-``evidence/_migrations``; :func:`open_engine` brings any database up to the
+``evidence/model/_migrations``; :func:`open_engine` brings any database up to the
 newest revision this toolkit knows and refuses one written by a newer
 toolkit rather than guess at it.
 """
@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import create_engine
 
-from evidence import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from evidence.errors import ConfigurationError
+from evidence.model import tables as models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from evidence.model.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

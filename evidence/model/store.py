@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
-from evidence.errors import IntegrityError, NotFoundError, StoreError
-from evidence.hashing import CHUNK_SIZE, Digests, DualHasher, digest_file, sha256_hex
+from evidence.model.errors import IntegrityError, NotFoundError, StoreError
+from evidence.model.hashing import CHUNK_SIZE, Digests, DualHasher, digest_file, sha256_hex
 
 logger = logging.getLogger(__name__)
 

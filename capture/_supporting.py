@@ -41,8 +41,8 @@ from capture._provenance import (
 )
 from capture._recorder import RecordedExchange, TrafficRecorder
 from capture._warc import MetadataBlock, ResourceFile
-from evidence.errors import CaptureError
-from evidence.records import (
+from evidence.model.errors import CaptureError
+from evidence.model.records import (
     CapturedFile,
     CaptureOptions,
     Clock,

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from evidence import bundle_format as bf
-from evidence.errors import IntegrityError, ReportError
-from evidence.hashing import CHUNK_SIZE, DualHasher, digest_bytes
-from evidence.manifest import canonical_json, parse_manifest
-from evidence.merkle import InclusionProof, printf_bytes, proof_steps
-from evidence.records import AnchorReceipt, isoformat
+from evidence.model.errors import IntegrityError, ReportError
+from evidence.model.hashing import CHUNK_SIZE, DualHasher, digest_bytes
+from evidence.model.manifest import canonical_json, parse_manifest
+from evidence.model.merkle import InclusionProof, printf_bytes, proof_steps
+from evidence.model.records import AnchorReceipt, isoformat
+from reports.bundle import layout as bf
 
 
 def write_bundle(data: bf.BundleInput, out_path: Path) -> Path:

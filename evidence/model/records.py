@@ -2,7 +2,7 @@
 
 The stages (``capture``, ``anchoring``, ``reports``) take and return these
 frozen dataclasses; none of them imports another stage. The facade in
-:mod:`evidence.api` composes them.
+:mod:`evidence.services.toolkit` composes them.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from evidence.errors import BundleError
-from evidence.hashing import Digests, digest_bytes
-from evidence.records import CaptureRecord, isoformat
+from evidence.model.errors import BundleError
+from evidence.model.hashing import Digests, digest_bytes
+from evidence.model.records import CaptureRecord, isoformat
 
 MANIFEST_FORMAT = "evidence-toolkit/manifest/v1"
 ARTIFACT_DIR = "artifacts"
@@ -230,7 +230,7 @@ def capture_from_json(raw: dict[str, Any]) -> CaptureRecord:
     """Rebuild the capture record from its manifest form (files are not included)."""
     from datetime import datetime
 
-    from evidence.records import HttpExchange
+    from evidence.model.records import HttpExchange
 
     def when(value: Any) -> datetime:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -269,7 +269,7 @@ def capture_from_json(raw: dict[str, Any]) -> CaptureRecord:
 def _capture_4b_from_json(raw: dict[str, Any]) -> dict[str, Any]:
     from datetime import datetime
 
-    from evidence.records import ScreenshotTile, StepResult
+    from evidence.model.records import ScreenshotTile, StepResult
 
     def when(value: Any) -> datetime:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -356,7 +356,7 @@ def _capture_4a_to_json(record: CaptureRecord) -> dict[str, Any]:
 def _capture_4a_from_json(raw: dict[str, Any]) -> dict[str, Any]:
     from datetime import datetime
 
-    from evidence.records import EnvironmentCheck, HostRecord, TlsOrigin
+    from evidence.model.records import EnvironmentCheck, HostRecord, TlsOrigin
 
     def when(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None

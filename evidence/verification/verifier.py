@@ -41,24 +41,24 @@ from anchoring.chain import ChainUnreachableError, check_anchor
 from anchoring.tsa import verify_timestamp
 from capture import read_video_frames
 from capture.replay import replay_screenshot
-from evidence import bundle_format as bf
-from evidence.errors import (
+from evidence.model.errors import (
     AnchorError,
     BundleError,
     CaptureError,
     EvidenceError,
     TimestampError,
 )
-from evidence.hashing import CHUNK_SIZE, Digests, DualHasher, digest_bytes
-from evidence.manifest import Manifest, canonical_json, parse_manifest
-from evidence.merkle import InclusionProof, root_from_proof
-from evidence.records import (
+from evidence.model.hashing import CHUNK_SIZE, Digests, DualHasher, digest_bytes
+from evidence.model.manifest import Manifest, canonical_json, parse_manifest
+from evidence.model.merkle import InclusionProof, root_from_proof
+from evidence.model.records import (
     AnchorReceipt,
     CaptureOptions,
     CheckResult,
     Verdict,
     VerificationReport,
 )
+from reports.bundle import layout as bf
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ WACZ_DATAPACKAGE = "datapackage.json"
 WACZ_DIGEST = "datapackage-digest.json"
 WACZ_ARCHIVE = "archive/"
 WACZ_EVIDENCE = "evidence/bundle.zip"
-"""Where ``reports.wacz`` puts the item's evidence bundle (``reports.wacz.EVIDENCE_BUNDLE``)."""
+"""Where ``reports.bundle.wacz`` puts the item's evidence bundle (``EVIDENCE_BUNDLE``)."""
 _EVIDENCE_CHECKS = (
     "manifest",
     "artifact.digest",
@@ -760,7 +760,8 @@ class _Verifier:
                     "manifest.signature",
                     name,
                     Verdict.NOT_CHECKED,
-                    "this verifier has no CMS signature support (evidence.signing is missing)",
+                    "this verifier has no CMS signature support"
+                    " (evidence.model.signatures is missing)",
                 )
                 continue
             data = self._small(name)
@@ -1387,9 +1388,9 @@ def _verify_custody_chain(data: bytes) -> int:
 
 
 def _signature_verifier() -> Callable[[bytes, bytes, list[x509.Certificate] | None], object] | None:
-    """``evidence.signing.verify_manifest_signature`` once that module exists."""
+    """``evidence.model.signatures.verify_manifest_signature`` once that module exists."""
     try:
-        module = importlib.import_module("evidence.signing")
+        module = importlib.import_module("evidence.model.signatures")
     except ImportError:
         return None
     function = getattr(module, "verify_manifest_signature", None)
@@ -1400,7 +1401,7 @@ def _describe_signer(signer: object) -> str:
     name = getattr(signer, "common_name", None)
     enforcement_id = getattr(signer, "enforcement_id", None)
     if name and enforcement_id:
-        # As evidence.signing names signers in its errors, so both read alike.
+        # As evidence.model.signatures names signers in its errors, so both read alike.
         return f"{name} (enforcement ID {enforcement_id}, certificate SHA-256 " + (
             f"{getattr(signer, 'certificate_sha256', '?')})"
         )

@@ -1,0 +1,1 @@
+"""Verification of bundles: small checks run by one runner."""

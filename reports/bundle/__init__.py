@@ -1,0 +1,1 @@
+"""The evidence bundle: its layout, writer, reader and limits, and the WACZ form."""
