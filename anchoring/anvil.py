@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evidence.model.child_env import child_environment
 from evidence.model.errors import AnchorError, ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -438,6 +439,9 @@ class LocalChain:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
+                # The node outlives the command that started it: it must not
+                # keep that command's passphrases and keys in its environment.
+                env=child_environment(),
             )
         self._children[process.pid] = process
         return process

@@ -49,6 +49,7 @@ from web3.types import TxParams, TxReceipt
 
 from evidence.model.errors import AnchorError, ConfigurationError
 from evidence.model.records import AnchorCheck, AnchorReceipt
+from evidence.model.redaction import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ def _connection_reason(exc: BaseException) -> str:
 @contextlib.contextmanager
 def _rpc_errors(rpc_url: str, action: str) -> Iterator[None]:
     """Turn transport and node errors into the toolkit's one-line errors."""
+    rpc_url = redact_url(rpc_url)
     try:
         yield
     except (
@@ -314,7 +316,8 @@ class ChainClient:
         request_timeout_s: float = 10.0,
         receipt_timeout_s: float = 60.0,
     ) -> None:
-        self.rpc_url = rpc_url
+        self.rpc_url = redact_url(rpc_url)
+        """The endpoint as it may be shown and stored: without credentials."""
         self.development = development
         self._network_name = network_name
         self._receipt_timeout_s = receipt_timeout_s
@@ -375,7 +378,7 @@ class ChainClient:
         chain_id = client.chain_id
         if expected_chain_id is not None and chain_id != expected_chain_id:
             raise ConfigurationError(
-                f"the node at {rpc_url} is on chain id {chain_id}, "
+                f"the node at {client.rpc_url} is on chain id {chain_id}, "
                 f"not the configured {expected_chain_id}"
             )
         if client._node_account is not None:
@@ -383,7 +386,8 @@ class ChainClient:
                 held = {str(a).lower() for a in client._w3.eth.accounts}
             if client._node_account.lower() not in held:
                 raise ConfigurationError(
-                    f"the node at {rpc_url} does not hold the account {client._node_account} "
+                    f"the node at {client.rpc_url} does not hold the account "
+                    f"{client._node_account} "
                     "(eth_accounts): it cannot send for it"
                 )
         if client._key_is_public and not (development and chain_id == DEV_CHAIN_ID):

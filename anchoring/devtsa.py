@@ -25,7 +25,9 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -34,7 +36,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 import rfc3161ng
 from cryptography import x509
@@ -44,6 +46,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyasn1.error import PyAsn1Error
 
 from anchoring.tsa import TSAConfig
+from evidence.model.child_env import child_environment
 from evidence.model.errors import ConfigurationError, TimestampError
 
 logger = logging.getLogger(__name__)
@@ -58,6 +61,10 @@ elsewhere, belongs to GlobalSign).
 """
 
 MAX_QUERY_BYTES: Final = 64 * 1024
+MAX_CONNECTIONS: Final = 16
+"""Connections served at once; further ones are answered 503 and closed at once."""
+MAX_CONNECTION_S: Final = 15.0
+"""Total time one connection may take, however slowly its client trickles bytes."""
 """A TimeStampReq is a few hundred bytes; anything this big is not one."""
 
 TSR_PATH: Final = "/tsr"
@@ -234,6 +241,7 @@ class OpensslTSA:
                         *self._extra_reply_args(),
                     ],
                     cwd=self._directory,
+                    env=child_environment(keep=self._child_env_names()),
                     capture_output=True,
                     timeout=_OPENSSL_TIMEOUT_S,
                     check=False,
@@ -251,6 +259,9 @@ class OpensslTSA:
 
     def _extra_reply_args(self) -> list[str]:
         return []
+
+    def _child_env_names(self) -> tuple[str, ...]:
+        return ()
 
     def _bind(self, host: str, port: int) -> _TSAServer:
         self._openssl()  # fail here, not on the first request
@@ -451,6 +462,10 @@ class AgencyTSA(OpensslTSA):
             if not serial.exists():
                 _write_atomic(serial, b"01\n", 0o644)
 
+    def _child_env_names(self) -> tuple[str, ...]:
+        # ``-passin env:NAME`` reads the key's password in openssl itself.
+        return (KEY_PASSWORD_ENV,)
+
     def _extra_reply_args(self) -> list[str]:
         if os.environ.get(KEY_PASSWORD_ENV) is not None:
             return ["-passin", f"env:{KEY_PASSWORD_ENV}"]
@@ -507,6 +522,13 @@ def _check_agency_files(certificate: Path, key: Path, chain: Path | None) -> byt
 
 
 class _TSAServer(ThreadingHTTPServer):
+    """One thread per connection, but never more than :data:`MAX_CONNECTIONS`.
+
+    A client that opens many connections and trickles bytes into them
+    (slow-loris) would otherwise hold one thread each for as long as it
+    likes: the socket timeout only bounds the wait for the *next* byte.
+    """
+
     daemon_threads = True
 
     def __init__(
@@ -517,6 +539,52 @@ class _TSAServer(ThreadingHTTPServer):
     ) -> None:
         super().__init__(address, handler)
         self.tsa = tsa
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            _refuse_busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        deadline = threading.Timer(MAX_CONNECTION_S, _cut, args=(request,))
+        deadline.daemon = True
+        deadline.start()
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            deadline.cancel()
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up or is cut at the deadline is not a server fault:
+        # no traceback on the operator's terminal for it, one debug line instead.
+        if isinstance(sys.exc_info()[1], OSError):
+            logger.debug("TSA connection from %s ended abnormally", client_address, exc_info=True)
+        else:
+            logger.exception("TSA handler failed for %s", client_address)
+
+
+def _refuse_busy(request: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        request.settimeout(1.0)
+        request.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+            b"Connection: close\r\nRetry-After: 1\r\n\r\n"
+        )
+
+
+def _cut(request: socket.socket) -> None:
+    # Shutting the socket down wakes the handler's blocked read with EOF/error,
+    # so the thread ends and its slot is freed.
+    with contextlib.suppress(OSError):
+        request.shutdown(socket.SHUT_RDWR)
 
 
 class _TSARequestHandler(BaseHTTPRequestHandler):

@@ -66,6 +66,7 @@ from rfc3161_client import (
 from anchoring import _tsa_asn1
 from evidence.model.errors import ConfigurationError, TimestampError
 from evidence.model.records import TimestampToken
+from evidence.model.redaction import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -113,22 +114,29 @@ class TSAConfig:
 
     @property
     def label(self) -> str:
-        return self.name or self.url
+        return self.name or self.shown_url
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as it may be printed, logged and stored: without credentials."""
+        return redact_url(self.url)
 
     def __post_init__(self) -> None:
         try:
             parsed = urllib.parse.urlsplit(self.url)
             parsed.port  # noqa: B018 - raises ValueError for a malformed port
         except ValueError as exc:
-            raise ConfigurationError(f"TSA URL is malformed: {self.url!r}") from exc
+            raise ConfigurationError(f"TSA URL is malformed: {redact_url(self.url)!r}") from exc
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ConfigurationError(f"TSA URL must be http(s)://host/...: {self.url!r}")
+            raise ConfigurationError(
+                f"TSA URL must be http(s)://host/...: {redact_url(self.url)!r}"
+            )
         if self.timeout_s <= 0 or self.total_timeout_s <= 0:
             raise ConfigurationError(
                 f"TSA timeouts must be positive, got {self.timeout_s}/{self.total_timeout_s}"
             )
         if not self.trust_roots_pem.strip():
-            raise ConfigurationError(f"TSA {self.url}: no trust root configured")
+            raise ConfigurationError(f"TSA {self.shown_url}: no trust root configured")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,13 +218,14 @@ def fetch_timestamp(query_der: bytes, config: TSAConfig) -> bytes:
     }
     if config.username is not None:
         if urllib.parse.urlsplit(config.url).scheme != "https":
-            logger.warning("sending TSA credentials to %s over plain http", config.url)
+            logger.warning("sending TSA credentials to %s over plain http", config.shown_url)
         token = f"{config.username}:{config.password or ''}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
     request = urllib.request.Request(config.url, data=query_der, headers=headers, method="POST")
     watchdog = _Watchdog(config.total_timeout_s)
     too_slow = (
-        f"TSA {config.url} did not answer within {config.total_timeout_s:g} s (whole exchange)"
+        f"TSA {config.shown_url} did not answer within {config.total_timeout_s:g} s "
+        "(whole exchange)"
     )
     try:
         with watchdog, _opener(config.url, watchdog).open(
@@ -225,34 +234,36 @@ def fetch_timestamp(query_der: bytes, config: TSAConfig) -> bytes:
             body = _read_limited(response, watchdog)
             media_type = response.headers.get_content_type()
     except urllib.error.HTTPError as exc:
-        _fail(f"TSA {config.url} answered HTTP {exc.code} {_one_line(str(exc.reason))}", exc)
+        _fail(f"TSA {config.shown_url} answered HTTP {exc.code} {_one_line(str(exc.reason))}", exc)
     except urllib.error.URLError as exc:
         if watchdog.fired:
             _fail(too_slow, exc)
         if isinstance(exc.reason, TimeoutError):
-            _fail(f"TSA {config.url} did not answer within {config.timeout_s:g} s", exc)
-        _fail(f"TSA {config.url} is unreachable: {_one_line(str(exc.reason))}", exc)
+            _fail(f"TSA {config.shown_url} did not answer within {config.timeout_s:g} s", exc)
+        _fail(f"TSA {config.shown_url} is unreachable: {_one_line(str(exc.reason))}", exc)
     except TimeoutError as exc:
         if watchdog.fired:
             _fail(too_slow, exc)
-        _fail(f"TSA {config.url} did not answer within {config.timeout_s:g} s", exc)
+        _fail(f"TSA {config.shown_url} did not answer within {config.timeout_s:g} s", exc)
     except (HTTPException, OSError, ValueError) as exc:
         if watchdog.fired:
             _fail(too_slow, exc)
-        _fail(f"TSA {config.url}: connection failed: {_one_line(repr(exc))}", exc)
+        _fail(f"TSA {config.shown_url}: connection failed: {_one_line(repr(exc))}", exc)
     if watchdog.fired:
         raise TimestampError(too_slow)
     if len(body) > MAX_RESPONSE_BYTES:
-        raise TimestampError(f"TSA {config.url}: response larger than {MAX_RESPONSE_BYTES} bytes")
+        raise TimestampError(
+            f"TSA {config.shown_url}: response larger than {MAX_RESPONSE_BYTES} bytes"
+        )
     if media_type in ("text/html", "text/plain") and not body.startswith(b"\x30"):
         # A captive portal, proxy or error page answering 200: say so, not "bad DER".
         raise TimestampError(
-            f"TSA {config.url} answered {media_type} instead of a time-stamp reply "
+            f"TSA {config.shown_url} answered {media_type} instead of a time-stamp reply "
             f"({_one_line(body[:80].decode('utf-8', 'replace'))})"
         )
     if media_type != REPLY_MEDIA_TYPE:
         # Some TSAs label replies oddly; the DER checks decide, not the header.
-        logger.warning("TSA %s answered with Content-Type %s", config.url, media_type)
+        logger.warning("TSA %s answered with Content-Type %s", config.shown_url, media_type)
     return body
 
 
@@ -364,13 +375,13 @@ def request_timestamp(
                 f"{_PREFIX}: policy {checked.policy} is not the requested {config.policy_oid}"
             )
     except TimestampError as exc:
-        raise TimestampError(f"TSA {config.url}: {exc.message}", hint=exc.hint) from exc
+        raise TimestampError(f"TSA {config.shown_url}: {exc.message}", hint=exc.hint) from exc
     logger.info(
         "TSA %s stamped %s:%s at %s (serial %d)",
-        config.url, name, checked.imprint, checked.gen_time.isoformat(), checked.serial,
+        config.shown_url, name, checked.imprint, checked.gen_time.isoformat(), checked.serial,
     )
     return TimestampToken(
-        tsa_url=config.url,
+        tsa_url=config.shown_url,
         response_der=response_der,
         token_der=checked.token_der,
         gen_time=checked.gen_time,

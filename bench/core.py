@@ -1,4 +1,4 @@
-"""Benchmarks for the evidence core (issue: seal throughput, Merkle, lookup by hash).
+"""Benchmarks for the evidence core (seal throughput, Merkle, lookup by hash).
 
 Run: ``.venv/bin/python -m bench.core [--seal-mb N] [--max-leaves N] [--items N]``.
 Every ratio is against a baseline measured in the same run on the same data.

@@ -12,6 +12,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture._recorder import TrafficRecorder
+from evidence.model.child_env import child_environment
 from evidence.model.errors import CaptureError
 from evidence.model.records import CaptureOptions
 
@@ -132,6 +133,7 @@ def launch(playwright: Playwright, options: CaptureOptions) -> Browser:
             executable_path=executable,
             args=[*CHROMIUM_ARGS, *options.browser_args],
             timeout=max(options.navigation_timeout_s, 10.0) * 1000,
+            env=dict(child_environment()),
         )
     except PlaywrightError as exc:
         raise CaptureError(f"could not start Chromium at {executable}: {first_line(exc)}") from None

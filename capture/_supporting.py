@@ -1,4 +1,4 @@
-"""The parts of a capture beyond screenshot, DOM and traffic (issue 4, part A).
+"""The parts of a capture beyond screenshot, DOM and traffic: supporting data.
 
 :class:`Extras` is driven by :mod:`capture._capture` at fixed points of one
 capture: the clean-environment check (started before the browser, finished

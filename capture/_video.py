@@ -29,6 +29,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from playwright.sync_api import CDPSession
 
+from evidence.model.child_env import child_environment
 from evidence.model.records import isoformat
 
 logger = logging.getLogger(__name__)
@@ -190,7 +191,11 @@ class ScreencastRecorder:
         ]  # fmt: skip
         try:
             done = subprocess.run(
-                command, capture_output=True, timeout=max(timeout_s, 5.0), check=False
+                command,
+                capture_output=True,
+                timeout=max(timeout_s, 5.0),
+                check=False,
+                env=child_environment(),
             )
         except subprocess.TimeoutExpired:
             video.unlink(missing_ok=True)
@@ -290,12 +295,12 @@ def read_video_frames(
     extract = subprocess.run(
         [ffmpeg, "-v", "error", "-nostdin", "-i", str(video), "-map", "0:v:0", "-c", "copy",
          "-frames:v", str(max_frames + 1), "-f", "image2", str(out / "f%06d.jpg")],
-        capture_output=True, timeout=120, check=False,
+        capture_output=True, timeout=120, check=False, env=child_environment(),
     )  # fmt: skip
     probe = subprocess.run(
         [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
          "-of", "csv=p=0", str(video)],
-        capture_output=True, timeout=120, check=False, text=True,
+        capture_output=True, timeout=120, check=False, text=True, env=child_environment(),
     )  # fmt: skip
     if extract.returncode != 0 or probe.returncode != 0:
         reason = (extract.stderr or probe.stderr.encode()).decode("utf-8", "replace").strip()

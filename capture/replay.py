@@ -22,6 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from capture._browser import CHROMIUM_ARGS, find_chromium, first_line, scroll_through
+from evidence.model.child_env import child_environment
 from evidence.model.errors import CaptureError
 from evidence.model.records import CaptureOptions
 
@@ -134,6 +135,7 @@ def replay_screenshot(
                 args=list(CHROMIUM_ARGS),
                 proxy={"server": _DEAD_PROXY},
                 timeout=deadline_ms,
+                env=dict(child_environment()),
             )
         except PlaywrightError as exc:
             raise CaptureError(

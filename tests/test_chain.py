@@ -441,7 +441,7 @@ def test_artifact_loads() -> None:
     assert artifact.settings["optimizer"] == {"enabled": True, "runs": 200}
 
 
-# --- issue 5: signers, fees, configuration mistakes ---------------------------------
+# --- signers, fees, configuration mistakes -----------------------------------------
 
 
 def test_custom_errors_are_our_own_types(node: Node) -> None:

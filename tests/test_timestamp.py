@@ -626,7 +626,7 @@ def test_unreadable_trust_roots_are_a_timestamp_error(stamped: Stamped) -> None:
         verify_timestamp(stamped.token.response_der, stamped.digest, b"not a certificate")
 
 
-# --- issue 5: failover, hostile servers, ESSCertID, agency TSA ----------------------------
+# --- failover, hostile servers, ESSCertID, agency TSA -----------------------------------
 
 
 class _Hostile(threading.Thread):

@@ -40,6 +40,10 @@ class StepsFileError(EvidenceError):
     """A navigation steps file is unreadable or malformed."""
 
 
+class UrlListError(EvidenceError):
+    """A list of URLs to capture cannot be read."""
+
+
 class NotFoundError(EvidenceError):
     """A case, item or artifact does not exist."""
 
@@ -72,7 +76,7 @@ class BundleError(EvidenceError):
     """A bundle is unreadable, truncated or malformed."""
 
 
-# --- issue 3: officers and manifest signatures -------------------------------
+# --- officers and manifest signatures ---------------------------------------
 
 
 class OfficerKeyError(EvidenceError):

@@ -120,7 +120,7 @@ def capture_to_json(record: CaptureRecord) -> dict[str, Any]:
 
 
 def _capture_4b_to_json(record: CaptureRecord) -> dict[str, Any]:
-    """Device, screenshot tiles, navigation steps (进入步骤) and page events (issue 4B)."""
+    """Device, screenshot tiles, navigation steps (进入步骤) and page events."""
     return {
         "device": {
             "name": record.device,
@@ -318,7 +318,7 @@ def _capture_4b_from_json(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _capture_4a_to_json(record: CaptureRecord) -> dict[str, Any]:
-    """Provenance (DNS, TLS) and the clean-environment check summary (issue 4A)."""
+    """Provenance (DNS, TLS) and the clean-environment check summary."""
     return {
         "hosts": [
             {

@@ -119,7 +119,7 @@ class AnchorRecord(SQLModel, table=True):
     empty while it stands. Superseded rows are kept, never deleted."""
 
 
-# --- issue 3: people, signatures, custody, batched anchors -----------------
+# --- people, signatures, custody, batched anchors --------------------------
 
 
 class Agency(SQLModel, table=True):
