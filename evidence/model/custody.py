@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
+from evidence.model import safe_json
 from evidence.model.errors import BundleError
 from evidence.model.manifest import canonical_json
 from evidence.model.records import IdFactory, isoformat
@@ -235,10 +235,7 @@ def verify_extract(data: bytes) -> tuple[int, str]:
     previous: dict[str, Any] | None = None
     count = 0
     for number, raw_line in enumerate(data.splitlines(), start=1):
-        try:
-            entry = json.loads(raw_line)
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"custody log line {number} is not JSON: {exc}") from exc
+        entry = safe_json.loads(raw_line, f"custody log line {number}")
         if not isinstance(entry, dict) or not isinstance(entry.get("event_hash"), str):
             raise BundleError(f"custody log line {number} has no event_hash")
         if not entry.get("redacted"):

@@ -76,6 +76,10 @@ class BundleError(EvidenceError):
     """A bundle is unreadable, truncated or malformed."""
 
 
+class UnsafeJSONError(BundleError):
+    """A JSON document is malformed or beyond the bounds untrusted input may have."""
+
+
 # --- officers and manifest signatures ---------------------------------------
 
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from evidence.model import safe_json
 from evidence.model.errors import BundleError
 from evidence.model.hashing import Digests, digest_bytes
 from evidence.model.records import CaptureRecord, isoformat
@@ -168,10 +169,7 @@ def _capture_4b_to_json(record: CaptureRecord) -> dict[str, Any]:
 
 def parse_manifest(data: bytes) -> Manifest:
     """Parse and validate manifest bytes; raises BundleError naming what is wrong."""
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"manifest.json is not valid UTF-8 JSON: {exc}") from exc
+    raw = safe_json.loads(data, "manifest.json")
     if not isinstance(raw, dict):
         raise BundleError("manifest.json: top level is not an object")
     if raw.get("format") != MANIFEST_FORMAT:
