@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from evidence.model.errors import ConfigurationError
+from evidence.model.permissions import private_directory
 
 ENV_HOME = "EVIDENCE_HOME"
 ENV_DATABASE_URL = "EVIDENCE_DATABASE_URL"
@@ -98,7 +99,7 @@ class Settings:
             home = env.get(ENV_HOME) or platformdirs.user_data_dir("evidence-toolkit")
         home_path = Path(home).expanduser().resolve()
         try:
-            home_path.mkdir(parents=True, exist_ok=True)
+            private_directory(home_path)
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot create the data directory {home_path}: {exc.strerror}"

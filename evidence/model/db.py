@@ -19,12 +19,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import create_engine
 
 from evidence.model import tables as models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from evidence.model.errors import ConfigurationError
+from evidence.model.permissions import private_file
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,19 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is reported as given, it holds no secret we know of
         return url
+
+
+def _private_sqlite_file(url: str) -> None:
+    # SQLite creates the database (and later its -wal/-shm/-journal files, which
+    # copy the database file's mode) with the process umask: create it 0600 first.
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        try:
+            private_file(Path(database))
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the database file {database}: {exc.strerror}"
+            ) from exc
 
 
 def busy_timeout_s() -> float:
@@ -55,6 +69,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     """Connect, bring the schema up to date, and return the engine."""
     try:
         if url.startswith("sqlite"):
+            _private_sqlite_file(url)
             engine = create_engine(url, connect_args={"timeout": busy_timeout_s()})
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import stat
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ from typing import BinaryIO
 
 from evidence.model.errors import IntegrityError, NotFoundError, StoreError
 from evidence.model.hashing import CHUNK_SIZE, Digests, DualHasher, digest_file, sha256_hex
+from evidence.model.permissions import PRIVATE_DIR_MODE, SEALED_FILE_MODE, private_directory
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,8 @@ class ArtifactStore:
         self.root = root
         self._objects = root / "objects"
         self._tmp = root / "tmp"
-        self._objects.mkdir(parents=True, exist_ok=True)
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        for directory in (root, self._objects, self._tmp):
+            private_directory(directory)
 
     def path_for(self, sha256: str) -> Path:
         if not _SHA256_HEX.match(sha256):
@@ -75,8 +75,8 @@ class ArtifactStore:
                 # Write-once: identical content is already there; never replace it.
                 tmp_path.unlink()
                 return digests
-            target.parent.mkdir(exist_ok=True)
-            os.chmod(tmp_path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+            target.parent.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+            os.chmod(tmp_path, SEALED_FILE_MODE)
             os.rename(tmp_path, target)
             _fsync_dir(target.parent)
             logger.debug("stored object %s (%d bytes)", digests.sha256, digests.size)
