@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
