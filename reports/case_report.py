@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
@@ -26,17 +25,9 @@ from evidence.model.records import AnchorReceipt, TimestampToken, isoformat
 from reports._flowables import PageFurniture
 from reports._fonts import ReportFonts, load_fonts
 from reports._i18n import check_language
-from reports.pdf import (
-    _GRID,
-    _HEAD_BG,
-    FRAME_WIDTH,
-    PdfMeta,
-    _Layout,
-    _pdf_date,
-    _Styles,
-    _tool_name,
-    build_pdf,
-)
+from reports.pdf.document import PdfMeta, build_pdf
+from reports.pdf.layout import Layout, pdf_date, tool_name
+from reports.pdf.styles import FRAME_WIDTH, GRID, HEAD_BG, LABEL_BG
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +60,8 @@ class CaseReportInput:
     items: tuple[CaseReportItem, ...]
     language: str = "zh"
 
+
+_ITEM_LABEL_WIDTH = 92.0
 
 _T: dict[str, tuple[str, str]] = {
     "title": ("案件电子证据汇总表", "Case Evidence Summary"),
@@ -119,8 +112,8 @@ def render_case_report(data: CaseReportInput, out_path: Path) -> Path:
         header_left=layout.tt("title"),
         header_right=layout.safe(f"{layout.t('case_number')} {data.case_number}"),
         footer_pages=layout.t("footer_pages", page="{page}", total="{total}"),
-        footer_right=_tool_name(data.tool_version),
-        pdf_date=_pdf_date(data.generated_at),
+        footer_right=tool_name(data.tool_version),
+        pdf_date=pdf_date(data.generated_at),
         id_seed="\n".join([data.case_number, data.language, isoformat(data.generated_at)]).encode(),
     )
     build_pdf(
@@ -134,7 +127,7 @@ def render_case_report(data: CaseReportInput, out_path: Path) -> Path:
             author=data.agency,
             subject=f"{len(data.items)} evidence items",
             keywords=data.case_number,
-            creator=_tool_name(data.tool_version),
+            creator=tool_name(data.tool_version),
             created_at=data.generated_at,
         ),
     )
@@ -147,16 +140,10 @@ def render_case_report(data: CaseReportInput, out_path: Path) -> Path:
     return Path(out_path)
 
 
-class _CaseLayout(_Layout):
+class _CaseLayout(Layout):
     def __init__(self, data: CaseReportInput, fonts: ReportFonts, index: int) -> None:
-        # The item layout's helpers (tables, glyph check, times) need no ReportInput.
+        super().__init__(data.language, fonts)
         self.case = data
-        self.lang = data.language
-        self.fonts = fonts
-        self.s = _Styles(fonts, data.language)
-        self.section_count = 0
-        self.section_numbers = {}
-        self.missing_glyphs = {}
         self.index = index
         self.pending_cell = ParagraphStyle(
             "pending_cell", parent=self.s.pending, fontSize=8, leading=11
@@ -197,35 +184,22 @@ class _CaseLayout(_Layout):
         ]
         story: list[Flowable] = [
             Paragraph(escape(self.tt("title")), self.s.title),
-            self.heading_text("sec_case"),
+            self.heading("sec_case", self.tt("sec_case")),
             self.kv_table(rows),
-            # Not kept with the table: it would push a long table to the next page.
-            self.heading_text("sec_items", keep_with_next=False),
+            self.heading("sec_items", self.tt("sec_items")),
         ]
         after_front = 1
         if not d.items:
-            story.append(self.pending_text(self.tt("empty")))
+            story.append(self.pending_note(self.tt("empty")))
         else:
             story.append(self.items_table(d.items))
         story += [
-            self.heading_text("sec_statement"),
-            self.p(self.tt("statement", tool=_tool_name(d.tool_version)), self.s.body),
+            self.heading("sec_statement", self.tt("sec_statement")),
+            self.p(self.tt("statement", tool=tool_name(d.tool_version)), self.s.body),
         ]
         if self.missing_glyphs:
             story[after_front:after_front] = [Spacer(1, 6), self.glyph_note()]
         return story
-
-    def heading_text(self, key: str, *, keep_with_next: bool = True) -> Paragraph:
-        self.section_count += 1
-        number = str(self.section_count)
-        if self.lang == "zh":
-            number = "一二三四五六七八九十"[self.section_count - 1]
-        return Paragraph(escape(self.t("sec_number", n=number, title=self.tt(key))), self.s.heading)
-
-    def pending_text(self, message: str) -> Table:
-        return self.boxed(
-            message, self.s.pending, colors.HexColor("#C98A00"), colors.HexColor("#FFF6E0")
-        )
 
     def items_table(self, items: Sequence[CaseReportItem]) -> Table:
         widths = [30.0, FRAME_WIDTH - 30.0]
@@ -236,83 +210,38 @@ class _CaseLayout(_Layout):
         cells: list[list[Flowable]] = [head]
         style: list[tuple[object, ...]] = [
             ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
-            ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
+            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("GRID", (0, 0), (-1, -1), 0.5, _GRID),
+            ("GRID", (0, 0), (-1, -1), 0.5, GRID),
             ("TOPPADDING", (0, 0), (-1, -1), 3),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ]
         for number, item in enumerate(items, start=1):
             cells.append([self.p(str(number), self.s.cell), self.item_cell(item)])
             if number % 2 == 0:
-                style.append(("BACKGROUND", (0, number), (-1, number), colors.HexColor("#F3F5F8")))
+                style.append(("BACKGROUND", (0, number), (-1, number), LABEL_BG))
         table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
         table.setStyle(TableStyle(style))
         return table
 
     def item_cell(self, item: CaseReportItem) -> Flowable:
-        mono = self.fonts.mono
-        label_w = 92.0
-
-        def row(
-            label: str, value: str, *, code: bool = True, warn: bool = False
-        ) -> list[Flowable | str]:
-            style = self.s.hash if code else self.s.cell
-            shown = self.p(value, self.pending_cell if warn else style)
-            return [self.p(label, self.s.label), shown]
-
-        rows: list[list[Flowable | str]] = [
-            [
-                self.p(
-                    self.tt("item_head", id=item.item_id, status=self.status(item.status)),
-                    self.s.value,
-                ),
-                "",
-            ],
-            row(self.tt("url"), self.clip(item.requested_url, 300)),
-        ]
-        if item.page_title:
-            rows.append(row(self.tt("page_title"), self.clip(item.page_title, 200), code=False))
-        if item.sealed_at is not None:
-            rows.append(row(self.tt("sealed"), isoformat(item.sealed_at)))
-        if item.manifest_sha256 and item.manifest_sm3:
-            rows += [
-                row(self.t("manifest_sha256"), item.manifest_sha256),
-                row(self.t("manifest_sm3"), item.manifest_sm3),
-            ]
-        else:
-            rows.append(row(self.t("manifest_sha256"), self.tt("not_sealed"), warn=True))
-        ts = item.timestamp
-        if ts is not None:
-            rows.append(row(self.tt("gen_time"), isoformat(ts.gen_time)))
-            rows.append(
-                row(
-                    self.tt("tsa"),
-                    self.clip(ts.tsa_subject, 200) + (self.tt("dev") if ts.development else ""),
-                    code=False,
-                )
-            )
-        else:
-            rows.append(row(self.tt("gen_time"), self.tt("pending_ts"), warn=True))
-        a = item.anchor
-        if a is not None:
-            dev = self.tt("dev") if a.development else ""
-            rows += [
-                row(self.tt("tx"), a.transaction_hash),
-                row(
-                    self.tt("block"),
-                    f"{a.block_number} · chain {a.chain_id} {a.network_name}{dev}",
-                    code=False,
-                ),
-                row(self.tt("root"), a.root),
-            ]
-        else:
-            rows.append(row(self.tt("tx"), self.tt("pending_anchor"), warn=True))
-        inner = Table(rows, colWidths=[label_w, FRAME_WIDTH - 30.0 - label_w - 12], hAlign="LEFT")
+        """One item as a small label/value table: what it is, its digests, token and anchor."""
+        head = self.p(
+            self.tt("item_head", id=item.item_id, status=self.status(item.status)), self.s.value
+        )
+        rows: list[list[Flowable | str]] = [[head, ""]]
+        rows += self.record_rows(item)
+        rows += self.timestamp_rows(item.timestamp)
+        rows += self.anchor_rows(item.anchor)
+        inner = Table(
+            rows,
+            colWidths=[_ITEM_LABEL_WIDTH, FRAME_WIDTH - 30.0 - _ITEM_LABEL_WIDTH - 12],
+            hAlign="LEFT",
+        )
         inner.setStyle(
             TableStyle(
                 [
-                    ("FONTNAME", (0, 0), (-1, -1), mono),
+                    ("FONTNAME", (0, 0), (-1, -1), self.fonts.mono),
                     ("SPAN", (0, 0), (-1, 0)),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -323,3 +252,48 @@ class _CaseLayout(_Layout):
             )
         )
         return inner
+
+    def row(
+        self, label: str, value: str, *, code: bool = True, warn: bool = False
+    ) -> list[Flowable | str]:
+        """A label and its value; ``warn`` prints the value as pending (amber)."""
+        style = self.s.hash if code else self.s.cell
+        shown = self.p(value, self.pending_cell if warn else style)
+        return [self.p(label, self.s.label), shown]
+
+    def record_rows(self, item: CaseReportItem) -> list[list[Flowable | str]]:
+        rows = [self.row(self.tt("url"), self.clip(item.requested_url, 300))]
+        if item.page_title:
+            rows.append(
+                self.row(self.tt("page_title"), self.clip(item.page_title, 200), code=False)
+            )
+        if item.sealed_at is not None:
+            rows.append(self.row(self.tt("sealed"), isoformat(item.sealed_at)))
+        if item.manifest_sha256 and item.manifest_sm3:
+            rows += [
+                self.row(self.t("manifest_sha256"), item.manifest_sha256),
+                self.row(self.t("manifest_sm3"), item.manifest_sm3),
+            ]
+        else:
+            rows.append(self.row(self.t("manifest_sha256"), self.tt("not_sealed"), warn=True))
+        return rows
+
+    def timestamp_rows(self, ts: TimestampToken | None) -> list[list[Flowable | str]]:
+        if ts is None:
+            return [self.row(self.tt("gen_time"), self.tt("pending_ts"), warn=True)]
+        tsa = self.clip(ts.tsa_subject, 200) + (self.tt("dev") if ts.development else "")
+        return [
+            self.row(self.tt("gen_time"), isoformat(ts.gen_time)),
+            self.row(self.tt("tsa"), tsa, code=False),
+        ]
+
+    def anchor_rows(self, a: AnchorReceipt | None) -> list[list[Flowable | str]]:
+        if a is None:
+            return [self.row(self.tt("tx"), self.tt("pending_anchor"), warn=True)]
+        dev = self.tt("dev") if a.development else ""
+        block = f"{a.block_number} · chain {a.chain_id} {a.network_name}{dev}"
+        return [
+            self.row(self.tt("tx"), a.transaction_hash),
+            self.row(self.tt("block"), block, code=False),
+            self.row(self.tt("root"), a.root),
+        ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,53 +61,23 @@ def make_pdfa(
     created_at: datetime,
 ) -> Path:
     """Write ``source`` to ``target`` as PDF/A-2b (identification, output intent, metadata)."""
-    lang = "zh-CN" if language == "zh" else "en"
-    stamp = created_at.astimezone(UTC).replace(microsecond=0)
-    pdf_date = stamp.strftime("D:%Y%m%d%H%M%S+00'00'")
-    producer = f"{creator} (reportlab, pikepdf)"
+    info = _Info(
+        title=title,
+        lang="zh-CN" if language == "zh" else "en",
+        author=author,
+        subject=subject,
+        keywords=keywords,
+        creator=creator,
+        producer=f"{creator} (reportlab, pikepdf)",
+        stamp=created_at.astimezone(UTC).replace(microsecond=0),
+    )
     try:
         with pikepdf.open(source) as pdf:
-            pdf.docinfo = pdf.make_indirect(
-                pikepdf.Dictionary(
-                    Title=pikepdf.String(title),
-                    Author=pikepdf.String(author),
-                    Subject=pikepdf.String(subject),
-                    Keywords=pikepdf.String(keywords),
-                    Creator=pikepdf.String(creator),
-                    Producer=pikepdf.String(producer),
-                    CreationDate=pikepdf.String(pdf_date),
-                    ModDate=pikepdf.String(pdf_date),
-                )
-            )
-            # Stamp the marks ourselves: pikepdf's own marking writes the wall clock.
-            with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-                meta["pdfaid:part"] = "2"
-                meta["pdfaid:conformance"] = "B"
-                meta["dc:title"] = title
-                meta["dc:creator"] = [author]
-                meta["dc:description"] = subject
-                meta["dc:language"] = [lang]
-                meta["pdf:Keywords"] = keywords
-                meta["pdf:Producer"] = producer
-                meta["xmp:CreatorTool"] = creator
-                meta["xmp:CreateDate"] = stamp.isoformat()
-                meta["xmp:ModifyDate"] = stamp.isoformat()
-                meta["xmp:MetadataDate"] = stamp.isoformat()
-            icc = pikepdf.Stream(pdf, srgb_profile())
-            icc["/N"] = 3
-            pdf.Root.OutputIntents = pikepdf.Array(
-                [
-                    pikepdf.Dictionary(
-                        Type=pikepdf.Name.OutputIntent,
-                        S=pikepdf.Name.GTS_PDFA1,
-                        OutputConditionIdentifier=pikepdf.String("sRGB IEC61966-2.1"),
-                        RegistryName=pikepdf.String("http://www.color.org"),
-                        Info=pikepdf.String("sRGB IEC61966-2.1"),
-                        DestOutputProfile=icc,
-                    )
-                ]
-            )
-            pdf.Root.Lang = pikepdf.String(lang)
+            # The order matters for reproducible bytes: objects are numbered as made.
+            _set_docinfo(pdf, info)
+            _set_xmp(pdf, info)
+            _add_output_intent(pdf)
+            pdf.Root.Lang = pikepdf.String(info.lang)
             # Readers show the title instead of the file name (PDF/UA habit, harmless here).
             pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
             pdf.save(
@@ -121,6 +92,70 @@ def make_pdfa(
         raise ReportError(f"cannot add PDF/A identification to {target}: {exc}") from exc
     logger.debug("PDF/A-2b identification added to %s", target)
     return target
+
+
+@dataclass(frozen=True, slots=True)
+class _Info:
+    """The metadata, stated once so the info dictionary and the XMP cannot disagree."""
+
+    title: str
+    lang: str
+    author: str
+    subject: str
+    keywords: str
+    creator: str
+    producer: str
+    stamp: datetime
+
+
+def _set_docinfo(pdf: pikepdf.Pdf, info: _Info) -> None:
+    pdf_date = info.stamp.strftime("D:%Y%m%d%H%M%S+00'00'")
+    pdf.docinfo = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Title=pikepdf.String(info.title),
+            Author=pikepdf.String(info.author),
+            Subject=pikepdf.String(info.subject),
+            Keywords=pikepdf.String(info.keywords),
+            Creator=pikepdf.String(info.creator),
+            Producer=pikepdf.String(info.producer),
+            CreationDate=pikepdf.String(pdf_date),
+            ModDate=pikepdf.String(pdf_date),
+        )
+    )
+
+
+def _set_xmp(pdf: pikepdf.Pdf, info: _Info) -> None:
+    # Stamp the marks ourselves: pikepdf's own marking writes the wall clock.
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta["pdfaid:part"] = "2"
+        meta["pdfaid:conformance"] = "B"
+        meta["dc:title"] = info.title
+        meta["dc:creator"] = [info.author]
+        meta["dc:description"] = info.subject
+        meta["dc:language"] = [info.lang]
+        meta["pdf:Keywords"] = info.keywords
+        meta["pdf:Producer"] = info.producer
+        meta["xmp:CreatorTool"] = info.creator
+        meta["xmp:CreateDate"] = info.stamp.isoformat()
+        meta["xmp:ModifyDate"] = info.stamp.isoformat()
+        meta["xmp:MetadataDate"] = info.stamp.isoformat()
+
+
+def _add_output_intent(pdf: pikepdf.Pdf) -> None:
+    icc = pikepdf.Stream(pdf, srgb_profile())
+    icc["/N"] = 3
+    pdf.Root.OutputIntents = pikepdf.Array(
+        [
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.OutputIntent,
+                S=pikepdf.Name.GTS_PDFA1,
+                OutputConditionIdentifier=pikepdf.String("sRGB IEC61966-2.1"),
+                RegistryName=pikepdf.String("http://www.color.org"),
+                Info=pikepdf.String("sRGB IEC61966-2.1"),
+                DestOutputProfile=icc,
+            )
+        ]
+    )
 
 
 def pdfa_identification(pdf_path: Path) -> tuple[str, str] | None:

@@ -3,9 +3,14 @@
 :func:`sign_pdf` adds one signature in an incremental update, so a second
 officer's co-signature (a second field) leaves the first one intact: each
 signature covers the whole file as it stood when it was made, and any later
-change to those bytes breaks it. The signature carries a document timestamp
-token from the TSA (PAdES B-T), which proves the signature existed at that
-time independent of the signer's clock.
+change to those bytes breaks it. The signature carries an RFC 3161
+timestamp token (PAdES B-T), which proves the signature existed at that time
+independent of the signer's clock.
+
+The token comes from the caller's own TSA client, handed in as a
+:class:`PdfTimestamper`: the same client, retries, failover and token
+verification as the evidence timestamps, not a second HTTP path inside
+pyHanko. :class:`ClientTimeStamper` is the adapter pyHanko calls.
 
 :func:`validate_pdf_signatures` reads every signature back with pyHanko's
 validator against roots the caller trusts. The same files validate in
@@ -17,12 +22,15 @@ asn1crypto ones, converted here through DER (no hand-parsing).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
+from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -35,16 +43,79 @@ from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from evidence.model.errors import ReportError
+from evidence.model.errors import EvidenceError, ReportError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PdfSignatureCheck", "sign_pdf", "validate_pdf_signatures"]
+__all__ = [
+    "ClientTimeStamper",
+    "PdfSignatureCheck",
+    "PdfTimestamper",
+    "sign_pdf",
+    "validate_pdf_signatures",
+]
+
+
+class PdfTimestamper(Protocol):
+    """The caller's RFC 3161 client, as a PDF signature needs it.
+
+    Called with the digest of the signature value and pyHanko's name of its
+    algorithm (``sha256``, ``sha512``); returns the DER of an RFC 3161
+    ``TimeStampToken`` (a CMS ``ContentInfo``) over that digest, already
+    verified by the client (TSA certificate chain, imprint, nonce). Raises an
+    :class:`~evidence.model.errors.EvidenceError` when no TSA gave a usable token.
+    """
+
+    def __call__(self, message_digest: bytes, hash_algorithm: str) -> bytes: ...
+
+
+class ClientTimeStamper(TimeStamper):
+    """pyHanko's :class:`TimeStamper` answered by a :class:`PdfTimestamper`.
+
+    pyHanko asks for a token twice per signature: once over a dummy digest to
+    size the signature's placeholder, then over the signature value itself.
+    Both go through the caller's client.
+    """
+
+    def __init__(self, timestamper: PdfTimestamper) -> None:
+        # The request (and its nonce) is the client's; pyHanko only gets the token.
+        super().__init__(include_nonce=False)  # type: ignore[no-untyped-call]
+        self._timestamper = timestamper
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        # The client blocks on HTTP; pyHanko's own HTTP client runs in a thread too.
+        der = await asyncio.to_thread(self._timestamper, message_digest, md_algorithm)
+        return _token_over(der, message_digest, md_algorithm)
+
+
+def _token_over(der: bytes, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+    """``der`` as a TimeStampToken, refused unless it stamps ``message_digest``."""
+    try:
+        token = cms.ContentInfo.load(der)
+        signed = token["content"]
+        encapsulated = signed["encap_content_info"]
+        if token["content_type"].native != "signed_data" or (
+            encapsulated["content_type"].native != "tst_info"
+        ):
+            raise ValueError("not a SignedData over a TSTInfo")
+        imprint = encapsulated["content"].parsed["message_imprint"]
+        algorithm = imprint["hash_algorithm"]["algorithm"].native
+        hashed = imprint["hashed_message"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ReportError(
+            f"the timestamper did not return an RFC 3161 TimeStampToken: {_one_line(exc)}"
+        ) from exc
+    if hashed != message_digest or algorithm != md_algorithm:
+        raise ReportError(
+            f"the timestamper returned a token over a different digest ({algorithm}, not "
+            f"the {md_algorithm} of the signature)"
+        )
+    return token
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,30 +160,60 @@ def sign_pdf(
     chain: Sequence[x509.Certificate],
     field_name: str,
     signer_label: str,
-    tsa_url: str | None,
+    timestamper: PdfTimestamper | None,
     tsa_roots: bytes | None,
 ) -> Path:
     """Sign ``pdf_in`` into ``pdf_out`` with a new signature field ``field_name``.
 
     ``chain`` holds the certificates between the officer's and a root (the
-    root may be included). With ``tsa_url`` the signature gets an RFC 3161
-    timestamp; ``tsa_roots`` (PEM) is then required, and the token is checked
-    against it before the file is accepted. Raises ReportError on failure;
-    ``pdf_out`` is only written when everything succeeded.
+    root may be included). With ``timestamper`` the signature gets an RFC 3161
+    timestamp; ``tsa_roots`` (PEM) is then required, and the token in the
+    signed file is checked against it before the file is accepted. Raises
+    ReportError on failure; ``pdf_out`` is only written when everything succeeded.
     """
     if not field_name or not field_name.replace("_", "").replace("-", "").isalnum():
         raise ReportError(f"signature field name {field_name!r} must be letters/digits/-/_")
-    if tsa_url is not None and not tsa_roots:
-        raise ReportError("a TSA URL was given without the TSA's trust roots")
+    if timestamper is not None and not tsa_roots:
+        raise ReportError("a timestamper was given without the TSA's trust roots")
+    pdf_out = Path(pdf_out)
+    pdf_out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pdf_out.with_name(f".{pdf_out.name}.signing")
+    try:
+        _sign_into(
+            pdf_in,
+            tmp,
+            field_name,
+            signer=_signer(key, certificate, chain),
+            meta=_signature_metadata(key, field_name, signer_label),
+            timestamper=ClientTimeStamper(timestamper) if timestamper is not None else None,
+        )
+        if timestamper is not None and tsa_roots is not None:
+            _check_own_timestamp(tmp, field_name, tsa_roots, [certificate, *chain])
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(pdf_out)
+    logger.info("signed %s as field %s (%s)", pdf_out, field_name, signer_label)
+    return pdf_out
+
+
+def _signer(
+    key: PrivateKeyTypes, certificate: x509.Certificate, chain: Sequence[x509.Certificate]
+) -> signers.SimpleSigner:
     registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]
     for extra in chain:
         registry.register(_asn1_cert(extra))
-    signer = signers.SimpleSigner(
+    return signers.SimpleSigner(
         signing_cert=_asn1_cert(certificate),
         signing_key=_asn1_key(key),
         cert_registry=registry,
     )
-    meta = signers.PdfSignatureMetadata(
+
+
+def _signature_metadata(
+    key: PrivateKeyTypes, field_name: str, signer_label: str
+) -> signers.PdfSignatureMetadata:
+    return signers.PdfSignatureMetadata(
         field_name=field_name,
         name=signer_label or None,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -122,10 +223,18 @@ def sign_pdf(
         # certificate attribute, which pyHanko adds for PAdES subfilters.
         use_pades_lta=False,
     )
-    timestamper = HTTPTimeStamper(tsa_url, timeout=30) if tsa_url else None
-    pdf_out = Path(pdf_out)
-    pdf_out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pdf_out.with_name(f".{pdf_out.name}.signing")
+
+
+def _sign_into(
+    pdf_in: Path,
+    tmp: Path,
+    field_name: str,
+    *,
+    signer: signers.SimpleSigner,
+    meta: signers.PdfSignatureMetadata,
+    timestamper: TimeStamper | None,
+) -> None:
+    """Write the signed file to ``tmp``; every failure becomes one ReportError line."""
     try:
         with pdf_in.open("rb") as source:
             writer = IncrementalPdfFileWriter(source, strict=False)
@@ -143,23 +252,17 @@ def sign_pdf(
                     output=out,
                 )
     except ReportError:
-        tmp.unlink(missing_ok=True)
         raise
+    except EvidenceError as exc:
+        # The caller's TSA client names the TSAs it tried and why each failed.
+        raise ReportError(f"cannot sign {pdf_in}: {exc.message}", hint=exc.hint) from exc
     except (SigningError, PyHankoPdfError, PdfReadError, OSError, ValueError) as exc:
-        tmp.unlink(missing_ok=True)
         raise ReportError(f"cannot sign {pdf_in}: {_one_line(exc)}") from exc
     except Exception as exc:
-        # Network failures of the timestamper surface as requests' or
-        # pyHanko's own exception types; all mean the same to the caller.
-        tmp.unlink(missing_ok=True)
+        # pyHanko's own exception types for anything else it meets while signing.
         raise ReportError(
             f"cannot sign {pdf_in}: {exc.__class__.__name__}: {_one_line(exc)}"
         ) from exc
-    if tsa_url is not None and tsa_roots is not None:
-        _check_own_timestamp(tmp, field_name, tsa_roots, [certificate, *chain])
-    tmp.replace(pdf_out)
-    logger.info("signed %s as field %s (%s)", pdf_out, field_name, signer_label)
-    return pdf_out
 
 
 def validate_pdf_signatures(
@@ -206,11 +309,14 @@ def validate_pdf_signatures(
 def _check_own_timestamp(
     pdf: Path, field_name: str, tsa_roots: bytes, signer_certs: Sequence[x509.Certificate]
 ) -> None:
-    """Refuse to hand out a signature whose timestamp a reader could not trust."""
+    """Refuse to hand out a signature whose timestamp a reader could not trust.
+
+    The client verified the token against its own configured roots; this
+    checks the token as embedded, against the roots the caller will ship.
+    """
     try:
         roots = x509.load_pem_x509_certificates(tsa_roots)
     except ValueError as exc:
-        pdf.unlink(missing_ok=True)
         raise ReportError(f"the TSA trust roots are not PEM certificates: {exc}") from exc
     with pdf.open("rb") as stream:
         reader = PdfFileReader(stream, strict=False)
@@ -229,10 +335,8 @@ def _check_own_timestamp(
         )
     ts = status.timestamp_validity
     if ts is None:
-        pdf.unlink(missing_ok=True)
         raise ReportError(f"the TSA returned no timestamp for signature {field_name}")
     if not (ts.intact and ts.valid and ts.trusted):
-        pdf.unlink(missing_ok=True)
         raise ReportError(
             f"the timestamp on signature {field_name} does not chain to the given TSA roots"
         )

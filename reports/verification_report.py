@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from cryptography import x509
@@ -35,6 +36,9 @@ from evidence.model.records import (
     isoformat,
 )
 from reports._fonts import ReportFonts, load_fonts
+
+if TYPE_CHECKING:
+    from reports.signing import PdfTimestamper
 
 logger = logging.getLogger(__name__)
 
@@ -230,12 +234,12 @@ def sign_verification_report(
     pdf: Path,
     signer: ReportSigner,
     *,
-    tsa_url: str | None = None,
+    timestamper: PdfTimestamper | None = None,
     tsa_roots_pem: bytes | None = None,
 ) -> Path:
     """PAdES-sign the verification report in place as the expert (field ``Expert``).
 
-    With ``tsa_url`` (and its roots) the signature carries an RFC 3161
+    With ``timestamper`` (and its roots) the signature carries an RFC 3161
     timestamp; without, it is signed with no timestamp (PAdES B-B).
     """
     from reports.signing import sign_pdf
@@ -248,7 +252,7 @@ def sign_verification_report(
         chain=signer.chain,
         field_name=EXPERT_FIELD,
         signer_label=signer.label,
-        tsa_url=tsa_url,
+        timestamper=timestamper,
         tsa_roots=tsa_roots_pem,
     )
 
@@ -267,7 +271,11 @@ class _Layout:
             "title", fontName=fonts.regular, fontSize=17, leading=22, alignment=1, spaceAfter=10
         )
         self.heading = ParagraphStyle(
-            "heading", fontName=fonts.regular, fontSize=12, leading=16, spaceBefore=10,
+            "heading",
+            fontName=fonts.regular,
+            fontSize=12,
+            leading=16,
+            spaceBefore=10,
             spaceAfter=6,
         )
         self.body = ParagraphStyle("body", fontName=fonts.regular, fontSize=8.5, leading=11.5)
@@ -389,4 +397,3 @@ class _Layout:
         )
         table.setStyle(TableStyle(styles))
         return table
-

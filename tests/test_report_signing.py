@@ -2,8 +2,10 @@
 
 Keys and certificates are made here (an officer CA, ECDSA P-256 and Ed25519
 officers); the timestamps come from the toolkit's openssl-backed development
-TSA over HTTP. Every signature is checked with pyHanko's validator and with
-poppler's ``pdfsig``, and every kind of damage must be named.
+TSA over HTTP, through the evidence timestamps' own client
+(:func:`anchoring.tsa.request_timestamps`). Every signature is checked with
+pyHanko's validator and with poppler's ``pdfsig``, and every kind of damage
+must be named.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from anchoring.devtsa import DevelopmentTSA
-from evidence.model.errors import ReportError
+from anchoring.tsa import RetryPolicy, TSAConfig, request_timestamps
+from evidence.model.errors import ReportError, TimestampError
 from reports.pdf import render_report
 from reports.pdfa import pdfa_identification
-from reports.signing import sign_pdf, validate_pdf_signatures
+from reports.signing import PdfTimestamper, sign_pdf, validate_pdf_signatures
 from tests.conftest import require_tool
 from tests.test_report_pdf import make_input
 
@@ -112,6 +115,23 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PKI]:
         tsa.stop()
 
 
+def tsa_timestamper(config: TSAConfig, *, attempts: int = 3) -> PdfTimestamper:
+    """The PDF signer's timestamper on the evidence timestamps' client (retry, checks)."""
+
+    def stamp(message_digest: bytes, hash_algorithm: str) -> bytes:
+        got = request_timestamps(
+            message_digest,
+            [config],
+            hash_algorithm=hash_algorithm,
+            retry=RetryPolicy(attempts=attempts, backoff_s=0.05),
+        )
+        if not got.tokens:
+            raise TimestampError(f"no timestamp for the PDF signature: {'; '.join(got.failures)}")
+        return got.tokens[0].token_der
+
+    return stamp
+
+
 def _officer(pki: PKI, label: str, *, ed: bool = False) -> Officer:
     key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey = (
         ed25519.Ed25519PrivateKey.generate() if ed else ec.generate_private_key(ec.SECP256R1())
@@ -129,7 +149,7 @@ def _sign(pki: PKI, pdf_in: Path, pdf_out: Path, officer: Officer, field: str) -
         chain=[pki.root],
         field_name=field,
         signer_label=officer.label,
-        tsa_url=pki.tsa.url,
+        timestamper=tsa_timestamper(pki.tsa.config()),
         tsa_roots=pki.tsa.ca_certificate_pem,
     )
 
@@ -269,7 +289,9 @@ def test_unreachable_tsa_is_one_line_error(
             chain=[pki.root],
             field_name="Officer1",
             signer_label="张三",
-            tsa_url="http://127.0.0.1:9/tsa",
+            timestamper=tsa_timestamper(
+                TSAConfig("http://127.0.0.1:9/tsa", pki.tsa.ca_certificate_pem), attempts=1
+            ),
             tsa_roots=pki.tsa.ca_certificate_pem,
         )
     assert "\n" not in caught.value.message
@@ -288,7 +310,7 @@ def test_wrong_tsa_roots_are_refused(pki: PKI, signed: dict[str, Path], tmp_path
             chain=[pki.root],
             field_name="Officer1",
             signer_label="张三",
-            tsa_url=pki.tsa.url,
+            timestamper=tsa_timestamper(pki.tsa.config()),
             tsa_roots=other,
         )
     assert not (tmp_path / "x.pdf").exists()
@@ -299,3 +321,101 @@ def test_garbage_is_one_line_error(pki: PKI, tmp_path: Path) -> None:
     junk.write_bytes(b"not a pdf at all")
     with pytest.raises(ReportError, match=r"junk\.pdf"):
         validate_pdf_signatures(junk, pki.roots)
+
+
+def test_timestamps_come_from_the_given_client(
+    pki: PKI, signed: dict[str, Path], tmp_path: Path
+) -> None:
+    # pyHanko asks twice: a dummy digest to size the signature, then the signature value.
+    asked: list[tuple[bytes, str]] = []
+    client = tsa_timestamper(pki.tsa.config())
+
+    def recording(message_digest: bytes, hash_algorithm: str) -> bytes:
+        asked.append((message_digest, hash_algorithm))
+        return client(message_digest, hash_algorithm)
+
+    officer = _officer(pki, "张三")
+    out = sign_pdf(
+        signed["report"],
+        tmp_path / "recorded.pdf",
+        key=officer.key,
+        certificate=officer.certificate,
+        chain=[pki.root],
+        field_name="Officer1",
+        signer_label="张三",
+        timestamper=recording,
+        tsa_roots=pki.tsa.ca_certificate_pem,
+    )
+    assert [algorithm for _, algorithm in asked] == ["sha256", "sha256"]
+    assert all(len(digest) == 32 for digest, _ in asked)
+    (check,) = validate_pdf_signatures(out, pki.roots)
+    assert check.valid and check.timestamp_trusted
+
+
+def test_a_token_over_another_digest_is_refused(
+    pki: PKI, signed: dict[str, Path], tmp_path: Path
+) -> None:
+    client = tsa_timestamper(pki.tsa.config())
+
+    def wrong(message_digest: bytes, hash_algorithm: str) -> bytes:
+        return client(bytes(32), hash_algorithm)
+
+    officer = _officer(pki, "张三")
+    with pytest.raises(ReportError, match="over a different digest"):
+        sign_pdf(
+            signed["report"],
+            tmp_path / "x.pdf",
+            key=officer.key,
+            certificate=officer.certificate,
+            chain=[pki.root],
+            field_name="Officer1",
+            signer_label="张三",
+            timestamper=wrong,
+            tsa_roots=pki.tsa.ca_certificate_pem,
+        )
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_timestamp_response_is_not_a_token(
+    pki: PKI, signed: dict[str, Path], tmp_path: Path
+) -> None:
+    config = pki.tsa.config()
+
+    def response_instead(message_digest: bytes, hash_algorithm: str) -> bytes:
+        (token,) = request_timestamps(
+            message_digest, [config], hash_algorithm=hash_algorithm
+        ).tokens
+        return token.response_der
+
+    officer = _officer(pki, "张三")
+    with pytest.raises(ReportError, match="did not return an RFC 3161 TimeStampToken"):
+        sign_pdf(
+            signed["report"],
+            tmp_path / "x.pdf",
+            key=officer.key,
+            certificate=officer.certificate,
+            chain=[pki.root],
+            field_name="Officer1",
+            signer_label="张三",
+            timestamper=response_instead,
+            tsa_roots=pki.tsa.ca_certificate_pem,
+        )
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_timestamper_without_roots_is_refused(
+    pki: PKI, signed: dict[str, Path], tmp_path: Path
+) -> None:
+    officer = _officer(pki, "张三")
+    with pytest.raises(ReportError, match="without the TSA's trust roots"):
+        sign_pdf(
+            signed["report"],
+            tmp_path / "x.pdf",
+            key=officer.key,
+            certificate=officer.certificate,
+            chain=[pki.root],
+            field_name="Officer1",
+            signer_label="张三",
+            timestamper=tsa_timestamper(pki.tsa.config()),
+            tsa_roots=None,
+        )

@@ -121,7 +121,7 @@ def tiled(
 
 
 def test_capture_kept_three_tiles_and_did_not_stitch(tiled: Tiled) -> None:
-    data = tiled.kit._report_input(tiled.item_id, "en", query_chain=False)
+    data = tiled.kit.reports.report_input(tiled.item_id, "en", query_chain=False)
     assert not data.capture.screenshot_stitched
     assert data.capture.page_height == PAGE_HEIGHT
     assert [t.name for t in data.capture.screenshot_tiles] == [
@@ -167,7 +167,7 @@ def test_every_tile_is_laid_out_in_order_with_its_rows(tiled: Tiled, lang: str) 
     parts = [
         (m.group(3), tuple(int(m.group(i)) for i in (1, 2, 4, 5, 6, 7, 8, 9))) for m in matches
     ]
-    tiles = tiled.kit._report_input(tiled.item_id, lang, query_chain=False).capture.screenshot_tiles
+    tiles = tiled.kit.reports.report_input(tiled.item_id, lang, query_chain=False).capture.screenshot_tiles
     # Walk the captions: every tile, every part, every pixel row once, in page order.
     expected_tile, expected_part, next_row, page_row = 1, 1, 0, 0
     for name, numbers in parts:
@@ -231,7 +231,7 @@ def test_replay_of_a_tiled_capture_is_not_a_false_failure(tiled: Tiled) -> None:
 
 
 def test_missing_tile_is_a_report_error_naming_it(tiled: Tiled, tmp_path: Path) -> None:
-    data = tiled.kit._report_input(tiled.item_id, "zh", query_chain=False)
+    data = tiled.kit.reports.report_input(tiled.item_id, "zh", query_chain=False)
     gone = tmp_path / "screenshot-tile-002.png"
     first, _, third = data.screenshot_tiles
     broken = replace(data, screenshot_tiles=(first, gone, third))
@@ -242,7 +242,7 @@ def test_missing_tile_is_a_report_error_naming_it(tiled: Tiled, tmp_path: Path) 
 
 def test_tiles_without_any_screenshot_file(tiled: Tiled, tmp_path: Path) -> None:
     require_tool("pdftotext")
-    data = tiled.kit._report_input(tiled.item_id, "en", query_chain=False)
+    data = tiled.kit.reports.report_input(tiled.item_id, "en", query_chain=False)
     tile_only = replace(data, screenshot_path=None)
     pdf = render_report(tile_only, tmp_path / "report.pdf")
     assert "Tile3/3(screenshot-tile-003.png)" in squeezed(pdf_text(pdf))
@@ -254,7 +254,7 @@ def test_tiles_without_any_screenshot_file(tiled: Tiled, tmp_path: Path) -> None
 def test_input_without_tiles_lays_out_the_screenshot(tiled: Tiled, tmp_path: Path) -> None:
     """A report input with a screenshot and no tiles is laid out as before."""
     require_tool("pdftotext")
-    data = tiled.kit._report_input(tiled.item_id, "en", query_chain=False)
+    data = tiled.kit.reports.report_input(tiled.item_id, "en", query_chain=False)
     assert data.screenshot_path is not None
     plain: ReportInput = replace(data, screenshot_tiles=())
     flat = squeezed(pdf_text(render_report(plain, tmp_path / "plain.pdf")))
@@ -284,6 +284,6 @@ def test_each_tile_is_decoded_once_in_page_order(
         return real_open(path)
 
     monkeypatch.setattr(flowables, "open_screenshot", counting_open)
-    data = tiled.kit._report_input(tiled.item_id, "zh", query_chain=False)
+    data = tiled.kit.reports.report_input(tiled.item_id, "zh", query_chain=False)
     render_report(replace(data, viewport_screenshot_path=None), tmp_path / "report.pdf")
     assert decoded == list(data.screenshot_tiles)

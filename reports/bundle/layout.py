@@ -1,8 +1,8 @@
 """The evidence bundle's layout and the JSON forms of its records.
 
-The writer lives in :mod:`reports.bundle.writer`, the reader in
-:mod:`evidence.verification.verifier`;
-both take their paths and (de)serialisers from here so the two cannot drift.
+The writer lives in :mod:`reports.bundle.writer`, the reading side in
+:mod:`reports.bundle.reader` and :mod:`evidence.verification`; both take
+their paths and (de)serialisers from here so the two cannot drift.
 ``docs/bundle.md`` describes the layout for recipients.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence.model.errors import BundleError
-from evidence.model.manifest import canonical_json
+from evidence.model.manifest import Manifest, canonical_json
 from evidence.model.records import AnchorReceipt, SignatureInfo, TimestampToken, isoformat
 
 BUNDLE_FORMAT = "evidence-toolkit/bundle/v1"
@@ -61,6 +61,10 @@ class BundleInput:
     signatures: tuple[tuple[str, bytes, bytes], ...] = ()
     """Officers' manifest signatures: (name from :func:`signature_name`, CMS DER, signer
     certificate PEM); each is written as ``<name>.p7s`` and ``<name>.pem``."""
+    manifest: Manifest | None = None
+    """``manifest_bytes`` parsed, when the caller has it: the writer then takes the
+    artifact list from it instead of parsing the bytes again. It must be exactly
+    what ``manifest_bytes`` encode (checked by re-encoding, which is cheap)."""
 
 
 def anchor_to_json(anchor: AnchorReceipt) -> bytes:
@@ -151,7 +155,7 @@ def _time(value: Any) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-# --- officers' manifest signatures (issue 3 item 5) --------------------------
+# --- officers' manifest signatures -------------------------------------------
 
 SIGNATURES_DIR = "signatures"
 SIGNATURE_SUFFIX = ".p7s"

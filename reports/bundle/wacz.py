@@ -84,15 +84,7 @@ class WaczInput:
 
 def write_wacz(data: WaczInput, out_path: Path) -> Path:
     """Write the WACZ atomically to ``out_path``; ReportError on unreadable WARCs."""
-    if not data.warcs:
-        raise ReportError("a WACZ needs at least one WARC; this item has none")
-    for name, source in data.warcs:
-        if "/" in name or not (name.endswith(".warc") or name.endswith(".warc.gz")):
-            raise ReportError(f"WARC name {name!r} must be a plain *.warc or *.warc.gz name")
-        if not source.is_file():
-            raise ReportError(f"WARC not found: {source}")
-    if data.evidence_bundle is not None and not data.evidence_bundle.is_file():
-        raise ReportError(f"evidence bundle not found: {data.evidence_bundle}")
+    _check_inputs(data)
     stamp = data.created_at.astimezone(UTC).utctimetuple()[:6]
     index = _cdxj(data.warcs)
     pages = _pages_jsonl(data.pages)
@@ -111,23 +103,7 @@ def write_wacz(data: WaczInput, out_path: Path) -> Path:
             resources.append(_put_bytes(zf, PAGES, pages, stamp))
             if data.evidence_bundle is not None:
                 resources.append(_put_file(zf, EVIDENCE_BUNDLE, data.evidence_bundle, stamp))
-            package: dict[str, object] = {
-                "profile": "data-package",
-                "wacz_version": WACZ_VERSION,
-                "title": data.title,
-                "description": data.description,
-                "created": _iso(data.created_at),
-                "modified": _iso(data.created_at),
-                "software": data.software,
-                "resources": resources,
-            }
-            if data.evidence_bundle is not None:
-                package["evidenceBundle"] = EVIDENCE_BUNDLE
-            if data.pages:
-                package["mainPageUrl"] = data.pages[0].url
-                package["mainPageDate"] = _iso(data.pages[0].captured_at)
-            package.update(dict(data.extras))
-            package_bytes = json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
+            package_bytes = _datapackage(data, resources)
             _put_bytes(zf, DATAPACKAGE, package_bytes, stamp)
             digest = {
                 "path": DATAPACKAGE,
@@ -143,6 +119,39 @@ def write_wacz(data: WaczInput, out_path: Path) -> Path:
         raise
     logger.info("WACZ written to %s (%d WARC(s))", out_path, len(data.warcs))
     return out_path
+
+
+def _check_inputs(data: WaczInput) -> None:
+    if not data.warcs:
+        raise ReportError("a WACZ needs at least one WARC; this item has none")
+    for name, source in data.warcs:
+        if "/" in name or not (name.endswith(".warc") or name.endswith(".warc.gz")):
+            raise ReportError(f"WARC name {name!r} must be a plain *.warc or *.warc.gz name")
+        if not source.is_file():
+            raise ReportError(f"WARC not found: {source}")
+    if data.evidence_bundle is not None and not data.evidence_bundle.is_file():
+        raise ReportError(f"evidence bundle not found: {data.evidence_bundle}")
+
+
+def _datapackage(data: WaczInput, resources: list[dict[str, object]]) -> bytes:
+    """``datapackage.json``: the WACZ's metadata and every resource with its digest."""
+    package: dict[str, object] = {
+        "profile": "data-package",
+        "wacz_version": WACZ_VERSION,
+        "title": data.title,
+        "description": data.description,
+        "created": _iso(data.created_at),
+        "modified": _iso(data.created_at),
+        "software": data.software,
+        "resources": resources,
+    }
+    if data.evidence_bundle is not None:
+        package["evidenceBundle"] = EVIDENCE_BUNDLE
+    if data.pages:
+        package["mainPageUrl"] = data.pages[0].url
+        package["mainPageDate"] = _iso(data.pages[0].captured_at)
+    package.update(dict(data.extras))
+    return json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
 
 
 def _cdxj(warcs: Sequence[tuple[str, Path]]) -> bytes:

@@ -1,0 +1,279 @@
+"""The recipient's texts inside a bundle: ``README.txt`` and ``VERIFY.txt``, Chinese then English.
+
+Every command in them is filled in with the bundle's own values, so an
+expert can run them with stock tools (``sha256sum``, ``openssl``, ``cast``,
+``curl``) and compare the output with what is printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from evidence.model.merkle import InclusionProof, printf_bytes, proof_steps
+from evidence.model.records import AnchorReceipt, TimestampToken, isoformat
+from reports.bundle import layout as bf
+
+__all__ = ["case_readme", "item_readme", "merkle_instructions", "verify_instructions"]
+
+_RULE = "=" * 72
+
+
+def verify_instructions(data: bf.BundleInput, manifest_sha256: str) -> str:
+    """The stock-tool procedure, in Chinese then English, with this bundle's values."""
+    lines = [
+        "电子证据包核验说明 / How to verify this evidence bundle with stock tools",
+        _RULE,
+        f"证据编号 / Item: {data.item_id}",
+        f"案件编号 / Case: {data.case_number}",
+        f"清单摘要 / Manifest SHA-256: {manifest_sha256}",
+        "",
+    ]
+    lines += _digest_steps(manifest_sha256)
+    lines += _timestamp_steps(data.timestamp)
+    lines += _anchor_steps(data.anchor)
+    lines += [
+        "6. 也可使用本工具核验 / Or run this toolkit's verifier:",
+        "     evidence verify bundle.zip",
+        "",
+        "报告 report/report.pdf 由采集数据直接生成；它证明采集浏览器在所述时间收到了什么，",
+        "不证明服务器运营者的身份（TLS 证书所示之外）。",
+        "The report is generated directly from the captured data. It shows what the capturing",
+        "browser received and when, not who operates the server beyond its TLS certificate.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _digest_steps(manifest_sha256: str) -> list[str]:
+    return [
+        "1. 解压并核对每个文件的 SHA-256 / Unzip and check every file's SHA-256:",
+        "     unzip bundle.zip -d bundle && cd bundle",
+        f"     sha256sum -c {bf.CHECKSUMS}",
+        "   全部应显示 OK / every line must say OK.",
+        "",
+        "2. 核对 SM3（国密）摘要 / Check the SM3 digests:",
+        '     for f in $(cut -c67- SM3SUMS); do openssl dgst -sm3 -r "$f"; done',
+        f"   与 {bf.SM3_CHECKSUMS} 及 manifest.json 中的 sm3 值比对 / compare with "
+        f"{bf.SM3_CHECKSUMS} and the sm3 values in manifest.json.",
+        "",
+        "3. 清单摘要即被时间戳和上链的值 /",
+        "   The manifest digest is what was timestamped and anchored:",
+        f"     sha256sum {bf.MANIFEST}        # = {manifest_sha256}",
+        "   manifest.json 中列出的每个 artifacts/ 文件的 sha256/sm3 必须与第 1、2 步一致。",
+        "   Every artifacts/ file listed in manifest.json must match steps 1 and 2.",
+        "",
+    ]
+
+
+def _timestamp_steps(token: TimestampToken | None) -> list[str]:
+    if token is None:
+        return ["4. 尚无时间戳 / No time-stamp token yet.", ""]
+    lines = [
+        "4. 核验 RFC 3161 时间戳 / Verify the RFC 3161 time-stamp token:",
+        f"     openssl ts -verify -data {bf.MANIFEST} -in {bf.TOKEN} \\",
+        f"       -CAfile {bf.TSA_ROOT} -untrusted {bf.TSA_CERT}",
+        "   应输出 Verification: OK / must print: Verification: OK",
+        f"     openssl ts -reply -in {bf.TOKEN} -text   # 签发时间 / genTime",
+    ]
+    if token.development:
+        lines += [
+            "   注意：本时间戳来自开发用时间戳服务，其根证书由本工具自行生成，并非可信第三方。",
+            "   WARNING: this token comes from the toolkit's DEVELOPMENT TSA whose root the",
+            "   toolkit made itself; it is not a trusted third party.",
+        ]
+    lines.append("")
+    return lines
+
+
+def _anchor_steps(a: AnchorReceipt | None) -> list[str]:
+    if a is None:
+        return ["5. 尚未上链 / Not anchored yet.", ""]
+    lines = merkle_instructions(a)
+    lines += [
+        "5. 核验区块链锚定 / Verify the blockchain anchor "
+        f"(chain id {a.chain_id}, {a.network_name}):",
+        f'     cast call {a.contract_address} "anchoredAt(bytes32)(uint256)" {a.root} \\',
+        f"       --rpc-url {a.rpc_url}",
+        "   非零结果为上链区块时间（Unix 秒）/ a non-zero result is the anchoring block time.",
+        "   或用 curl 查询交易回执 / or fetch the transaction receipt with curl:",
+        f"     curl -s -X POST -H 'Content-Type: application/json' {a.rpc_url} \\",
+        '       --data \'{"jsonrpc":"2.0","id":1,"method":"eth_getTransactionReceipt",'
+        f'"params":["{a.transaction_hash}"]}}\'',
+        f"   回执 status 应为 0x1，to 为 {a.contract_address}，",
+        f"   logs[0].topics[1] 应为 {a.root}。",
+        f"   The receipt's status must be 0x1, its to {a.contract_address}, "
+        f"and logs[0].topics[1] {a.root}.",
+        f"   区块 / block {a.block_number} {a.block_hash}",
+    ]
+    if a.development:
+        lines += [
+            "   注意：这是本机开发链（anvil），仅本机见证，不具备公共区块链的证明力。",
+            "   WARNING: a local development chain (anvil);",
+            "   nobody but this machine witnessed it.",
+        ]
+    lines.append("")
+    return lines
+
+
+def merkle_instructions(anchor: AnchorReceipt) -> list[str]:
+    """Step 4b: recompute the anchored Merkle root from the manifest digest by hand."""
+    proof = InclusionProof(
+        anchor.leaf_index, anchor.tree_size, tuple(bytes.fromhex(h) for h in anchor.proof)
+    )
+    first, steps = proof_steps(bytes.fromhex(anchor.leaf), proof)
+    lines = [
+        "4b. 由清单摘要重算默克尔根（RFC 9162）/ Recompute the Merkle root (RFC 9162):",
+        f"   本证据是第 {anchor.leaf_index} 号叶子（共 {anchor.tree_size} 个）/ "
+        f"leaf {anchor.leaf_index} of {anchor.tree_size}.",
+        "   叶子哈希 = SHA-256(0x00 || 清单摘要) / leaf hash = SHA-256(0x00 || manifest digest):",
+        f"     printf '{printf_bytes(0, bytes.fromhex(anchor.leaf))}' | sha256sum",
+        f"     # = {first.hex()}",
+    ]
+    current = first
+    for number, step in enumerate(steps, start=1):
+        left, right = (step.sibling, current) if step.sibling_on_left else (current, step.sibling)
+        side = "左 / left" if step.sibling_on_left else "右 / right"
+        lines += [
+            f"   第 {number} 步，兄弟节点在{side}：SHA-256(0x01 || 左 || 右) / "
+            f"step {number}: SHA-256(0x01 || left || right):",
+            f"     printf '{printf_bytes(1, left, right)}' | sha256sum",
+            f"     # = {step.result.hex()}",
+        ]
+        current = step.result
+    lines += [f"   最后结果即锚定的根 / the last result is the anchored root: {anchor.root}", ""]
+    return lines
+
+
+def item_readme(data: bf.BundleInput, manifest_sha256: str) -> str:
+    """The recipient's guide to one item bundle, Chinese then English."""
+    lines = [
+        "电子证据包说明 / About this evidence bundle",
+        _RULE,
+        f"证据编号 / Item: {data.item_id}",
+        f"案件编号 / Case: {data.case_number}",
+        f"生成时间 / Created: {isoformat(data.created_at)}",
+        f"清单摘要 / Manifest SHA-256: {manifest_sha256}",
+        f"生成工具 / Tool: evidence-toolkit {data.tool_version}",
+        "",
+        "本证据包自成一体：核验所需的全部文件均在包内，路径均为相对路径，可离线核验",
+        "（区块链查询除外）。逐步核验方法见 VERIFY.txt。",
+        "This bundle is self-contained: every file needed to verify it is inside, with",
+        "relative paths only, and it can be checked offline (except the chain lookup).",
+        "VERIFY.txt gives the step-by-step procedure with stock tools.",
+        "",
+    ]
+    lines += _contents(data)
+    lines += [
+        "快速核验 / Quick check:",
+        f"  sha256sum -c {bf.CHECKSUMS}",
+        f"  sha256sum {bf.MANIFEST}      # = {manifest_sha256}",
+        "  evidence verify <本包.zip / this bundle.zip>",
+        "",
+    ]
+    lines += _readme_notes(data)
+    lines += [
+        "证据包布局说明见工具文档 docs/bundle.md（格式 " + bf.BUNDLE_FORMAT + "）。",
+        "The layout is documented in the toolkit's docs/bundle.md (format "
+        + bf.BUNDLE_FORMAT
+        + ").",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _contents(data: bf.BundleInput) -> list[str]:
+    """The table of contents: one line per folder or file the bundle holds."""
+    lines = [
+        "目录 / Contents",
+        "-" * 72,
+        f"  {bf.MANIFEST:<28} 封存清单：列出每个文件及其 SHA-256、SM3 / the sealed manifest",
+        f"  {'artifacts/':<28} 采集所得原始文件（截图、WARC、DOM 等）/ the captured files",
+    ]
+    if data.timestamp is not None:
+        lines.append(
+            f"  {'timestamp/':<28} RFC 3161 时间戳及时间戳服务证书 / time-stamp token, TSA certs"
+        )
+    if data.anchor is not None:
+        lines.append(
+            f"  {bf.ANCHOR_JSON:<28} 区块链存证记录与默克尔证明 / anchor record, Merkle proof"
+        )
+    if data.custody_jsonl is not None:
+        lines.append(f"  {bf.CUSTODY_LOG:<28} 保管链记录（JSON Lines）/ custody-log extract")
+    if data.signatures:
+        lines.append(
+            f"  {bf.SIGNATURES_DIR + '/':<28} 执法人员对清单的 CMS 签名及证书 / officers' "
+            "manifest signatures"
+        )
+    lines += [
+        f"  {bf.REPORT:<28} 证据报告（PDF/A-2b，可含执法人员电子签名）/ the evidence report",
+        f"  {bf.INSTRUCTIONS:<28} 核验步骤（含本包实际数值）/ verification steps with values",
+        f"  {bf.INDEX:<28} 包格式与索引 / format and index",
+        f"  {bf.CHECKSUMS + ', ' + bf.SM3_CHECKSUMS:<28} 全部文件的摘要 / digests of every file",
+        "",
+    ]
+    return lines
+
+
+def _readme_notes(data: bf.BundleInput) -> list[str]:
+    """What the recipient must know before relying on the bundle: pending or development."""
+    lines: list[str] = []
+    if data.timestamp is None or data.anchor is None:
+        lines += [
+            "注意：本证据尚未完成时间戳和/或区块链存证（待补），相应文件缺失。",
+            "NOTE: this item is not yet timestamped and/or anchored (pending); those files",
+            "are absent.",
+            "",
+        ]
+    development = (data.timestamp is not None and data.timestamp.development) or (
+        data.anchor is not None and data.anchor.development
+    )
+    if development:
+        lines += [
+            "注意：时间戳或区块链存证来自本工具的开发环境（自建时间戳服务、本机测试链），",
+            "不具备可信第三方的证明力。",
+            "NOTE: the time-stamp or anchor comes from the toolkit's development setup (its own",
+            "TSA, a local test chain); no trusted third party witnessed it.",
+            "",
+        ]
+    return lines
+
+
+def case_readme(
+    case_number: str,
+    case_title: str,
+    created_at: datetime,
+    items: Sequence[tuple[str, str]],
+) -> str:
+    """The recipient's guide to a case bundle, Chinese then English.
+
+    ``items`` are (item id, manifest SHA-256) in the order the case lists them.
+    """
+    lines = [
+        "案件证据包说明 / About this case bundle",
+        _RULE,
+        f"案件编号 / Case: {case_number}",
+        f"案件名称 / Title: {case_title}",
+        f"生成时间 / Created: {isoformat(created_at)}",
+        f"证据项数 / Items: {len(items)}",
+        "",
+        f"每个证据项位于 {bf.CASE_ITEMS_DIR}/<证据编号>/ 目录，其内容与单项证据包完全相同，",
+        "可在该目录内独立核验（见其中的 README.txt 与 VERIFY.txt）。",
+        f"Each item sits in {bf.CASE_ITEMS_DIR}/<item-id>/, laid out exactly like a single-item",
+        "bundle, and can be verified on its own inside that folder (see its README.txt and",
+        "VERIFY.txt).",
+        "",
+        f"  {bf.CASE_INDEX:<22} 案件索引：各证据项路径及清单摘要 / case index",
+        f"  {bf.CHECKSUMS:<22} 本包全部文件的 SHA-256 / SHA-256 of every file in the zip",
+        f"  {bf.SM3_CHECKSUMS:<22} 同上，SM3 / the same with SM3",
+        "",
+        "快速核验 / Quick check:",
+        f"  sha256sum -c {bf.CHECKSUMS}",
+        f"  cd {bf.CASE_ITEMS_DIR}/<item-id> && sha256sum -c {bf.CHECKSUMS}",
+        "",
+        "证据项 / Items:",
+    ]
+    for item_id, manifest_sha256 in items:
+        lines.append(f"  {bf.CASE_ITEMS_DIR}/{item_id}/  manifest {manifest_sha256}")
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""The blockchain anchor: transaction, block, confirmations and the Merkle path to the root."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from reportlab.platypus import Flowable, KeepTogether, Paragraph
+
+from evidence.model.records import AnchorCheck, AnchorReceipt
+from reports.pdf.layout import Layout
+
+Rows = list[tuple[str, Flowable]]
+
+
+def anchor_section(
+    layout: Layout,
+    anchor: AnchorReceipt | None,
+    *,
+    manifest_sha256: str,
+    check: AnchorCheck | None,
+) -> list[Flowable]:
+    """``check`` is the chain's view when the report was made (None: not queried)."""
+    out: list[Flowable] = [layout.heading("sec_anchor")]
+    if anchor is None:
+        out.append(layout.pending_box("anchor_missing"))
+        return out
+    if anchor.development:
+        out += layout.warning_box("anchor_dev_warning")
+    rows = _transaction_rows(layout, anchor, manifest_sha256)
+    rows.append((layout.t("confirmations"), _confirmations(layout, check)))
+    if anchor.leaf:
+        rows += _merkle_rows(layout, anchor)
+    out.append(layout.kv_table(rows))
+    return [KeepTogether(out)]
+
+
+def same_hex(prefixed: str, plain: str) -> bool:
+    """Whether two hex strings name the same bytes, with or without ``0x``."""
+    return prefixed.lower().removeprefix("0x") == plain.lower().removeprefix("0x")
+
+
+def _transaction_rows(layout: Layout, anchor: AnchorReceipt, manifest_sha256: str) -> Rows:
+    s, t = layout.s, layout.t
+    root_note = "root_is_manifest" if same_hex(anchor.root, manifest_sha256) else "root_differs"
+    root = Paragraph(
+        f'<font name="{layout.fonts.mono}" size="7.8">{escape(anchor.root)}</font>'
+        f"<br/>{escape(t(root_note))}",
+        s.value,
+    )
+    rows: Rows = [
+        (t("network"), layout.p(anchor.network_name, s.value)),
+        (t("chain_id"), layout.p(str(anchor.chain_id), s.mono)),
+        (t("contract"), layout.p(anchor.contract_address, s.mono)),
+        (t("tx_hash"), layout.p(anchor.transaction_hash, s.mono)),
+        (t("block_number"), layout.p(str(anchor.block_number), s.mono)),
+        (t("block_hash"), layout.p(anchor.block_hash, s.mono)),
+        (t("block_time"), layout.time_cell(anchor.block_time)),
+        (t("root"), root),
+        (t("submitter"), layout.p(anchor.submitter, s.mono)),
+    ]
+    if anchor.reference:
+        rows.append((t("reference"), layout.p(anchor.reference, s.mono)))
+    return rows
+
+
+def _confirmations(layout: Layout, check: AnchorCheck | None) -> Flowable:
+    value = (
+        layout.t("confirmations_value", n=check.confirmations)
+        if check is not None
+        else layout.t("confirmations_unknown")
+    )
+    return layout.p(value, layout.s.value)
+
+
+def _merkle_rows(layout: Layout, anchor: AnchorReceipt) -> Rows:
+    s, t = layout.s, layout.t
+    position = t("merkle_position_value", i=anchor.leaf_index, n=anchor.tree_size)
+    proof = (
+        layout.lines([f"{i}. {h}" for i, h in enumerate(anchor.proof, start=1)], s.hash)
+        if anchor.proof
+        else layout.p(t("merkle_proof_empty"), s.value)
+    )
+    return [
+        (t("merkle_leaf"), layout.p(anchor.leaf, s.mono)),
+        (t("merkle_position"), layout.p(position, s.value)),
+        (t("merkle_proof"), proof),
+        (t("merkle_root"), layout.p(anchor.root, s.mono)),
+    ]

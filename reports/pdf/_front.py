@@ -1,0 +1,96 @@
+"""The first page: the report's particulars and the capture summary."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from reportlab.platypus import Flowable, Paragraph
+
+from evidence.model.records import CaptureRecord, ReportInput
+from reports.pdf.layout import MAX_URL_CHARS, Layout, tool_name
+
+Rows = list[tuple[str, Flowable]]
+
+
+def front_matter(layout: Layout, data: ReportInput) -> list[Flowable]:
+    """The title and the table of report number, case, agency, officers and tool."""
+    s, t = layout.s, layout.t
+    rows: Rows = [
+        (t("report_number"), layout.p(data.report_number, s.value)),
+        (t("generated_at"), layout.time_cell(data.generated_at)),
+        (t("case_number"), layout.p(data.case_number, s.value)),
+        (t("case_title"), layout.p(data.case_title, s.value)),
+        (t("case_cause"), layout.p(data.case_cause, s.value)),
+        (t("agency"), layout.p(data.agency, s.value)),
+        (t("officers"), layout.p(t("list_sep").join(data.officers) or t("none"), s.value)),
+        (t("item_id"), layout.p(data.item_id, s.mono)),
+        (t("tool_version"), layout.p(tool_name(data.tool_version), s.value)),
+    ]
+    if data.notes:
+        rows.append((t("notes"), layout.lines(layout.clip_list(data.notes), s.value)))
+    return [Paragraph(escape(t("title")), s.title), layout.kv_table(rows)]
+
+
+def capture_summary(layout: Layout, capture: CaptureRecord) -> list[Flowable]:
+    """What was asked for, what was reached, when, and with which browser."""
+    heading = layout.heading("sec_capture")
+    rows = _page_rows(layout, capture) + _capture_context_rows(layout, capture)
+    return [heading, layout.kv_table(rows)]
+
+
+def _page_rows(layout: Layout, c: CaptureRecord) -> Rows:
+    s, t = layout.s, layout.t
+    unknown = t("unknown")
+    redirects: Flowable = (
+        layout.lines(
+            layout.clip_list(
+                [f"{i}. {url}" for i, url in enumerate(c.redirect_chain, 1)], MAX_URL_CHARS
+            ),
+            s.mono,
+        )
+        if c.redirect_chain
+        else layout.p(t("no_redirects"), s.value)
+    )
+    warnings: Flowable = (
+        layout.lines(layout.clip_list([f"• {w}" for w in c.warnings]), s.value)
+        if c.warnings
+        else layout.p(t("none"), s.value)
+    )
+    status = str(c.http_status) if c.http_status is not None else unknown
+    return [
+        (t("requested_url"), layout.p(layout.clip(c.requested_url, MAX_URL_CHARS), s.mono)),
+        (t("final_url"), layout.p(layout.clip(c.final_url, MAX_URL_CHARS), s.mono)),
+        (t("redirect_chain"), redirects),
+        (t("capture_start"), layout.time_cell(c.started_at)),
+        (t("capture_end"), layout.time_cell(c.finished_at)),
+        (t("page_title"), layout.p(layout.clip(c.page_title) or unknown, s.value)),
+        (t("http_status"), layout.p(status, s.value)),
+        (t("server_ip"), layout.p(c.server_ip or unknown, s.mono)),
+        (t("browser_version"), layout.p(c.browser_version or unknown, s.value)),
+        (t("user_agent"), layout.p(layout.clip(c.user_agent) or unknown, s.mono)),
+        (t("viewport"), layout.p(t("viewport_value", w=c.viewport[0], h=c.viewport[1]), s.value)),
+        (t("warnings"), warnings),
+    ]
+
+
+def _capture_context_rows(layout: Layout, c: CaptureRecord) -> Rows:
+    """Rows only some captures have: device, host, clock check, navigation steps."""
+    s, t = layout.s, layout.t
+    rows: Rows = []
+    if c.device:
+        rows.append((t("device"), layout.p(c.device, s.value)))
+    if c.capture_host:
+        rows.append((t("capture_host"), layout.p(c.capture_host, s.mono)))
+    if c.outbound_ip:
+        rows.append((t("outbound_ip"), layout.p(c.outbound_ip, s.mono)))
+    if c.clock_offset_ms is not None:
+        offset = t(
+            "clock_offset_value",
+            ms=f"{c.clock_offset_ms:+d}",
+            source=c.clock_source or t("unknown"),
+        )
+        rows.append((t("clock_offset"), layout.p(offset, s.value)))
+    if c.steps:
+        steps = [f"{step.index}. {step.description} — {step.outcome}" for step in c.steps]
+        rows.append((t("steps"), layout.lines(layout.clip_list(steps), s.value)))
+    return rows
