@@ -8,7 +8,6 @@ their paths and (de)serialisers from here so the two cannot drift.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evidence.model import safe_json
 from evidence.model.errors import BundleError
 from evidence.model.manifest import Manifest, canonical_json
 from evidence.model.records import AnchorReceipt, SignatureInfo, TimestampToken, isoformat
@@ -140,10 +140,7 @@ def timestamp_is_development(data: bytes) -> bool:
 
 
 def _load(data: bytes, name: str) -> dict[str, Any]:
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{name} is not valid UTF-8 JSON: {exc}") from exc
+    raw = safe_json.loads(data, name)
     if not isinstance(raw, dict):
         raise BundleError(f"{name}: top level is not an object")
     return raw
