@@ -26,7 +26,7 @@ from tests.test_hostile_bundles import make_bundle
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from evidence.verification.verifier import VerifyOptions, run_verification
+from evidence.verification import VerifyOptions, run_verification
 t = time.perf_counter()
 report = run_verification(Path(sys.argv[1]), VerifyOptions(offline=True, replay=False)).report
 print(json.dumps({"s": time.perf_counter() - t, "failures": len(report.failures),

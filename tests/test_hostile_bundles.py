@@ -21,7 +21,7 @@ import pytest
 from evidence.model.errors import BundleError
 from evidence.model.hashing import digest_file
 from evidence.model.manifest import Manifest, ManifestEntry
-from evidence.verification.verifier import BundleLimits, VerifyOptions, run_verification
+from evidence.verification import BundleLimits, VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from reports.bundle.writer import write_bundle
 from tests.conftest import REPO
@@ -203,7 +203,7 @@ def test_a_truncated_zip_is_a_one_line_error(good: Path, tmp_path: Path) -> None
 _CHILD = """
 import json, os, resource, sys
 from pathlib import Path
-from evidence.verification.verifier import VerifyOptions, run_verification
+from evidence.verification import VerifyOptions, run_verification
 report = run_verification(Path(sys.argv[1]), VerifyOptions(offline=True, replay=False)).report
 print(json.dumps({"rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   "exit": report.exit_code, "failures": len(report.failures)}))

@@ -13,16 +13,16 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-import cli
 from anchoring.chain import ChainClient
 from evidence import Settings, Verdict
+from evidence.cli.output import print_verification
 from evidence.model import officer_keys as officers
 from evidence.model.hashing import digest_file
 from evidence.model.manifest import canonical_json
 from evidence.model.officer_keys import OfficerPrivateKey
 from evidence.model.records import VerificationReport, isoformat
 from evidence.model.signatures import sign_manifest
-from evidence.verification.verifier import VerifyOptions, run_verification
+from evidence.verification import VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from tests.test_verify_checks import (
     Captured,
@@ -229,7 +229,7 @@ def test_replaced_screenshot_and_manifest_re_signed_by_another_key(
     assert subject == p7s and verdict is Verdict.FAIL
     assert "untrusted signer 李四 (enforcement ID 11010002)" in detail
     # The expert's human output names the signer on the signature's line.
-    cli._print_verification(report)
+    print_verification(report)
     lines = [line for line in capsys.readouterr().out.splitlines() if "manifest.signature" in line]
     assert len(lines) == 1 and "FAIL" in lines[0] and "李四" in lines[0] and p7s in lines[0]
 

@@ -24,7 +24,7 @@ from evidence.model.hashing import digest_file
 from evidence.model.manifest import canonical_json
 from evidence.model.records import CaptureOptions, VerificationReport
 from evidence.services.demo_site import DemoSite
-from evidence.verification.verifier import VerifyOptions, run_verification
+from evidence.verification import VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from tests.conftest import require, require_tool
 
@@ -239,7 +239,7 @@ def test_replay_is_not_checked_without_chromium(
     def no_chromium(user_agent: str = "") -> CaptureOptions:
         return CaptureOptions(chromium_path=Path("/nonexistent/chromium"), user_agent=user_agent)
 
-    monkeypatch.setattr("evidence.verification.verifier.CaptureOptions", no_chromium)
+    monkeypatch.setattr("evidence.verification.replay.CaptureOptions", no_chromium)
     report = captured.kit.verify(captured.unpacked, offline=True)
     replay = [c for c in report.checks if c.check == "screenshot.replay"]
     assert [c.verdict for c in replay] == [Verdict.NOT_CHECKED]

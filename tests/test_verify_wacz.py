@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from evidence import Settings, Verdict
 from evidence.model.records import VerificationReport
-from evidence.verification.verifier import WACZ_EVIDENCE, VerifyOptions, run_verification
+from evidence.verification import WACZ_EVIDENCE, VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from reports.bundle.wacz import EVIDENCE_BUNDLE
 from reports.signing import validate_pdf_signatures

@@ -1,0 +1,104 @@
+"""The frames in the session video are the ones ``video-frames.json`` lists.
+
+Each frame is copied out of the video with ffmpeg (no re-encoding), so its
+JPEG's SHA-256 and time can be compared with the list sealed beside it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from evidence.model import safe_json
+from evidence.model.errors import BundleError
+from evidence.model.manifest import ManifestEntry
+from evidence.model.records import Verdict
+from evidence.verification.context import Check, Context, Fact, Findings, one_line
+from evidence.verification.ids import CheckId
+from reports.bundle import layout as bf
+
+CHECK = CheckId.VIDEO_FRAMES
+
+
+def check_video(ctx: Context, out: Findings) -> None:
+    manifest = ctx.manifest
+    videos = [e for e in manifest.artifacts if e.role == "video"]
+    listings = [e for e in manifest.artifacts if e.role == "video-frames"]
+    if not videos:
+        return  # recorded without video; the manifest says why (video_note)
+    video = videos[0]
+    if not listings or any(ctx.digests.of(e.path) is None for e in (video, listings[0])):
+        out.add(CHECK, video.path, Verdict.FAIL, "the video or its frame list is missing")
+        return
+    listing = listings[0]
+    frames = _listed_frames(ctx, out, listing)
+    if frames is None:
+        return
+    try:
+        got = _frames_in(ctx, video)
+    except OSError as exc:
+        detail = f"{exc}; the file itself is covered by artifact.digest"
+        out.add(CHECK, video.path, Verdict.NOT_CHECKED, detail)
+        return
+    except (ValueError, subprocess.SubprocessError, BundleError) as exc:
+        out.add(CHECK, video.path, Verdict.FAIL, str(exc))
+        return
+    if got == frames:
+        out.add(
+            CHECK,
+            video.path,
+            Verdict.PASS,
+            f"{len(got)} frames copied out with ffmpeg: each JPEG's SHA-256 and time "
+            f"match {listing.path}",
+        )
+        return
+    out.add(CHECK, video.path, Verdict.FAIL, _first_difference(got, frames, listing.path))
+
+
+def _listed_frames(
+    ctx: Context, out: Findings, listing: ManifestEntry
+) -> list[tuple[float, str]] | None:
+    data = ctx.read_small(listing.path, out)
+    if data is None:
+        return None  # unreadable or too large: already a FAIL
+    try:
+        return _parse_frames(safe_json.loads(data, listing.path))
+    except (BundleError, ValueError, TypeError, KeyError) as exc:
+        out.add(CHECK, listing.path, Verdict.FAIL, f"unreadable frame list ({one_line(exc)})")
+        return None
+
+
+def _parse_frames(listed: object) -> list[tuple[float, str]]:
+    """(offset in seconds, SHA-256) of every listed frame; TypeError/KeyError when malformed."""
+    raw = listed["frames"] if isinstance(listed, dict) else None
+    if not isinstance(raw, list):
+        raise TypeError("no 'frames' list")
+    frames: list[tuple[float, str]] = []
+    for frame in raw:
+        if not isinstance(frame, dict):
+            raise TypeError(f"frame {len(frames)} is not an object")
+        frames.append((round(float(frame["offset_s"]), 3), str(frame["sha256"])))
+    return frames
+
+
+def _frames_in(ctx: Context, video: ManifestEntry) -> list[tuple[float, str]]:
+    from capture import read_video_frames
+
+    with tempfile.TemporaryDirectory(prefix="evidence-video-") as tmp:
+        work = Path(tmp)
+        read = read_video_frames(ctx.copy_out(video.path, work / "video.mkv"), work)
+    return [(f.offset_s, f.sha256) for f in read]
+
+
+def _first_difference(
+    got: list[tuple[float, str]], frames: list[tuple[float, str]], listing: str
+) -> str:
+    if len(got) != len(frames):
+        return f"{len(got)} frames in the video, {len(frames)} listed in {listing}"
+    n = next(i for i, (a, b) in enumerate(zip(got, frames, strict=True)) if a != b)
+    what = "SHA-256" if got[n][1] != frames[n][1] else "time"
+    return f"frame {n} (at {frames[n][0]:g} s): its {what} differs from {listing}"
+
+
+VIDEO = Check(CHECK, check_video, bf.MANIFEST, needs=frozenset({Fact.DIGESTS, Fact.MANIFEST}))
