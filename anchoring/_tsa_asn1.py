@@ -12,13 +12,21 @@ it back verbatim), and every enclosing structure is re-encoded with the DER
 encoder and compared with its input; a difference (non-DER input, or a pyasn1
 encoder quirk) raises :class:`ValueError` instead of returning bytes that were
 not received. Structures pyasn1 does not need to understand here (certificates,
-CRLs, SignerInfos, digest algorithms) are kept as ``ANY`` so that re-encoding
-cannot alter them. All pyasn1 errors surface as :class:`ValueError`.
+CRLs, algorithm identifiers, attributes) are kept as ``ANY`` so that re-encoding
+cannot alter them; lists whose order matters for a signature (the signed
+attributes) or that real TSAs write unsorted (the certificates) are re-encoded
+in the order received. All pyasn1 errors surface as :class:`ValueError`.
+
+The one place that writes a *different* structure is :func:`with_certificates`,
+the copy rfc3161-client reads; it changes only the unsigned certificates SET
+and checks that every other part of the SignedData is unchanged.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -35,6 +43,7 @@ Asn1 = Any
 _MAX_DETAIL: Final = 160
 
 
+@functools.cache
 def _time_stamp_resp() -> Asn1:
     """``TimeStampResp`` with the token kept as received (an untagged ``ANY``)."""
     return univ.Sequence(
@@ -45,6 +54,7 @@ def _time_stamp_resp() -> Asn1:
     )
 
 
+@functools.cache
 def _member_list(tag_number: int, *, der_order: bool) -> Asn1:
     """``[n] IMPLICIT SET OF`` members kept as received.
 
@@ -57,6 +67,7 @@ def _member_list(tag_number: int, *, der_order: bool) -> Asn1:
     return container(componentType=univ.Any()).subtype(implicitTag=implicit)
 
 
+@functools.cache
 def _signed_data(*, sort_sets: bool = False) -> Asn1:
     """RFC 5652 ``SignedData``, its parts kept as ``ANY``.
 
@@ -76,6 +87,12 @@ def _signed_data(*, sort_sets: bool = False) -> Asn1:
     )
 
 
+@functools.cache
+def _schema(factory: Callable[[], Asn1]) -> Asn1:
+    """One schema object per type: building pyasn1 schemas costs more than decoding."""
+    return factory()
+
+
 def _detail(exc: Exception) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
@@ -93,7 +110,10 @@ def _decode(data: bytes, spec: Asn1, what: str) -> Asn1:
 
 def _encode(value: Asn1, what: str) -> bytes:
     try:
-        return bytes(der_encoder.encode(value))
+        # pyasn1's DER encoder drops an OPTIONAL SET OF that is present but
+        # empty; real tokens carry such an empty `certificates` field, and
+        # re-encoding must give back what was received.
+        return bytes(der_encoder.encode(value, omitEmptyOptionals=False))
     except PyAsn1Error as exc:
         raise ValueError(f"{what}: cannot DER-encode ({_detail(exc)})") from exc
 
@@ -112,7 +132,7 @@ def _present(value: Asn1) -> bool:
 
 def _signed_data_der(token_der: bytes) -> bytes:
     """The ``SignedData`` DER inside a ``TimeStampToken`` (a CMS ``ContentInfo``)."""
-    content_info = _decode_exact(token_der, rfc5652.ContentInfo(), "TimeStampToken")
+    content_info = _decode_exact(token_der, _schema(rfc5652.ContentInfo), "TimeStampToken")
     if content_info["contentType"] != rfc5652.id_signedData:
         raise ValueError(
             f"TimeStampToken: content type {content_info['contentType']} is not signedData"
@@ -131,7 +151,7 @@ def split_response(response_der: bytes) -> tuple[bytes, bytes | None]:
     if not _present(token):
         return status_der, None
     token_der = bytes(token)
-    _decode_exact(token_der, rfc5652.ContentInfo(), "TimeStampToken")
+    _decode_exact(token_der, _schema(rfc5652.ContentInfo), "TimeStampToken")
     return status_der, token_der
 
 
@@ -141,8 +161,14 @@ def tst_info_der(token_der: bytes) -> bytes:
     The content octets of the ``eContent`` OCTET STRING, exactly as signed.
     """
     signed_data = _decode_exact(_signed_data_der(token_der), _signed_data(), "SignedData")
+    return _tst_info(signed_data)
+
+
+def _tst_info(signed_data: Asn1) -> bytes:
     encap_der = bytes(signed_data["encapContentInfo"])
-    encap = _decode_exact(encap_der, rfc5652.EncapsulatedContentInfo(), "EncapsulatedContentInfo")
+    encap = _decode_exact(
+        encap_der, _schema(rfc5652.EncapsulatedContentInfo), "EncapsulatedContentInfo"
+    )
     if encap["eContentType"] != rfc3161.id_ct_TSTInfo:
         raise ValueError(f"eContent type {encap['eContentType']} is not id-ct-TSTInfo")
     if not _present(encap["eContent"]):
@@ -163,7 +189,7 @@ def gen_time(tst_info: bytes) -> datetime:
     re-encoded: pyasn1's DER encoder refuses ``GeneralizedTime`` with more
     than three fractional digits, which DER allows.
     """
-    info = _decode(tst_info, rfc3161.TSTInfo(), "TSTInfo")
+    info = _decode(tst_info, _schema(rfc3161.TSTInfo), "TSTInfo")
     value = info["genTime"]
     text = str(value)
     match = _GENERALIZED_TIME.fullmatch(text)
@@ -215,7 +241,7 @@ def sort_certificate_sets(response_der: bytes) -> bytes:
     if sorted_signed == signed_der:
         return response_der
 
-    content_info = _decode(token_der, rfc5652.ContentInfo(), "TimeStampToken")
+    content_info = _decode(token_der, _schema(rfc5652.ContentInfo), "TimeStampToken")
     content_info["content"] = sorted_signed
     response = _decode(response_der, _time_stamp_resp(), "TimeStampResp")
     response["timeStampToken"] = _encode(content_info, "TimeStampToken")
@@ -223,6 +249,168 @@ def sort_certificate_sets(response_der: bytes) -> bytes:
     if len(result) != len(response_der):
         raise ValueError("TimeStampResp: sorting the certificate SETs changed its length")
     return result
+
+
+def with_certificates(response_der: bytes, certificates_der: Sequence[bytes]) -> bytes:
+    """The response with its SignedData ``certificates`` set to ``certificates_der``.
+
+    The SET is written in DER order (left out when ``certificates_der`` is
+    empty); every other part of the SignedData is checked to be the received
+    bytes, so the signed content, the signed attributes and the signature are
+    those of the original. This is a *view* for verifiers that need the
+    signer's certificate inside the token; the ``certificates`` field is not
+    covered by the signature (RFC 5652 §5.1), so the view proves nothing the
+    original does not.
+    """
+    _status, token_der = split_response(response_der)
+    if token_der is None:
+        raise ValueError("TimeStampResp: no token to rewrite")
+    signed_der = _signed_data_der(token_der)
+    original = _decode_exact(signed_der, _signed_data(), "SignedData")
+    rewritten = _decode(signed_der, _signed_data(sort_sets=True), "SignedData")
+    replacement = _member_list(0, der_order=True).clone()
+    for position, certificate in enumerate(certificates_der):
+        replacement.setComponentByPosition(position, univ.Any(certificate))
+    if certificates_der:
+        rewritten.setComponentByName("certificates", replacement)
+    else:
+        rewritten.setComponentByName("certificates", univ.noValue)
+    new_signed = _encode(rewritten, "SignedData")
+    check = _decode_exact(new_signed, _signed_data(sort_sets=True), "SignedData")
+    for part in ("version", "digestAlgorithms", "encapContentInfo", "signerInfos"):
+        if _encode(check[part], part) != _encode(original[part], part):
+            raise ValueError(f"SignedData: rewriting the certificates changed its {part}")
+
+    content_info = _decode(token_der, _schema(rfc5652.ContentInfo), "TimeStampToken")
+    content_info["content"] = new_signed
+    response = _decode(response_der, _time_stamp_resp(), "TimeStampResp")
+    response["timeStampToken"] = _encode(content_info, "TimeStampToken")
+    return _encode(response, "TimeStampResp")
+
+
+# --- the SignerInfo, its signed attributes as signed -------------------------------
+
+
+@functools.cache
+def _signer_info() -> Asn1:
+    """RFC 5652 ``SignerInfo`` whose attribute lists re-encode in the order received."""
+    return univ.Sequence(
+        componentType=namedtype.NamedTypes(
+            namedtype.NamedType("version", rfc5652.CMSVersion()),
+            namedtype.NamedType("sid", univ.Any()),
+            namedtype.NamedType("digestAlgorithm", univ.Any()),
+            namedtype.OptionalNamedType("signedAttrs", _member_list(0, der_order=False)),
+            namedtype.NamedType("signatureAlgorithm", univ.Any()),
+            namedtype.NamedType("signature", rfc5652.SignatureValue()),
+            namedtype.OptionalNamedType("unsignedAttrs", _member_list(1, der_order=False)),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """One CMS attribute: its type and each value's DER as received."""
+
+    oid: str
+    values_der: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Algorithm:
+    """An ``AlgorithmIdentifier``: the OID and the parameters' DER (``None`` if absent)."""
+
+    oid: str
+    parameters_der: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignerInfoParts:
+    """The one ``SignerInfo`` of a token, as needed to check its signature."""
+
+    digest_algorithm: Algorithm
+    signed_attributes_der: bytes
+    """What the signature covers (RFC 5652 §5.4): the received ``[0] IMPLICIT``
+    attributes with the ``SET OF`` tag in place of ``[0]``, every other byte as
+    received."""
+    attributes: tuple[Attribute, ...]
+    signature_algorithm: Algorithm
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TokenParts:
+    """What verifying a ``TimeStampToken`` needs from it, each part as received."""
+
+    tst_info: bytes
+    """The signed ``TSTInfo`` (the eContent octets)."""
+    certificates: tuple[bytes, ...] | None
+    """The X.509 certificates the SignedData carries: ``None`` when the
+    ``certificates`` field is absent, empty when it is an empty SET (real
+    responses have both). Other ``CertificateChoices`` (attribute certificates
+    and the like, all tagged) cannot sign a token and are left out."""
+    signer: SignerInfoParts
+
+
+def read_token(token_der: bytes) -> TokenParts:
+    """Decode a ``TimeStampToken`` once; any malformation raises :class:`ValueError`."""
+    signed_data = _decode_exact(_signed_data_der(token_der), _signed_data(), "SignedData")
+    try:
+        signer = _signer_info_parts(signed_data)
+    except PyAsn1Error as exc:
+        raise ValueError(f"SignerInfo: {_detail(exc)}") from exc
+    certificates = signed_data["certificates"]
+    members = [bytes(member) for member in certificates] if _present(certificates) else None
+    return TokenParts(
+        tst_info=_tst_info(signed_data),
+        certificates=(None if members is None else tuple(m for m in members if m[:1] == b"\x30")),
+        signer=signer,
+    )
+
+
+def _signer_info_parts(signed_data: Asn1) -> SignerInfoParts:
+    signer_infos = signed_data["signerInfos"]
+    if len(signer_infos) != 1:
+        raise ValueError(f"SignedData: expected one SignerInfo, found {len(signer_infos)}")
+    signer = _decode_exact(bytes(signer_infos[0]), _signer_info(), "SignerInfo")
+    if not _present(signer["signedAttrs"]):
+        raise ValueError("SignerInfo: no signed attributes")
+    # Exact re-encoding of the whole SignerInfo was checked above, so this is
+    # the received [0] element; 0xA0 ([0] constructed) and 0x31 (SET) are one
+    # byte each and the length octets stay as they were.
+    received = _encode(signer["signedAttrs"], "signed attributes")
+    if received[:1] != b"\xa0":
+        raise ValueError("SignerInfo: signed attributes are not tagged [0]")
+    attributes = []
+    for member in signer["signedAttrs"]:
+        attribute = _decode(bytes(member), _schema(rfc5652.Attribute), "signed attribute")
+        values = tuple(_encode(value, "attribute value") for value in attribute["attrValues"])
+        attributes.append(Attribute(oid=str(attribute["attrType"]), values_der=values))
+    return SignerInfoParts(
+        digest_algorithm=_algorithm(bytes(signer["digestAlgorithm"]), "digestAlgorithm"),
+        signed_attributes_der=b"\x31" + received[1:],
+        attributes=tuple(attributes),
+        signature_algorithm=_algorithm(bytes(signer["signatureAlgorithm"]), "signatureAlgorithm"),
+        signature=bytes(signer["signature"]),
+    )
+
+
+def _algorithm(der: bytes, what: str) -> Algorithm:
+    value = _decode(der, _schema(rfc5280.AlgorithmIdentifier), what)
+    parameters = value["parameters"]
+    return Algorithm(
+        oid=str(value["algorithm"]),
+        parameters_der=_encode(parameters, what) if _present(parameters) else None,
+    )
+
+
+def object_identifier(value_der: bytes) -> str:
+    """A DER ``OBJECT IDENTIFIER`` value (e.g. of a ``contentType`` attribute)."""
+    return str(_decode(value_der, _schema(univ.ObjectIdentifier), "OBJECT IDENTIFIER"))
+
+
+def octet_string(value_der: bytes) -> bytes:
+    """A DER ``OCTET STRING`` value (e.g. of a ``messageDigest`` attribute)."""
+    return bytes(_decode_exact(value_der, _schema(univ.OctetString), "OCTET STRING"))
 
 
 # --- signing-certificate attribute (ESSCertID v1 / v2) -------------------------------
@@ -249,41 +437,36 @@ class SigningCertificateId:
     """DER of each ``directoryName`` in ``issuerSerial.issuer`` (may be empty)."""
 
 
-def signing_certificate_ids(token_der: bytes) -> list[SigningCertificateId]:
+def signing_certificate_ids(signer: SignerInfoParts) -> list[SigningCertificateId]:
     """The signing-certificate attributes among the token's signed attributes.
 
     Returns one entry per attribute found (a token may carry both versions);
     an empty list means the token has none, which RFC 3161 forbids.
     """
     try:
-        return _signing_certificate_ids(token_der)
+        return _signing_certificate_ids(signer)
     except PyAsn1Error as exc:
         raise ValueError(f"signing-certificate attribute: {_detail(exc)}") from exc
 
 
-def _signing_certificate_ids(token_der: bytes) -> list[SigningCertificateId]:
-    signed_data = _decode_exact(_signed_data_der(token_der), _signed_data(), "SignedData")
-    signer_infos = signed_data["signerInfos"]
-    if len(signer_infos) != 1:
-        raise ValueError(f"SignedData: expected one SignerInfo, found {len(signer_infos)}")
-    signer = _decode(bytes(signer_infos[0]), rfc5652.SignerInfo(), "SignerInfo")
-    attributes = signer["signedAttrs"]
-    if not _present(attributes):
-        raise ValueError("SignerInfo: no signed attributes")
+def _signing_certificate_ids(signer: SignerInfoParts) -> list[SigningCertificateId]:
     found: list[SigningCertificateId] = []
-    for attribute in attributes:
-        kind = attribute["attrType"]
-        if kind not in (rfc2634.id_aa_signingCertificate, rfc5035.id_aa_signingCertificateV2):
+    for attribute in signer.attributes:
+        if attribute.oid not in (
+            str(rfc2634.id_aa_signingCertificate),
+            str(rfc5035.id_aa_signingCertificateV2),
+        ):
             continue
-        values = attribute["attrValues"]
-        if len(values) != 1:
-            raise ValueError(f"signing-certificate attribute has {len(values)} values, not 1")
-        raw = _encode(values[0], "signing-certificate attribute")
-        if kind == rfc2634.id_aa_signingCertificate:
-            value = _decode(raw, rfc2634.SigningCertificate(), "SigningCertificate")
+        if len(attribute.values_der) != 1:
+            raise ValueError(
+                f"signing-certificate attribute has {len(attribute.values_der)} values, not 1"
+            )
+        raw = attribute.values_der[0]
+        if attribute.oid == str(rfc2634.id_aa_signingCertificate):
+            value = _decode(raw, _schema(rfc2634.SigningCertificate), "SigningCertificate")
             version, hash_oid = 1, _SHA1_OID
         else:
-            value = _decode(raw, rfc5035.SigningCertificateV2(), "SigningCertificateV2")
+            value = _decode(raw, _schema(rfc5035.SigningCertificateV2), "SigningCertificateV2")
             version, hash_oid = 2, _SHA256_OID
         certs = value["certs"]
         if len(certs) == 0:

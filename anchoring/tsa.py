@@ -12,11 +12,11 @@ Three separate steps, as in trailofbits/rfc3161-client:
 :func:`request_timestamp` chains the three and returns an
 :class:`evidence.model.records.TimestampToken`; nothing unverified leaves it.
 
-Verification runs our own named checks first so a failure says *which* check
-failed, then hands the whole response to rfc3161-client's verifier (OpenSSL's
-PKCS#7 verification underneath) as an independent second opinion. The CMS
-signature itself is only checked there, so a failure that survives all named
-checks is reported as an invalid signature.
+Verification (:mod:`anchoring._tsa_verify`) judges a token as of its own
+genTime, so a token stays verifiable after its TSA certificate has expired, and
+accepts what real TSAs send: certificate SETs not in DER order, and tokens
+without the TSA's certificate when the caller supplies it from the trust
+configuration.
 """
 
 from __future__ import annotations
@@ -41,29 +41,16 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from http.client import HTTPException
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final
 
 import rfc3161ng
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID
-from cryptography.x509.verification import (
-    Criticality,
-    ExtensionPolicy,
-    Policy,
-    PolicyBuilder,
-    Store,
-)
-from cryptography.x509.verification import VerificationError as ChainError
-from rfc3161_client import (
-    PKIStatus,
-    TimeStampResponse,
-    VerificationError,
-    VerifierBuilder,
-    decode_timestamp_response,
-)
 
 from anchoring import _tsa_asn1
+from anchoring._tsa_common import HASH_OIDS, PREFIX, fail, hash_key, one_line
+from anchoring._tsa_verify import TimestampVerification as TimestampVerification
+from anchoring._tsa_verify import verify_response
 from evidence.model.errors import ConfigurationError, TimestampError
 from evidence.model.records import TimestampToken
 from evidence.model.redaction import redact_url
@@ -74,22 +61,6 @@ QUERY_MEDIA_TYPE: Final = "application/timestamp-query"
 REPLY_MEDIA_TYPE: Final = "application/timestamp-reply"
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 """Real responses are a few KiB (token plus a certificate chain)."""
-
-_HASH_OIDS: Final[dict[str, str]] = {
-    "sha256": "2.16.840.1.101.3.4.2.1",
-    "sha384": "2.16.840.1.101.3.4.2.2",
-    "sha512": "2.16.840.1.101.3.4.2.3",
-}
-_HASH_NAMES: Final[dict[str, str]] = {oid: name for name, oid in _HASH_OIDS.items()}
-_STATUS_NAMES: Final[dict[int, str]] = {
-    0: "granted",
-    1: "grantedWithMods",
-    2: "rejection",
-    3: "waiting",
-    4: "revocationWarning",
-    5: "revocationNotification",
-}
-_PREFIX: Final = "timestamp token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +82,10 @@ class TSAConfig:
     """Whole exchange, headers and body: a server dripping bytes (slow loris) is cut off."""
     name: str = ""
     """A label for messages and presets, e.g. ``FreeTSA``; the URL when empty."""
+    tsa_certificates_pem: bytes | None = None
+    """The TSA's own certificate (and intermediates) for a TSA that does not put
+    them into its tokens; they help find the signer, trust still comes from
+    ``trust_roots_pem`` alone."""
 
     @property
     def label(self) -> str:
@@ -139,43 +114,17 @@ class TSAConfig:
             raise ConfigurationError(f"TSA {self.shown_url}: no trust root configured")
 
 
-@dataclass(frozen=True, slots=True)
-class TimestampVerification:
-    """What a verified token says. Every field comes from the signed ``TSTInfo``
-    or from the certificate path that was checked."""
-
-    gen_time: datetime
-    """Aware UTC, with the TSA's fractional seconds."""
-    serial: int
-    policy: str
-    tsa_subject: str
-    """RFC 4514 subject of the TSA signing certificate."""
-    hash_algorithm: str
-    imprint: str
-    """Lower-case hex of the time-stamped digest."""
-    nonce: int | None
-    token_der: bytes
-    tsa_certificate_pem: bytes
-    """The signing certificate, then any intermediates of the verified path."""
-    trust_anchor_pem: bytes
-    """The configured root the path ended at."""
-
-
 # --- request -----------------------------------------------------------------
 
 
 def hash_algorithm_oid(name: str) -> str:
     """OID of ``sha256``/``sha384``/``sha512`` (``SHA-256`` spellings accepted)."""
     try:
-        return _HASH_OIDS[_hash_key(name)]
+        return HASH_OIDS[hash_key(name)]
     except KeyError:
         raise ValueError(
-            f"unsupported time-stamp hash algorithm {name!r}; use one of {sorted(_HASH_OIDS)}"
+            f"unsupported time-stamp hash algorithm {name!r}; use one of {sorted(HASH_OIDS)}"
         ) from None
-
-
-def _hash_key(name: str) -> str:
-    return name.lower().replace("-", "").replace("_", "")
 
 
 def build_timestamp_request(
@@ -187,7 +136,7 @@ def build_timestamp_request(
 ) -> bytes:
     """DER ``TimeStampReq`` over ``digest`` with ``certReq`` true."""
     hash_algorithm_oid(hash_algorithm)
-    name = _hash_key(hash_algorithm)
+    name = hash_key(hash_algorithm)
     if len(digest) != hashlib.new(name).digest_size:
         size = hashlib.new(name).digest_size
         raise ValueError(f"a {name} digest is {size} bytes, got {len(digest)}")
@@ -234,21 +183,21 @@ def fetch_timestamp(query_der: bytes, config: TSAConfig) -> bytes:
             body = _read_limited(response, watchdog)
             media_type = response.headers.get_content_type()
     except urllib.error.HTTPError as exc:
-        _fail(f"TSA {config.shown_url} answered HTTP {exc.code} {_one_line(str(exc.reason))}", exc)
+        fail(f"TSA {config.shown_url} answered HTTP {exc.code} {one_line(str(exc.reason))}", exc)
     except urllib.error.URLError as exc:
         if watchdog.fired:
-            _fail(too_slow, exc)
+            fail(too_slow, exc)
         if isinstance(exc.reason, TimeoutError):
-            _fail(f"TSA {config.shown_url} did not answer within {config.timeout_s:g} s", exc)
-        _fail(f"TSA {config.shown_url} is unreachable: {_one_line(str(exc.reason))}", exc)
+            fail(f"TSA {config.shown_url} did not answer within {config.timeout_s:g} s", exc)
+        fail(f"TSA {config.shown_url} is unreachable: {one_line(str(exc.reason))}", exc)
     except TimeoutError as exc:
         if watchdog.fired:
-            _fail(too_slow, exc)
-        _fail(f"TSA {config.shown_url} did not answer within {config.timeout_s:g} s", exc)
+            fail(too_slow, exc)
+        fail(f"TSA {config.shown_url} did not answer within {config.timeout_s:g} s", exc)
     except (HTTPException, OSError, ValueError) as exc:
         if watchdog.fired:
-            _fail(too_slow, exc)
-        _fail(f"TSA {config.shown_url}: connection failed: {_one_line(repr(exc))}", exc)
+            fail(too_slow, exc)
+        fail(f"TSA {config.shown_url}: connection failed: {one_line(repr(exc))}", exc)
     if watchdog.fired:
         raise TimestampError(too_slow)
     if len(body) > MAX_RESPONSE_BYTES:
@@ -259,7 +208,7 @@ def fetch_timestamp(query_der: bytes, config: TSAConfig) -> bytes:
         # A captive portal, proxy or error page answering 200: say so, not "bad DER".
         raise TimestampError(
             f"TSA {config.shown_url} answered {media_type} instead of a time-stamp reply "
-            f"({_one_line(body[:80].decode('utf-8', 'replace'))})"
+            f"({one_line(body[:80].decode('utf-8', 'replace'))})"
         )
     if media_type != REPLY_MEDIA_TYPE:
         # Some TSAs label replies oddly; the DER checks decide, not the header.
@@ -360,7 +309,7 @@ def request_timestamp(
     check of :func:`verify_timestamp`) raises :class:`TimestampError` with a
     one-line message naming the TSA URL.
     """
-    name = _hash_key(hash_algorithm)
+    name = hash_key(hash_algorithm)
     nonce = secrets.randbits(64)
     query = build_timestamp_request(
         digest, hash_algorithm=name, nonce=nonce, policy_oid=config.policy_oid
@@ -368,11 +317,16 @@ def request_timestamp(
     response_der = fetch_timestamp(query, config)
     try:
         checked = verify_timestamp(
-            response_der, digest, config.trust_roots_pem, nonce=nonce, hash_algorithm=name
+            response_der,
+            digest,
+            config.trust_roots_pem,
+            nonce=nonce,
+            hash_algorithm=name,
+            tsa_certificates_pem=config.tsa_certificates_pem,
         )
         if config.policy_oid is not None and checked.policy != config.policy_oid:
             raise TimestampError(
-                f"{_PREFIX}: policy {checked.policy} is not the requested {config.policy_oid}"
+                f"{PREFIX}: policy {checked.policy} is not the requested {config.policy_oid}"
             )
     except TimestampError as exc:
         raise TimestampError(f"TSA {config.shown_url}: {exc.message}", hint=exc.hint) from exc
@@ -509,98 +463,36 @@ def verify_timestamp(
     *,
     nonce: int | None = None,
     hash_algorithm: str | None = None,
+    tsa_certificates_pem: bytes | None = None,
+    now: datetime | None = None,
 ) -> TimestampVerification:
     """Verify a DER ``TimeStampResp`` over ``digest`` against PEM trust roots.
 
     Checks, in order, each failing with a :class:`TimestampError` that names
-    it: the response parses and was granted; the token carries its signing
-    certificate; that certificate has the critical timeStamping EKU, was
-    valid at genTime and chains to one of the roots (at genTime); the message
-    imprint equals ``digest`` (and uses ``hash_algorithm`` when given); the
-    nonce equals ``nonce`` when given; finally rfc3161-client re-verifies the
-    lot including the CMS signature.
+    it: the response parses and was granted; the TSA signing certificate is
+    found, in the token or else among ``tsa_certificates_pem`` (certificates
+    from the trust configuration, used like ``openssl ts -verify -untrusted``:
+    they add no trust); the CMS signature holds over the exact signed bytes;
+    that certificate has the critical timeStamping EKU, was valid at genTime
+    and chains to one of the roots *as of genTime*, so a token whose TSA
+    certificate has expired since still verifies; the signed ESSCertID(v2)
+    names it; genTime is not after ``now`` (default: the system clock); the
+    message imprint equals ``digest`` (and uses ``hash_algorithm`` when given);
+    the nonce equals ``nonce`` when given; finally rfc3161-client re-verifies
+    the lot as a second opinion.
 
     Malformed input of any kind is a failed verification, never a pass: an
     unexpected exception while reading the token is re-raised as
     :class:`TimestampError`.
     """
-    try:
-        return _verify(response_der, digest, trust_roots_pem, nonce, hash_algorithm)
-    except TimestampError:
-        raise
-    except Exception as exc:
-        _fail(f"{_PREFIX}: unreadable ({type(exc).__name__}: {_one_line(str(exc))})", exc)
-    except BaseException as exc:
-        # rfc3161-client's Rust parser panics on some malformed nested
-        # structures; pyo3 raises that as PanicException, a BaseException.
-        if type(exc).__name__ != "PanicException":
-            raise
-        _fail(f"{_PREFIX}: unreadable (parser panic: {_one_line(str(exc))})", exc)
-
-
-def _verify(
-    response_der: bytes,
-    digest: bytes,
-    trust_roots_pem: bytes,
-    nonce: int | None,
-    hash_algorithm: str | None,
-) -> TimestampVerification:
-    roots = _load_roots(trust_roots_pem)
-    _status_der, token_der = _split(response_der)
-    response = _parse(response_der)
-    _check_status(response)
-    if token_der is None:
-        raise TimestampError("timestamp response: status granted but no token")
-    try:
-        tst_info = _tsa_asn1.tst_info_der(token_der)
-        gen_time = _tsa_asn1.gen_time(tst_info)
-    except ValueError as exc:
-        _fail(f"{_PREFIX}: malformed TSTInfo: {exc}", exc)
-    info = _guard(lambda: response.tst_info, "TSTInfo")
-    library_time = _guard(lambda: info.gen_time, "genTime")
-    if abs((library_time - gen_time).total_seconds()) >= 1:
-        raise TimestampError(f"{_PREFIX}: genTime could not be read consistently")
-
-    leaf, others = _signer_certificate(response)
-    _check_eku(leaf)
-    _check_validity(leaf, gen_time)
-    chain = _check_chain(leaf, others, roots, gen_time)
-    _check_signing_certificate(token_der, leaf)
-
-    imprint = _guard(lambda: info.message_imprint, "message imprint")
-    algorithm_oid = _guard(lambda: imprint.hash_algorithm, "message imprint").dotted_string
-    algorithm = _HASH_NAMES.get(algorithm_oid)
-    if algorithm is None:
-        raise TimestampError(f"{_PREFIX}: unsupported message imprint algorithm {algorithm_oid}")
-    if hash_algorithm is not None and _HASH_OIDS.get(_hash_key(hash_algorithm)) != algorithm_oid:
-        raise TimestampError(
-            f"{_PREFIX}: message imprint uses {algorithm}, expected {hash_algorithm}"
-        )
-    imprinted = bytes(_guard(lambda: imprint.message, "message imprint"))
-    if not secrets.compare_digest(imprinted, digest):
-        raise TimestampError(f"{_PREFIX}: message imprint does not match the manifest digest")
-
-    token_nonce = _guard(lambda: info.nonce, "nonce")
-    if nonce is not None and token_nonce != nonce:
-        raise TimestampError(
-            f"{_PREFIX}: nonce mismatch (expected {nonce}, token has {token_nonce})"
-        )
-
-    _check_signature(response, digest, roots, chain, nonce)
-
-    policy = _guard(lambda: info.policy, "policy")
-    serial = int(_guard(lambda: info.serial_number, "serial number"))
-    return TimestampVerification(
-        gen_time=gen_time,
-        serial=serial,
-        policy=policy.dotted_string if policy is not None else "",
-        tsa_subject=leaf.subject.rfc4514_string(),
-        hash_algorithm=algorithm,
-        imprint=imprinted.hex(),
-        nonce=None if token_nonce is None else int(token_nonce),
-        token_der=token_der,
-        tsa_certificate_pem=b"".join(c.public_bytes(Encoding.PEM) for c in [leaf, *chain[1:-1]]),
-        trust_anchor_pem=chain[-1].public_bytes(Encoding.PEM),
+    return verify_response(
+        response_der,
+        digest,
+        trust_roots_pem,
+        nonce=nonce,
+        hash_algorithm=hash_algorithm,
+        tsa_certificates_pem=tsa_certificates_pem,
+        now=now,
     )
 
 
@@ -611,250 +503,26 @@ def verify_timestamp_token(
     *,
     nonce: int | None = None,
     hash_algorithm: str | None = None,
+    tsa_certificates_pem: bytes | None = None,
+    now: datetime | None = None,
 ) -> TimestampVerification:
     """:func:`verify_timestamp` for a bare ``TimeStampToken`` (CMS ``ContentInfo``).
 
     The token is wrapped in a *granted* ``TimeStampResp``; the status is not
     signed, so nothing is assumed that the token does not itself prove.
     """
-    return verify_timestamp(
+    return verify_response(
         _tsa_asn1.wrap_token(token_der),
         digest,
         trust_roots_pem,
         nonce=nonce,
         hash_algorithm=hash_algorithm,
+        tsa_certificates_pem=tsa_certificates_pem,
+        now=now,
     )
-
-
-# --- checks ----------------------------------------------------------------------
-
-
-def _load_roots(trust_roots_pem: bytes) -> list[x509.Certificate]:
-    try:
-        roots = x509.load_pem_x509_certificates(trust_roots_pem)
-    except ValueError as exc:
-        _fail(f"trust roots: not readable PEM certificates ({_one_line(str(exc))})", exc)
-    unique: dict[bytes, x509.Certificate] = {}
-    for root in roots:
-        unique.setdefault(root.public_bytes(Encoding.DER), root)
-    return list(unique.values())
-
-
-def _split(response_der: bytes) -> tuple[bytes, bytes | None]:
-    try:
-        return _tsa_asn1.split_response(response_der)
-    except ValueError as exc:
-        _fail(f"timestamp response: not a DER TimeStampResp ({exc})", exc)
-
-
-def _parse(response_der: bytes) -> TimeStampResponse:
-    try:
-        canonical = _tsa_asn1.sort_certificate_sets(response_der)
-    except ValueError as exc:
-        _fail(f"timestamp response: not a DER TimeStampResp ({exc})", exc)
-    if canonical != response_der:
-        logger.info("timestamp response: certificate SET not in DER order; checking it sorted")
-    try:
-        return decode_timestamp_response(canonical)
-    except ValueError as exc:
-        _fail(f"timestamp response: rfc3161-client cannot parse it ({_one_line(str(exc))})", exc)
-
-
-def _check_status(response: TimeStampResponse) -> None:
-    status = int(response.status)
-    if status != PKIStatus.GRANTED:
-        texts = "; ".join(_one_line(text) for text in response.status_string)
-        name = _STATUS_NAMES.get(status, "unknown")
-        raise TimestampError(
-            f"timestamp response: TSA did not grant the request "
-            f"(status {status} {name}{': ' + texts if texts else ''})"
-        )
-
-
-def _signer_certificate(
-    response: TimeStampResponse,
-) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    signed = _guard(lambda: response.signed_data, "SignedData")
-    signers = list(_guard(lambda: signed.signer_infos, "SignerInfo"))
-    if len(signers) != 1:
-        raise TimestampError(f"{_PREFIX}: expected one signer, found {len(signers)}")
-    signer = signers[0]
-    issuer = _guard(lambda: signer.issuer, "SignerInfo issuer")
-    serial = _guard(lambda: signer.serial_number, "SignerInfo serial")
-    try:
-        certificates = [
-            x509.load_der_x509_certificate(der)
-            for der in _guard(lambda: signed.certificates, "certificates")
-        ]
-    except ValueError as exc:
-        _fail(f"{_PREFIX}: an embedded certificate is malformed ({_one_line(str(exc))})", exc)
-    leaf = next(
-        (c for c in certificates if c.issuer == issuer and c.serial_number == serial), None
-    )
-    if leaf is None:
-        raise TimestampError(
-            f"{_PREFIX}: does not carry the TSA signing certificate "
-            f"(issuer {issuer.rfc4514_string()}, serial {serial:x})"
-        )
-    return leaf, [c for c in certificates if c is not leaf]
-
-
-def _check_eku(leaf: x509.Certificate) -> None:
-    try:
-        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
-    except x509.ExtensionNotFound:
-        raise TimestampError(
-            f"{_PREFIX}: TSA certificate has no extendedKeyUsage (timeStamping required)"
-        ) from None
-    if ExtendedKeyUsageOID.TIME_STAMPING not in eku.value:
-        raise TimestampError(f"{_PREFIX}: TSA certificate lacks the timeStamping key usage")
-    if not eku.critical:
-        raise TimestampError(f"{_PREFIX}: TSA certificate's timeStamping EKU is not critical")
-
-
-def _check_validity(leaf: x509.Certificate, gen_time: datetime) -> None:
-    if not leaf.not_valid_before_utc <= gen_time <= leaf.not_valid_after_utc:
-        raise TimestampError(
-            f"{_PREFIX}: TSA certificate was not valid at genTime {gen_time.isoformat()} "
-            f"(valid {leaf.not_valid_before_utc.isoformat()} to "
-            f"{leaf.not_valid_after_utc.isoformat()})"
-        )
-
-
-_ESS_HASHES: Final[dict[str, str]] = {
-    "1.3.14.3.2.26": "sha1",
-    **{oid: name for oid, name in _HASH_NAMES.items()},
-}
-
-
-def _check_signing_certificate(token_der: bytes, leaf: x509.Certificate) -> None:
-    """RFC 3161 §2.4.2 / RFC 5816: the signed ESSCertID(v2) must name the signing certificate.
-
-    Without it a token could be re-wrapped with another certificate for the same
-    key (e.g. one without the timeStamping purpose) and still carry a valid signature.
-    """
-    try:
-        ids = _tsa_asn1.signing_certificate_ids(token_der)
-    except ValueError as exc:
-        _fail(f"{_PREFIX}: malformed signing-certificate attribute ({exc})", exc)
-    if not ids:
-        raise TimestampError(
-            f"{_PREFIX}: no signing-certificate attribute (ESSCertID or ESSCertIDv2)"
-        )
-    leaf_der = leaf.public_bytes(Encoding.DER)
-    issuer_der = leaf.issuer.public_bytes()
-    for ess in ids:
-        label = "ESSCertID" if ess.version == 1 else "ESSCertIDv2"
-        name = _ESS_HASHES.get(ess.hash_oid)
-        if name is None:
-            raise TimestampError(f"{_PREFIX}: {label} uses unsupported hash {ess.hash_oid}")
-        if not secrets.compare_digest(hashlib.new(name, leaf_der).digest(), ess.cert_hash):
-            raise TimestampError(
-                f"{_PREFIX}: signing-certificate attribute ({label}) does not match "
-                "the TSA certificate"
-            )
-        if ess.serial is not None and ess.serial != leaf.serial_number:
-            raise TimestampError(
-                f"{_PREFIX}: {label} names serial {ess.serial:x}, the TSA certificate "
-                f"has {leaf.serial_number:x}"
-            )
-        if ess.issuer_names_der and issuer_der not in ess.issuer_names_der:
-            raise TimestampError(f"{_PREFIX}: {label} names another issuer than the TSA's")
-
-
-def _require_timestamping(
-    policy: Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage
-) -> None:
-    if ExtendedKeyUsageOID.TIME_STAMPING not in eku:
-        raise ValueError("timeStamping EKU required")
-
-
-def _check_chain(
-    leaf: x509.Certificate,
-    untrusted: list[x509.Certificate],
-    roots: list[x509.Certificate],
-    gen_time: datetime,
-) -> list[x509.Certificate]:
-    # cryptography's client verifier with its Web PKI CA rules, except that CA
-    # certificates may carry any EKU (TSA intermediates often say timeStamping)
-    # and the leaf needs only a critical timeStamping EKU, no SAN.
-    ca_policy = ExtensionPolicy.webpki_defaults_ca().may_be_present(
-        x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None
-    )
-    ee_policy = ExtensionPolicy.permit_all().require_present(
-        x509.ExtendedKeyUsage, Criticality.CRITICAL, _require_timestamping
-    )
-    verifier = (
-        PolicyBuilder()
-        .store(Store(roots))
-        .time(gen_time)
-        .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
-        .build_client_verifier()
-    )
-    try:
-        return list(verifier.verify(leaf, untrusted).chain)
-    except ChainError as exc:
-        _fail(
-            f"{_PREFIX}: TSA certificate is not issued by a trusted root "
-            f"({_one_line(str(exc))})",
-            exc,
-        )
-
-
-def _check_signature(
-    response: TimeStampResponse,
-    digest: bytes,
-    roots: list[x509.Certificate],
-    chain: list[x509.Certificate],
-    nonce: int | None,
-) -> None:
-    builder = VerifierBuilder()
-    for root in roots:
-        builder = builder.add_root_certificate(root)
-    # The path was already validated above, so handing its intermediates to
-    # OpenSSL's trust store adds no trust, only lets it find the same path.
-    root_ders = {root.public_bytes(Encoding.DER) for root in roots}
-    for intermediate in chain[1:]:
-        if intermediate.public_bytes(Encoding.DER) in root_ders:
-            continue
-        builder = builder.add_intermediate_certificate(intermediate)
-    if nonce is not None:
-        builder = builder.nonce(nonce)
-    try:
-        builder.build().verify(response, digest)
-    except VerificationError as exc:
-        detail = _one_line(str(exc))
-        if "certificate verify error" in detail:
-            _fail(f"{_PREFIX}: OpenSSL rejected the certificate path ({detail})", exc)
-        _fail(f"{_PREFIX}: signature invalid ({detail})", exc)
 
 
 # --- helpers -------------------------------------------------------------------------
-
-_T = TypeVar("_T")
-
-
-def _guard(read: Callable[[], _T], what: str) -> _T:
-    """Read a field of an rfc3161-client object, naming the field if it is malformed.
-
-    Its Rust side parses nested structures lazily, on first access.
-    """
-    try:
-        return read()
-    except (ValueError, TypeError, OverflowError) as exc:
-        _fail(f"{_PREFIX}: malformed {what} ({_one_line(str(exc))})", exc)
-
-
-def _fail(message: str, cause: BaseException) -> NoReturn:
-    raise TimestampError(message) from cause
-
-
-_WHITESPACE = re.compile(r"\s+")
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    flat = _WHITESPACE.sub(" ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _opener(url: str, watchdog: _Watchdog) -> urllib.request.OpenerDirector:
