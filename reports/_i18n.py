@@ -1,9 +1,11 @@
-"""Every string the PDF report prints, by key, in the one message catalogue.
+"""Every string the PDF reports print goes through the one message catalogue.
 
-The table holds the English source of each string, marked for extraction;
-``text()`` translates it through the gettext catalogue (evidence/model/locale),
-where the Simplified Chinese lives beside the English for translators and
-reviewers alike.
+The tables (this module's for the item report; the case report, the
+verification report and the screenshot tiles keep their own beside the code
+that prints them) hold the English source of each string, marked for
+extraction; ``translate()`` renders it through the gettext catalogue
+(evidence/model/locale), where the Simplified Chinese lives beside the
+English for translators and reviewers alike.
 """
 
 from __future__ import annotations
@@ -261,8 +263,14 @@ def check_language(language: str) -> int:
         ) from None
 
 
-def text(language: str, key: str, **values: object) -> str:
-    """The string ``key`` in ``language`` with ``values`` filled in."""
+def translate(language: str, message: str, **values: object) -> str:
+    """``message``, an English source marked with ``N_``, in ``language`` with ``values``
+    filled in; the one way every report table reaches the catalogue."""
     check_language(language)
-    template = i18n.translation(language).gettext(_TEXT[key])
+    template = i18n.translation(language).gettext(message)
     return template.format(**values) if values else template
+
+
+def text(language: str, key: str, **values: object) -> str:
+    """The item report's string ``key`` in ``language`` with ``values`` filled in."""
+    return translate(language, _TEXT[key], **values)

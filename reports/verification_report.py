@@ -27,7 +27,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from evidence.model import i18n
 from evidence.model.errors import ReportError
+from evidence.model.i18n import N_
 from evidence.model.records import (
     CheckResult,
     ReportSigner,
@@ -36,6 +38,7 @@ from evidence.model.records import (
     isoformat,
 )
 from reports._fonts import ReportFonts, load_fonts
+from reports._i18n import translate
 
 if TYPE_CHECKING:
     from reports.signing import PdfTimestamper
@@ -58,67 +61,57 @@ MARGIN = 42.0
 MAX_DETAIL_CHARS = 1500
 """A table row cannot break across pages; longer reasons are cut (the JSON output has them)."""
 
-# key -> (zh, en)
-_TEXT: dict[str, tuple[str, str]] = {
-    "title": ("电子证据核验报告", "Evidence Verification Report"),
-    "bundle": ("被核验的证据包", "Bundle verified"),
-    "manifest": ("清单 SHA-256", "Manifest SHA-256"),
-    "verified_at": ("核验时间", "Verified at"),
-    "verifier": ("核验人", "Verified by"),
-    "outcome": ("核验结论", "Outcome"),
-    "outcome_0": ("全部检查通过", "Every check passed"),
-    "outcome_1": ("有检查未通过", "At least one check FAILED"),
-    "outcome_2": (
-        "未发现不一致，但有检查未能进行",
-        "No check failed, but some could not be carried out",
-    ),
-    "counts": (
-        "通过 {p} 项，未通过 {f} 项，未核验 {n} 项",
-        "{p} passed, {f} failed, {n} not checked",
-    ),
-    "sec_setup": ("一、核验依据与环境", "1. What the checks relied on"),
-    "sec_results": ("二、逐项核验结果", "2. Every check and its result"),
-    "sec_notes": ("三、说明", "3. Notes"),
-    "tool": ("核验工具及版本", "Verifier and version"),
-    "libraries": ("相关程序库版本", "Library versions"),
-    "col_no": ("序号", "No."),
-    "col_check": ("检查项", "Check"),
-    "col_subject": ("对象（文件/记录/字段）", "Subject (file/record/field)"),
-    "col_verdict": ("结论", "Verdict"),
-    "col_detail": ("说明", "Reason"),
-    "PASS": ("通过", "PASS"),
-    "FAIL": ("未通过", "FAIL"),
-    "NOT CHECKED": ("未核验", "NOT CHECKED"),
-    "note_method": (
-        "每项检查由核验工具独立重算：文件的 SHA-256 与 SM3 摘要、清单签名、RFC 3161 时间戳"
-        "（签名、消息摘要、证书链）、默克尔路径、链上交易与区块时间、WARC 记录摘要、"
-        "保管日志哈希链，以及离线回放 WARC 与截图的一致性。证据包中的 docs 所述的人工核验步骤"
-        "（sha256sum、openssl 等通用工具）应得出相同结论。",
+# key -> English source, translated through the one message catalogue by ``_t()``.
+# The manifest row and the reason column are printed with a context instead
+# (msgctxt "verification report"): elsewhere the same English is rendered
+# differently in Chinese.
+_TEXT: dict[str, str] = {
+    "title": N_("Evidence Verification Report"),
+    "bundle": N_("Bundle verified"),
+    "verified_at": N_("Verified at"),
+    "verifier": N_("Verified by"),
+    "outcome": N_("Outcome"),
+    "outcome_0": N_("Every check passed"),
+    "outcome_1": N_("At least one check FAILED"),
+    "outcome_2": N_("No check failed, but some could not be carried out"),
+    "counts": N_("{p} passed, {f} failed, {n} not checked"),
+    "sec_setup": N_("1. What the checks relied on"),
+    "sec_results": N_("2. Every check and its result"),
+    "sec_notes": N_("3. Notes"),
+    "tool": N_("Verifier and version"),
+    "libraries": N_("Library versions"),
+    "col_no": N_("No."),
+    "col_check": N_("Check"),
+    "col_subject": N_("Subject (file/record/field)"),
+    "col_verdict": N_("Verdict"),
+    # One per Verdict, keyed by its value.
+    "PASS": N_("PASS"),
+    "FAIL": N_("FAIL"),
+    "NOT CHECKED": N_("NOT CHECKED"),
+    "note_method": N_(
         "Each check was recomputed independently by the verifier: every file's SHA-256 and "
         "SM3 digest, the manifest signatures, the RFC 3161 time-stamp (signature, message "
         "imprint, certificate chain), the Merkle path, the chain transaction and block time, "
         "every WARC record's digests, the custody-log hash chain, and an offline replay of "
         "the WARC compared with the screenshot. The manual procedure with stock tools "
-        "(sha256sum, openssl, ...) must reach the same verdicts.",
+        "(sha256sum, openssl, ...) must reach the same verdicts."
     ),
-    "note_unsigned": (
-        "本报告未经核验人电子签名。",
-        "This report is not signed by the verifier.",
-    ),
-    "none": ("无", "None"),
+    "note_unsigned": N_("This report is not signed by the verifier."),
+    "none": N_("None"),
 }
 
-_SETUP_LABELS: dict[str, tuple[str, str]] = {
-    "tsa_roots": ("时间戳信任根", "Time-stamp trust roots"),
-    "signer_roots": ("签名证书信任根", "Signer trust roots"),
-    "rpc_url": ("区块链节点（JSON-RPC）", "Chain endpoint (JSON-RPC)"),
-    "registry": ("存证合约地址", "Registry contract"),
-    "chain_id": ("链 ID", "Chain id"),
-    "offline": ("离线模式", "Offline mode"),
-    "min_confirmations": ("最少确认数", "Minimum confirmations"),
-    "block_time_tolerance_s": ("区块时间容差（秒）", "Block-time tolerance (s)"),
-    "replay": ("回放比对", "Replay comparison"),
-    "replay_threshold": ("相似度阈值", "Similarity threshold"),
+# Setup key -> English label; a key not listed here is printed as it is.
+_SETUP_LABELS: dict[str, str] = {
+    "tsa_roots": N_("Time-stamp trust roots"),
+    "signer_roots": N_("Signer trust roots"),
+    "rpc_url": N_("Chain endpoint (JSON-RPC)"),
+    "registry": N_("Registry contract"),
+    "chain_id": N_("Chain id"),
+    "offline": N_("Offline mode"),
+    "min_confirmations": N_("Minimum confirmations"),
+    "block_time_tolerance_s": N_("Block-time tolerance (s)"),
+    "replay": N_("Replay comparison"),
+    "replay_threshold": N_("Similarity threshold"),
 }
 
 _VERDICT_COLOURS = {
@@ -258,8 +251,7 @@ def sign_verification_report(
 
 
 def _t(language: str, key: str, **values: object) -> str:
-    zh, en = _TEXT[key]
-    return (zh if language == "zh" else en).format(**values)
+    return translate(language, _TEXT[key], **values)
 
 
 class _Layout:
@@ -267,6 +259,7 @@ class _Layout:
         self.data = data
         self.lang = data.language
         self.fonts = fonts
+        self.catalogue = i18n.translation(data.language)
         self.title = ParagraphStyle(
             "title", fontName=fonts.regular, fontSize=17, leading=22, alignment=1, spaceAfter=10
         )
@@ -301,7 +294,10 @@ class _Layout:
         verified = self.data.verified_at.astimezone(BEIJING)
         rows = [
             (self.t("bundle"), self.p(result.bundle, self.mono)),
-            (self.t("manifest"), self.p(result.manifest_sha256 or self.t("none"), self.mono)),
+            (
+                self.catalogue.pgettext("verification report", "Manifest SHA-256"),
+                self.p(result.manifest_sha256 or self.t("none"), self.mono),
+            ),
             (
                 self.t("verified_at"),
                 self.p(
@@ -331,8 +327,8 @@ class _Layout:
             ),
         ]
         for key, value in self.data.setup:
-            zh, en = _SETUP_LABELS.get(key, (key, key))
-            setup.append((zh if self.lang == "zh" else en, self.p(value, self.mono)))
+            label = translate(self.lang, _SETUP_LABELS[key]) if key in _SETUP_LABELS else key
+            setup.append((label, self.p(value, self.mono)))
         story.append(self.kv(setup))
         story.append(Paragraph(escape(self.t("sec_results")), self.heading))
         story.append(self.results_table(checks))
@@ -363,9 +359,10 @@ class _Layout:
 
     def results_table(self, checks: Sequence[CheckResult]) -> Table:
         width = A4[0] - 2 * MARGIN
-        header = [
-            self.p(self.t(k), self.cell)
-            for k in ("col_no", "col_check", "col_subject", "col_verdict", "col_detail")
+        header = [self.p(self.t(k), self.cell) for k in ("col_no", "col_check", "col_subject")]
+        header += [
+            self.p(self.t("col_verdict"), self.cell),
+            self.p(self.catalogue.pgettext("verification report", "Reason"), self.cell),
         ]
         data: list[list[Paragraph]] = [header]
         styles: list[tuple[object, ...]] = [

@@ -10,6 +10,7 @@ from PIL import Image
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Table
 
 from evidence.model.errors import ReportError
+from evidence.model.i18n import N_
 from evidence.model.records import ReportInput
 from reports._flowables import (
     ScreenshotTile,
@@ -18,35 +19,30 @@ from reports._flowables import (
     screenshot_size,
     slice_rows,
 )
-from reports._i18n import check_language
+from reports._i18n import translate
 from reports.pdf.layout import Layout, flowable_height
 from reports.pdf.styles import FRAME_HEIGHT, FRAME_WIDTH
 
 MIN_TILE_SPACE = 72.0
 """Points of free page height below which the next screenshot tile starts a new page."""
 
-# key -> (zh, en), the strings of a page kept as tiles (same form as reports._i18n).
-_TILE_TEXT: dict[str, tuple[str, str]] = {
-    "tiles_front": (
-        "本网页高 {h} 像素，超出单张整页截图可拼接的上限，整页截图以 {n} 张分块截图"
-        "（{first} 至 {last}）保存；本报告第{sec}部分按顺序排列全部分块。",
+# key -> English source of the strings of a page kept as tiles (as in reports._i18n).
+_TILE_TEXT: dict[str, str] = {
+    "tiles_front": N_(
         "The page is {h} px tall, too tall to stitch into one screenshot: it was captured "
-        "as {n} tiles ({first} to {last}), all laid out in order in section {sec}.",
+        "as {n} tiles ({first} to {last}), all laid out in order in section {sec}."
     ),
-    "tiles_note": (
-        "该网页过高，整页截图以 {n} 张分块截图保存（宽 {w} 像素，合计高 {h} 像素）。"
-        "下图按自上而下的顺序排列各分块，每块按版心宽度缩放并分为若干部分；"
-        "原始 PNG 文件及其哈希值见电子数据清单。",
+    "tiles_note": N_(
         "The page was too tall to stitch, so the full-page screenshot was kept as {n} tiles "
         "({w} px wide, {h} px tall in all). The tiles follow from top to bottom, each "
         "scaled to the page width and split into parts; the original PNG files and their "
-        "hashes are in the exhibit list.",
+        "hashes are in the exhibit list."
     ),
-    "tile_part": (
-        "分块 {k}/{m}{name} 第 {i}/{n} 部分：分块第 {y0}–{y1} 像素行，整页第 {p0}–{p1} 像素行",
-        "Tile {k}/{m}{name}, part {i}/{n}: tile pixel rows {y0}–{y1}, page pixel rows {p0}–{p1}",
+    # TRANSLATORS: {name} is empty or the tile's file name as rendered by " ({name})".
+    "tile_part": N_(
+        "Tile {k}/{m}{name}, part {i}/{n}: tile pixel rows {y0}–{y1}, page pixel rows {p0}–{p1}"
     ),
-    "tile_name": ("（{name}）", " ({name})"),
+    "tile_name": N_(" ({name})"),
 }
 
 
@@ -114,7 +110,7 @@ class TiledScreenshot:
         """Sum of the tiles' pixel heights, once :meth:`section` has run."""
 
     def text(self, key: str, **values: object) -> str:
-        return _TILE_TEXT[key][check_language(self.layout.lang)].format(**values)
+        return translate(self.layout.lang, _TILE_TEXT[key], **values)
 
     def section(self, source: TileSource) -> list[Flowable]:
         """The numbered screenshot section: a note, then every tile's parts in page order."""
