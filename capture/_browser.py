@@ -13,7 +13,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture._recorder import TrafficRecorder
 from evidence.model.child_env import child_environment
-from evidence.model.errors import CaptureError
+from evidence.model.errors import BrowserUnavailableError, CaptureError
 from evidence.model.records import CaptureOptions
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ _IMAGE_STATE = """
 def find_chromium(options: CaptureOptions) -> Path:
     if options.chromium_path is not None:
         if not options.chromium_path.is_file():
-            raise CaptureError(
+            raise BrowserUnavailableError(
                 f"Chromium not found at {options.chromium_path}",
                 hint="Set the Chromium path to an existing executable (apt-get install chromium).",
             )
@@ -120,7 +120,7 @@ def find_chromium(options: CaptureOptions) -> Path:
     for candidate in CHROMIUM_CANDIDATES:
         if candidate.is_file():
             return candidate
-    raise CaptureError(
+    raise BrowserUnavailableError(
         "Chromium not found (looked in " + ", ".join(str(c) for c in CHROMIUM_CANDIDATES) + ")",
         hint="Install it with `apt-get install chromium` or set the Chromium path.",
     )
@@ -136,7 +136,9 @@ def launch(playwright: Playwright, options: CaptureOptions) -> Browser:
             env=dict(child_environment()),
         )
     except PlaywrightError as exc:
-        raise CaptureError(f"could not start Chromium at {executable}: {first_line(exc)}") from None
+        raise BrowserUnavailableError(
+            f"could not start Chromium at {executable}: {first_line(exc)}"
+        ) from None
 
 
 def navigate(page: Page, url: str, timeout_s: float) -> tuple[int | None, str, list[str], str]:

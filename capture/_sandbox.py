@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING
 
 from capture._browser import first_line
 from evidence.model.child_env import child_environment
-from evidence.model.errors import CaptureError
+from evidence.model.errors import BrowserUnavailableError
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -162,7 +162,9 @@ def _start(launch: Callable[[bool], Browser], seal: Seal, executable: Path) -> t
             unsandboxed = Seal(seal.isolation, sandboxed=False, uid=seal.uid)
             return launch(False), unsandboxed
     except PlaywrightError as exc:
-        raise CaptureError(f"could not start Chromium at {executable}: {first_line(exc)}") from None
+        raise BrowserUnavailableError(
+            f"could not start Chromium at {executable}: {first_line(exc)}"
+        ) from None
 
 
 def _plan(network_namespace: bool) -> _Plan:

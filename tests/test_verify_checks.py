@@ -246,6 +246,31 @@ def test_replay_is_not_checked_without_chromium(
     assert "Chromium" in replay[0].detail
 
 
+def test_a_bundle_chosen_word_cannot_soften_a_replay_failure(
+    captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injection: the replay fails, and the failure quotes a URL the
+    # bundle's author chose to contain "Chromium". The verdict is decided by
+    # the error's type (a missing browser is NOT CHECKED), never by its text.
+    from evidence.model.errors import CaptureError
+
+    def failing_replay(*args: object, **kwargs: object) -> object:
+        raise CaptureError("capture.warc holds no response for https://Chromium.example/")
+
+    monkeypatch.setattr("capture.replay.replay", failing_replay)
+    report = captured.kit.verify(captured.unpacked, offline=True)
+    replay = [c for c in report.checks if c.check == "screenshot.replay"]
+    assert [c.verdict for c in replay] == [Verdict.FAIL]
+
+
+def test_the_replay_line_says_how_the_browser_was_fenced(captured: Captured) -> None:
+    report = captured.kit.verify(captured.unpacked, offline=True)
+    (replay,) = [c for c in report.checks if c.check == "screenshot.replay"]
+    assert replay.verdict is Verdict.PASS
+    assert "network namespace" in replay.detail or "no namespace available" in replay.detail
+    assert "sandbox" in replay.detail
+
+
 def test_custody_chain_pass_and_each_kind_of_break(captured: Captured, tmp_path: Path) -> None:
     good = copy_of(captured.unpacked, tmp_path / "good")
     events = custody_lines(4)

@@ -36,6 +36,10 @@ class CaptureError(EvidenceError):
     """The browser could not capture the page."""
 
 
+class BrowserUnavailableError(CaptureError):
+    """Chromium is missing or cannot be started: nothing was tried on the page."""
+
+
 class StepsFileError(EvidenceError):
     """A navigation steps file is unreadable or malformed."""
 

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidence.model.errors import BundleError, CaptureError
+from evidence.model.errors import BrowserUnavailableError, BundleError, CaptureError
 from evidence.model.manifest import Manifest, ManifestEntry
 from evidence.model.records import CaptureOptions, Verdict
 from evidence.verification.context import Check, Context, Fact, Findings, one_line
@@ -41,10 +41,15 @@ def check_replay(ctx: Context, out: Findings) -> None:
     shot, warc, url, size = replay.screenshot, replay.warc, replay.url, replay.viewport
     try:
         with tempfile.TemporaryDirectory(prefix="evidence-replay-") as tmp:
-            similarity, note = _render_and_compare(ctx, replay, Path(tmp))
+            similarity, note, fences = _render_and_compare(ctx, replay, Path(tmp))
+    except BrowserUnavailableError as exc:
+        # The verifier's own machine lacks a browser: nothing about the bundle is known.
+        out.add(CHECK, shot.path, Verdict.NOT_CHECKED, f"replay of {warc.path}: {exc.message}")
+        return
     except CaptureError as exc:
-        verdict = Verdict.NOT_CHECKED if "Chromium" in exc.message else Verdict.FAIL
-        out.add(CHECK, shot.path, verdict, f"replay of {url} from {warc.path}: {exc.message}")
+        # Decided by the error's type, never by its text: the text quotes the
+        # bundle's own URL, which its author chose.
+        out.add(CHECK, shot.path, Verdict.FAIL, f"replay of {url} from {warc.path}: {exc.message}")
         return
     except BundleError as exc:
         out.add(CHECK, shot.path, Verdict.FAIL, exc.message)
@@ -52,7 +57,8 @@ def check_replay(ctx: Context, out: Findings) -> None:
     threshold = ctx.options.replay_threshold
     detail = (
         f"replaying {warc.path} offline at {size[0]}×{size[1]} and comparing with "
-        f"{shot.path}: similarity {similarity:.4f} (threshold {threshold:g}){note}"
+        f"{shot.path}: similarity {similarity:.4f} (threshold {threshold:g}){note} "
+        f"[{fences}]"
     )
     out.add(CHECK, shot.path, Verdict.PASS if similarity >= threshold else Verdict.FAIL, detail)
 
@@ -108,16 +114,18 @@ def _viewport(manifest: Manifest) -> tuple[int, int]:
     return size
 
 
-def _render_and_compare(ctx: Context, replay: _Replay, work: Path) -> tuple[float, str]:
-    from capture.replay import replay_screenshot
+def _render_and_compare(ctx: Context, replay: _Replay, work: Path) -> tuple[float, str, str]:
+    """Similarity, a note on sizes, and how the replay browser was fenced in."""
+    from capture.replay import replay as replay_offline
 
     os.chmod(work, 0o700)
     warc_copy = ctx.copy_out(replay.warc.path, work / "capture.warc")
     shot_copy = ctx.copy_out(replay.screenshot.path, work / "screenshot.png")
-    rendered = replay_screenshot(
+    result = replay_offline(
         warc_copy, replay.url, work / "replay.png", replay.viewport, options=replay.options
     )
-    return screenshot_similarity(shot_copy, rendered)
+    similarity, note = screenshot_similarity(shot_copy, result.png)
+    return similarity, note, result.summary()
 
 
 def screenshot_similarity(captured: Path, rendered: Path) -> tuple[float, str]:
