@@ -37,12 +37,18 @@ def private_directory(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Make sure ``path`` exists and is 0600 before anything is written to it."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE)
+    """Make sure ``path`` exists and is 0600 before anything is written to it.
+
+    An existing file is never opened here: closing any descriptor of a file
+    drops every POSIX lock this process holds on it, and SQLite relies on
+    those locks while another connection of the same process has it open.
+    """
     try:
-        info = os.fstat(fd)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        info = path.stat()
         if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
-            os.fchmod(fd, PRIVATE_FILE_MODE)
-    finally:
-        os.close(fd)
+            os.chmod(path, PRIVATE_FILE_MODE)
+        return path
+    os.close(fd)
     return path
