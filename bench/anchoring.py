@@ -59,7 +59,7 @@ def main() -> None:
         kit = Toolkit(Settings(home=home, database_url=f"sqlite:///{home / 'e.db'}"))
         kit.checkpoint_after_batch = False
         try:
-            client, _local = kit._chain_client()
+            client, _local = kit.chains.client()
             print(
                 "batch size | items/s (facade) | s/batch | gas/item | raw merkle+tx s "
                 "| proof hashes | log2 n"

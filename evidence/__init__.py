@@ -23,66 +23,145 @@ from evidence.model.errors import (
     AnchorError,
     BundleError,
     CaptureError,
+    CertificateError,
     ConfigurationError,
     EvidenceError,
     IntegrityError,
     InvalidURLError,
     LifecycleError,
     NotFoundError,
+    OfficerKeyError,
     ReportError,
+    SignatureError,
+    StepsFileError,
     StoreError,
     TimestampError,
+    UrlListError,
 )
-from evidence.model.records import AnchorReceipt, CaptureOptions, TimestampToken
+from evidence.model.i18n import language_from_environment, translation
+from evidence.model.records import (
+    AnchorReceipt,
+    CaptureOptions,
+    CaptureStep,
+    CheckResult,
+    CustodyLine,
+    OfficerInfo,
+    ReportSigner,
+    SignatureInfo,
+    SignerInfo,
+    TimestampToken,
+    Verdict,
+    VerificationReport,
+)
 from evidence.model.version import __version__
 
 if TYPE_CHECKING:
+    from evidence.model.officer_keys import ENV_PASSPHRASE as OFFICER_PASSPHRASE_ENV
+    from evidence.model.officer_keys import KEY_ALGORITHMS
     from evidence.model.tables import ItemStatus
-    from evidence.services.toolkit import CaseInfo, CompletionResult, ItemInfo, Toolkit
-    from evidence.verification.verifier import (
-        CheckResult,
-        Verdict,
-        VerificationReport,
-        verify_bundle,
+    from evidence.services.batches import read_url_list
+    from evidence.services.captures import load_steps
+    from evidence.services.demo import DemoResult, run_demo
+    from evidence.services.results import (
+        BatchCaptureResult,
+        BatchInfo,
+        BatchSummary,
+        CaseInfo,
+        ChainStatus,
+        CheckpointInfo,
+        CompletionResult,
+        DoctorFinding,
+        DoctorReport,
+        ItemInfo,
+        RecheckOutcome,
+        RecheckResult,
     )
+    from evidence.services.timestamping import (
+        TSA_PRESETS,
+        TSAPreset,
+        serve_agency_tsa,
+        tsa_presets,
+    )
+    from evidence.services.toolkit import Toolkit
+    from evidence.verification import BundleLimits, VerifyOptions, verify_bundle
 
-# The facade imports every stage, and every stage imports the core's leaf
-# modules (records, errors). Loading the facade lazily keeps
-# ``import capture`` or ``import anchoring.tsa`` free of import cycles.
-_LAZY = {
-    "CaseInfo": "evidence.services.toolkit",
-    "CompletionResult": "evidence.services.toolkit",
-    "ItemInfo": "evidence.services.toolkit",
-    "Toolkit": "evidence.services.toolkit",
-    "ItemStatus": "evidence.model.tables",
-    "CheckResult": "evidence.verification.verifier",
-    "Verdict": "evidence.verification.verifier",
-    "VerificationReport": "evidence.verification.verifier",
-    "verify_bundle": "evidence.verification.verifier",
+# Everything below is loaded on first use, for start-up time: ``evidence --help``
+# must not pay for SQLModel, web3, pyHanko, Playwright or reportlab. Lazy loading
+# also keeps ``import capture`` or ``import anchoring.tsa`` free of import cycles
+# through the facade. Name -> (module, attribute there).
+_LAZY: dict[str, tuple[str, str]] = {
+    "Toolkit": ("evidence.services.toolkit", "Toolkit"),
+    **{
+        name: ("evidence.services.results", name)
+        for name in (
+            "BatchCaptureResult",
+            "BatchInfo",
+            "BatchSummary",
+            "CaseInfo",
+            "ChainStatus",
+            "CheckpointInfo",
+            "CompletionResult",
+            "DoctorFinding",
+            "DoctorReport",
+            "ItemInfo",
+            "RecheckOutcome",
+            "RecheckResult",
+        )
+    },
+    "ItemStatus": ("evidence.model.tables", "ItemStatus"),
+    "read_url_list": ("evidence.services.batches", "read_url_list"),
+    "load_steps": ("evidence.services.captures", "load_steps"),
+    "TSA_PRESETS": ("evidence.services.timestamping", "TSA_PRESETS"),
+    "TSAPreset": ("evidence.services.timestamping", "TSAPreset"),
+    "tsa_presets": ("evidence.services.timestamping", "tsa_presets"),
+    "serve_agency_tsa": ("evidence.services.timestamping", "serve_agency_tsa"),
+    "OFFICER_PASSPHRASE_ENV": ("evidence.model.officer_keys", "ENV_PASSPHRASE"),
+    "KEY_ALGORITHMS": ("evidence.model.officer_keys", "KEY_ALGORITHMS"),
+    "run_demo": ("evidence.services.demo", "run_demo"),
+    "DemoResult": ("evidence.services.demo", "DemoResult"),
+    "BundleLimits": ("evidence.verification", "BundleLimits"),
+    "VerifyOptions": ("evidence.verification", "VerifyOptions"),
+    "verify_bundle": ("evidence.verification", "verify_bundle"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    where = _LAZY.get(name)
+    if where is None:
         raise AttributeError(f"module 'evidence' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module), name)
+    module, attribute = where
+    value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
 
 
 __all__ = [
+    "KEY_ALGORITHMS",
+    "OFFICER_PASSPHRASE_ENV",
+    "TSA_PRESETS",
     "AnchorError",
     "AnchorReceipt",
+    "BatchCaptureResult",
+    "BatchInfo",
+    "BatchSummary",
     "BundleError",
+    "BundleLimits",
     "CaptureError",
     "CaptureOptions",
+    "CaptureStep",
     "CaseInfo",
+    "CertificateError",
+    "ChainStatus",
     "CheckResult",
+    "CheckpointInfo",
     "CompletionResult",
     "ConfigurationError",
+    "CustodyLine",
+    "DemoResult",
+    "DoctorFinding",
+    "DoctorReport",
     "EvidenceError",
     "IntegrityError",
     "InvalidURLError",
@@ -90,14 +169,33 @@ __all__ = [
     "ItemStatus",
     "LifecycleError",
     "NotFoundError",
+    "OfficerInfo",
+    "OfficerKeyError",
+    "RecheckOutcome",
+    "RecheckResult",
     "ReportError",
+    "ReportSigner",
     "Settings",
+    "SignatureError",
+    "SignatureInfo",
+    "SignerInfo",
+    "StepsFileError",
     "StoreError",
+    "TSAPreset",
     "TimestampError",
     "TimestampToken",
     "Toolkit",
+    "UrlListError",
     "Verdict",
     "VerificationReport",
+    "VerifyOptions",
     "__version__",
+    "language_from_environment",
+    "load_steps",
+    "read_url_list",
+    "run_demo",
+    "serve_agency_tsa",
+    "translation",
+    "tsa_presets",
     "verify_bundle",
 ]

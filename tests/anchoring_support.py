@@ -49,7 +49,7 @@ def seal_synthetic(kit: Toolkit, case_number: str, count: int, workdir: Path) ->
             viewport=(1280, 800),
             files=(CapturedFile(path=page, name="dom.html", role="dom", media_type="text/html"),),
         )
-        kit._seal(item_id, case_number, record)
+        kit.captures.seal(item_id, case_number, record)
         ids.append(item_id)
     return ids
 

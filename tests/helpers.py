@@ -9,7 +9,9 @@ from sqlmodel import Session
 
 from evidence.model.records import CapturedFile, CaptureRecord
 from evidence.model.tables import EvidenceItem
-from evidence.services.toolkit import ItemInfo, Toolkit
+from evidence.services.cases import case_row
+from evidence.services.results import ItemInfo
+from evidence.services.toolkit import Toolkit
 
 
 def seal_synthetic_item(kit: Toolkit, case_number: str, workdir: Path, label: str) -> ItemInfo:
@@ -21,7 +23,7 @@ def seal_synthetic_item(kit: Toolkit, case_number: str, workdir: Path, label: st
     dom.write_text(f"<html><title>{label}</title></html>", encoding="utf-8")
     now = kit.clock()
     with Session(kit.engine) as session:
-        case = kit._case(session, case_number)
+        case = case_row(session, case_number)
         item = EvidenceItem(
             id=kit.new_id(),
             case_id=case.id,
@@ -48,4 +50,4 @@ def seal_synthetic_item(kit: Toolkit, case_number: str, workdir: Path, label: st
             CapturedFile(dom, "dom.html", "dom", "text/html; charset=utf-8"),
         ),
     )
-    return kit._seal(item_id, case_number, record)
+    return kit.captures.seal(item_id, case_number, record)

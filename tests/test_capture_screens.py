@@ -441,7 +441,8 @@ def test_private_targets_allowed_explicitly() -> None:
 def test_capture_many_is_resumable(site: HostileSite, tmp_path: Path) -> None:
     from evidence.model.config import Settings
     from evidence.model.tables import ItemStatus
-    from evidence.services.toolkit import BatchCaptureResult, Toolkit
+    from evidence.services.results import BatchCaptureResult
+    from evidence.services.toolkit import Toolkit
 
     home = tmp_path / "home"
     home.mkdir()

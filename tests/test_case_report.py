@@ -228,7 +228,8 @@ def test_facade_report_signed_by_two_officers(case: CaseFixture) -> None:
         cert = _certificate(label, key.public_key(), "Officer CA", ca_key, ca=False)
         signers.append(ReportSigner(key=key, certificate=cert, chain=(ca,), label=label))
     pdf = case.kit.report(case.done_id, case.out / "signed.pdf", sign_with=signers)
-    tsa_root = x509.load_pem_x509_certificate(case.kit.timestamping.tsa_configs()[0].trust_roots_pem)
+    tsa_roots = case.kit.timestamping.tsa_configs()[0].trust_roots_pem
+    tsa_root = x509.load_pem_x509_certificate(tsa_roots)
     first, second = validate_pdf_signatures(pdf, [ca, tsa_root])
     assert (first.field, second.field) == ("Officer1", "Officer2")
     assert first.valid and second.valid and second.covers_whole_file

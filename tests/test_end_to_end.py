@@ -23,7 +23,7 @@ import pytest
 from evidence import ItemStatus, Settings, Toolkit, Verdict
 from evidence.services.demo import DEMO_CASE_NUMBER
 from evidence.services.demo_site import DemoSite
-from evidence.verification.verifier import VerifyOptions
+from evidence.verification import VerifyOptions
 from reports.bundle import layout as bf
 from tests.conftest import REPO, require, require_tool
 

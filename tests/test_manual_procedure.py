@@ -19,7 +19,7 @@ from evidence import Settings, Verdict
 from evidence.model.manifest import canonical_json
 from evidence.model.merkle import MerkleTree
 from evidence.model.records import VerificationReport
-from evidence.verification.verifier import VerifyOptions, run_verification
+from evidence.verification import VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from tests.conftest import REPO, require_tool
 from tests.test_verify_checks import (

@@ -386,9 +386,10 @@ def test_only_sealed_items_are_signed(kit: Toolkit, tmp_path: Path) -> None:
     from sqlmodel import Session
 
     from evidence.model.tables import EvidenceItem
+    from evidence.services.cases import case_row
 
     with Session(kit.engine) as session:
-        case = kit._case(session, CASE)
+        case = case_row(session, CASE)
         row = EvidenceItem(
             id="capturing-item-0001",
             case_id=case.id,

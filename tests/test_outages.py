@@ -116,7 +116,7 @@ def test_chain_dies_between_send_and_receipt(home: Path, monkeypatch: pytest.Mon
         monkeypatch.undo()
         # Recovery: the node restarts from its state; whether or not the tx survived,
         # every item ends anchored exactly once.
-        kit._local_chain = None
+        kit.chains.forget_local_chain()
         batches = kit.anchor_pending()
         assert len(batches) == 1
         _assert_anchored_once(kit, ids)

@@ -476,7 +476,7 @@ def test_huge_captured_strings_are_cut_not_fatal(tmp_path: Path) -> None:
 
 
 def test_reports_can_be_imported_before_evidence() -> None:
-    # evidence.services.toolkit imports reports.pdf, so a naive import order would be circular.
+    # evidence.services.reporting imports reports.pdf, so a naive import order would be circular.
     repo = Path(__file__).resolve().parents[1]
     for statement in ("import reports.pdf", "import reports._fonts", "import evidence"):
         subprocess.run([sys.executable, "-c", statement], cwd=repo, check=True)

@@ -167,7 +167,8 @@ def test_every_tile_is_laid_out_in_order_with_its_rows(tiled: Tiled, lang: str) 
     parts = [
         (m.group(3), tuple(int(m.group(i)) for i in (1, 2, 4, 5, 6, 7, 8, 9))) for m in matches
     ]
-    tiles = tiled.kit.reports.report_input(tiled.item_id, lang, query_chain=False).capture.screenshot_tiles
+    data = tiled.kit.reports.report_input(tiled.item_id, lang, query_chain=False)
+    tiles = data.capture.screenshot_tiles
     # Walk the captions: every tile, every part, every pixel row once, in page order.
     expected_tile, expected_part, next_row, page_row = 1, 1, 0, 0
     for name, numbers in parts:

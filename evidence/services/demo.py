@@ -18,7 +18,8 @@ from pathlib import Path
 from evidence.model.errors import NotFoundError
 from evidence.model.records import CaptureOptions, VerificationReport
 from evidence.services.demo_site import DemoSite
-from evidence.services.toolkit import CompletionResult, ItemInfo, Toolkit
+from evidence.services.results import CompletionResult, ItemInfo
+from evidence.services.toolkit import Toolkit
 
 DEMO_CASE_NUMBER = "示例-2026-001"
 DEMO_CASE_TITLE = "某网店销售假冒运动鞋案（示例）"

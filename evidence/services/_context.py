@@ -1,0 +1,64 @@
+"""The plumbing every service shares: one small object, built once by the Toolkit.
+
+Services receive this instead of each other's internals, so a service is
+readable (and testable) on its own: what it may touch is exactly what is here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from evidence.model import custody as custody_log
+from evidence.model.config import Settings
+from evidence.model.records import Clock, IdFactory
+from evidence.model.store import ArtifactStore
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceContext:
+    """Settings, database, artifact store, clock, id factory and the custody writer."""
+
+    settings: Settings
+    engine: Engine
+    store: ArtifactStore
+    clock: Clock
+    new_id: IdFactory
+
+    @property
+    def actor(self) -> str:
+        """Who the custody log names for actions of this toolkit instance."""
+        return self.settings.operator or custody_log.default_actor()
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    def custody(
+        self,
+        session: Session,
+        action: str,
+        *,
+        item_id: str | None = None,
+        case_id: str | None = None,
+        reason: str = "",
+        hash_before: str = "",
+        hash_after: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append a custody event inside ``session``: it commits with the change it records."""
+        custody_log.append(
+            session,
+            at=self.clock(),
+            new_id=self.new_id,
+            actor=self.actor,
+            action=action,
+            item_id=item_id,
+            case_id=case_id,
+            reason=reason,
+            hash_before=hash_before,
+            hash_after=hash_after,
+            details=details,
+        )

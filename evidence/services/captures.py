@@ -1,0 +1,213 @@
+"""Capture a page in a real browser and seal what it recorded into the store.
+
+An item is recorded ``capturing`` before the browser starts, so a crash
+leaves a trace (``doctor`` settles it); a failed capture becomes ``failed``
+with its working files kept; a successful one becomes ``sealed`` in one
+transaction, after every byte is durable in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import capture
+from evidence.model.errors import EvidenceError
+from evidence.model.manifest import (
+    ARTIFACT_DIR,
+    Manifest,
+    ManifestEntry,
+    canonical_json,
+    capture_to_json,
+)
+from evidence.model.records import CaptureOptions, CaptureRecord, CaptureStep, isoformat
+from evidence.model.tables import Artifact, Case, EvidenceItem, ItemStatus
+from evidence.model.version import __version__, dependency_versions
+from evidence.services._context import ServiceContext
+from evidence.services.cases import case_row, item_info, item_row
+from evidence.services.results import ItemInfo
+
+logger = logging.getLogger(__name__)
+
+
+def load_steps(path: Path) -> tuple[CaptureStep, ...]:
+    """Read a navigation steps file (JSON or TOML); :class:`StepsFileError` if malformed."""
+    return capture.load_steps(path)
+
+
+class CaptureService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    def capture(
+        self, case_number: str, url: str, options: CaptureOptions | None = None
+    ) -> ItemInfo:
+        """Capture ``url`` in a real browser and seal the result into the store.
+
+        The item is recorded as ``capturing`` before the browser starts; if the
+        capture fails it becomes ``failed`` with its working files kept.
+        """
+        url = capture.validate_url(url)
+        options = self._effective_options(options or CaptureOptions())
+        # Refused before an item exists: a refused URL is bad input, not a failed capture.
+        capture.check_target(
+            url,
+            allow_private=options.allow_private_targets,
+            allowed_hosts=options.allowed_private_hosts,
+        )
+        item_id = self._record_start(case_number, url, options)
+        workdir = self._ctx.settings.work_dir / item_id
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            record = capture.capture_page(
+                url, workdir, options, clock=self._ctx.clock, id_factory=self._ctx.new_id
+            )
+        except EvidenceError as exc:
+            self.mark_failed(item_id, exc.message)
+            raise
+        except Exception as exc:
+            self.mark_failed(item_id, f"{exc.__class__.__name__}: {exc}")
+            raise
+        return self.seal(item_id, case_number, record)
+
+    def seal(self, item_id: str, case_number: str, record: CaptureRecord) -> ItemInfo:
+        """Store the record's files and manifest and mark the ``capturing`` item sealed.
+
+        Also the way to seal files that did not come from the browser (tests,
+        imports): the item row must exist already.
+        """
+        entries = self._store_files(record)
+        sealed_at = self._ctx.clock()
+        with self._ctx.session() as session:
+            case = case_row(session, case_number)
+            manifest = _manifest(case, item_id, record, entries, isoformat(sealed_at))
+            digests = self._ctx.store.put_bytes(manifest.to_bytes())
+            item = item_row(session, item_id)
+            for entry in entries:
+                session.add(_artifact_row(self._ctx.new_id(), item_id, entry))
+            item.status = ItemStatus.SEALED
+            item.final_url = record.final_url
+            item.page_title = record.page_title
+            item.sealed_at = sealed_at
+            item.manifest_sha256 = digests.sha256
+            item.manifest_sm3 = digests.sm3
+            item.capture_json = canonical_json(manifest.capture).decode("utf-8")
+            session.add(item)
+            self._ctx.custody(
+                session,
+                "seal",
+                item_id=item_id,
+                case_id=item.case_id,
+                hash_after=digests.sha256,
+                details={
+                    "artifacts": len(entries),
+                    "manifest_sm3": digests.sm3,
+                    "final_url": record.final_url,
+                },
+            )
+            # Artifacts, manifest, status and its custody event land in one transaction, after the
+            # bytes are durable in the store: "sealed" is never half true.
+            session.commit()
+            info = item_info(session, item)
+        shutil.rmtree(self._ctx.settings.work_dir / item_id, ignore_errors=True)
+        logger.info("sealed item %s, manifest %s", item_id, digests.sha256)
+        return info
+
+    def mark_failed(self, item_id: str, reason: str) -> None:
+        with self._ctx.session() as session:
+            item = item_row(session, item_id)
+            item.status = ItemStatus.FAILED
+            item.error = reason
+            session.add(item)
+            self._ctx.custody(
+                session, "capture.fail", item_id=item.id, case_id=item.case_id, reason=reason
+            )
+            session.commit()
+
+    def _effective_options(self, options: CaptureOptions) -> CaptureOptions:
+        """The caller's options completed from the settings (browser, operator, allow-list)."""
+        settings = self._ctx.settings
+        return replace(
+            options,
+            chromium_path=options.chromium_path or settings.chromium_path,
+            operator=options.operator or settings.operator,
+            software_version=__version__,
+            allow_private_targets=options.allow_private_targets or settings.allow_private_targets,
+            allowed_private_hosts=(
+                *options.allowed_private_hosts,
+                *settings.allowed_private_hosts,
+            ),
+        )
+
+    def _record_start(self, case_number: str, url: str, options: CaptureOptions) -> str:
+        with self._ctx.session() as session:
+            case = case_row(session, case_number)
+            item = EvidenceItem(
+                id=self._ctx.new_id(),
+                case_id=case.id,
+                requested_url=url,
+                created_at=self._ctx.clock(),
+            )
+            session.add(item)
+            session.flush()
+            self._ctx.custody(
+                session,
+                "capture.start",
+                item_id=item.id,
+                case_id=case.id,
+                details={"url": url, "device": options.device or "desktop"},
+            )
+            session.commit()
+            return item.id
+
+    def _store_files(self, record: CaptureRecord) -> list[ManifestEntry]:
+        entries: list[ManifestEntry] = []
+        for file in record.files:
+            digests = self._ctx.store.put_file(file.path)
+            entries.append(
+                ManifestEntry(
+                    path=f"{ARTIFACT_DIR}/{file.name}",
+                    role=file.role,
+                    media_type=file.media_type,
+                    size=digests.size,
+                    sha256=digests.sha256,
+                    sm3=digests.sm3,
+                )
+            )
+        return entries
+
+
+def _manifest(
+    case: Case, item_id: str, record: CaptureRecord, entries: list[ManifestEntry], sealed_at: str
+) -> Manifest:
+    return Manifest(
+        item_id=item_id,
+        case_number=case.number,
+        case_title=case.title,
+        sealed_at=sealed_at,
+        capture=capture_to_json(record),
+        artifacts=tuple(entries),
+        tool={
+            "name": "evidence-toolkit",
+            "version": __version__,
+            "dependencies": dependency_versions(),
+        },
+        case_cause=case.cause,
+        agency=case.agency,
+        officers=tuple(o for o in case.officers.splitlines() if o),
+    )
+
+
+def _artifact_row(row_id: str, item_id: str, entry: ManifestEntry) -> Artifact:
+    return Artifact(
+        id=row_id,
+        item_id=item_id,
+        name=entry.path,
+        role=entry.role,
+        media_type=entry.media_type,
+        size=entry.size,
+        sha256=entry.sha256,
+        sm3=entry.sm3,
+    )

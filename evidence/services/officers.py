@@ -1,0 +1,255 @@
+"""Officers: their keys and certificates, and their place on cases.
+
+An officer's private key lives in the keystore under the data directory,
+encrypted under the officer's passphrase; the database keeps the public key
+and the certificate the agency CA issued (or a self-signed one).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlmodel import Session, col, select
+
+from evidence.model import officer_keys
+from evidence.model.db import as_utc
+from evidence.model.errors import CertificateError, EvidenceError, NotFoundError
+from evidence.model.records import OfficerInfo, ReportSigner
+from evidence.model.tables import Agency, CaseOfficer, Officer
+from evidence.services._context import ServiceContext
+from evidence.services.cases import case_info, case_row
+from evidence.services.results import CaseInfo
+
+logger = logging.getLogger(__name__)
+
+
+def officer_row(session: Session, enforcement_id: str) -> Officer:
+    officer = session.exec(
+        select(Officer).where(Officer.enforcement_id == enforcement_id.strip())
+    ).first()
+    if officer is None:
+        raise NotFoundError(
+            f"no officer with enforcement ID {enforcement_id!r}; add one with "
+            "'evidence officer add'"
+        )
+    return officer
+
+
+def require_certificate(officer: Officer) -> bytes:
+    """The officer's certificate (PEM); signing without one is refused."""
+    if officer.certificate_pem is None:
+        raise CertificateError(
+            f"officer {officer.enforcement_id} has no certificate yet; import the one "
+            "the agency CA issued ('evidence officer import-cert')"
+        )
+    return officer.certificate_pem
+
+
+class OfficerService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    def add_officer(
+        self,
+        name: str,
+        enforcement_id: str,
+        *,
+        agency: str | None = None,
+        passphrase: str | bytes,
+        algorithm: str | None = None,
+        self_signed: bool = True,
+        validity_days: int | None = None,
+    ) -> OfficerInfo:
+        """Create an officer with a new signing key, encrypted under ``passphrase``.
+
+        ``algorithm`` is one of ``officer_keys.KEY_ALGORITHMS`` (default ECDSA
+        P-256). With ``self_signed`` the officer gets a self-signed certificate
+        now, valid ``validity_days`` (default three years); otherwise take
+        :meth:`officer_csr` to the agency CA and load what it issues with
+        :meth:`import_officer_certificate` before signing.
+        """
+        if algorithm is None:
+            algorithm = officer_keys.ECDSA_P256
+        if validity_days is None:
+            validity_days = officer_keys.DEFAULT_VALIDITY_DAYS
+        enforcement_id = officer_keys.validate_enforcement_id(enforcement_id)
+        subject = officer_keys.officer_subject(name, enforcement_id, agency)
+        self._refuse_bad_input(enforcement_id, passphrase, algorithm, self_signed, validity_days)
+        keystore = officer_keys.Keystore(self._ctx.settings.home)
+        key, key_path = keystore.create_key(enforcement_id, algorithm, passphrase)
+        now = self._ctx.clock()
+        certificate_pem: bytes | None = None
+        if self_signed:
+            certificate = officer_keys.self_signed_certificate(
+                key, subject, not_before=now, validity_days=validity_days
+            )
+            certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+        try:
+            with self._ctx.session() as session:
+                agency_id = self._agency_id(session, agency, now)
+                officer = Officer(
+                    id=self._ctx.new_id(),
+                    agency_id=agency_id,
+                    name=name.strip(),
+                    enforcement_id=enforcement_id,
+                    key_algorithm=algorithm,
+                    key_path=key_path,
+                    public_key_pem=officer_keys.public_key_pem(key),
+                    certificate_pem=certificate_pem,
+                    created_at=now,
+                )
+                session.add(officer)
+                session.commit()
+        except BaseException:
+            # The key was made a moment ago for this officer only: without the
+            # row it is unusable, and leaving it would block a retry.
+            keystore.remove_new_key(key_path)
+            raise
+        logger.info("added officer %s (%s key)", enforcement_id, algorithm)
+        return self.get_officer(enforcement_id)
+
+    def get_officer(self, enforcement_id: str) -> OfficerInfo:
+        with self._ctx.session() as session:
+            return _officer_info(session, officer_row(session, enforcement_id))
+
+    def list_officers(self) -> list[OfficerInfo]:
+        with self._ctx.session() as session:
+            rows = session.exec(select(Officer).order_by(col(Officer.created_at))).all()
+            return [_officer_info(session, row) for row in rows]
+
+    def officer_csr(self, enforcement_id: str, passphrase: str | bytes) -> bytes:
+        """A PEM certificate signing request for the agency CA (unlocks the key)."""
+        with self._ctx.session() as session:
+            officer = officer_row(session, enforcement_id)
+            agency = session.get(Agency, officer.agency_id) if officer.agency_id else None
+            subject = officer_keys.officer_subject(
+                officer.name, officer.enforcement_id, agency.name if agency else None
+            )
+            key_path, eid = officer.key_path, officer.enforcement_id
+        key = officer_keys.Keystore(self._ctx.settings.home).load_key(eid, key_path, passphrase)
+        request = officer_keys.certificate_request(key, subject)
+        return request.public_bytes(serialization.Encoding.PEM)
+
+    def import_officer_certificate(self, enforcement_id: str, cert_pem: bytes) -> OfficerInfo:
+        """Attach the certificate the agency CA issued; it must be for this officer's key.
+
+        A renewed certificate replaces the old one; signatures already made keep
+        the certificate they were made with.
+        """
+        with self._ctx.session() as session:
+            officer = officer_row(session, enforcement_id)
+            certificate = officer_keys.select_issued_certificate(
+                cert_pem, officer.public_key_pem, officer.enforcement_id, self._ctx.clock()
+            )
+            officer.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+            session.add(officer)
+            session.commit()
+            logger.info(
+                "officer %s: imported certificate %s issued by %s",
+                officer.enforcement_id,
+                officer_keys.fingerprint(certificate),
+                certificate.issuer.rfc4514_string(),
+            )
+            return _officer_info(session, officer)
+
+    def assign_officer(self, case_number: str, enforcement_id: str) -> CaseInfo:
+        """Put an officer on a case (idempotent); the case's officer list names them."""
+        with self._ctx.session() as session:
+            case = case_row(session, case_number)
+            officer = officer_row(session, enforcement_id)
+            if session.get(CaseOfficer, (case.id, officer.id)) is None:
+                session.add(CaseOfficer(case_id=case.id, officer_id=officer.id))
+            lines = [line for line in case.officers.splitlines() if line]
+            if not any(officer.enforcement_id in line for line in lines):
+                lines.append(f"{officer.name} (执法证号 {officer.enforcement_id})")
+                case.officers = "\n".join(lines)
+                session.add(case)
+            session.commit()
+            session.refresh(case)
+            return case_info(case)
+
+    def report_signer(self, enforcement_id: str, passphrase: str | bytes) -> ReportSigner:
+        """Unlock an officer's key for signing a report PDF (PAdES)."""
+        with self._ctx.session() as session:
+            officer = officer_row(session, enforcement_id)
+            certificate = x509.load_pem_x509_certificate(require_certificate(officer))
+            eid, key_path, name = officer.enforcement_id, officer.key_path, officer.name
+        officer_keys.check_certificate_valid_at(certificate, self._ctx.clock(), eid)
+        unlocked = officer_keys.load_signer(
+            officer_keys.Keystore(self._ctx.settings.home), eid, key_path, passphrase, certificate
+        )
+        return ReportSigner(
+            key=unlocked.key, certificate=unlocked.certificate, label=f"{name}（执法证号 {eid}）"
+        )
+
+    def officer_certificates_pem(self) -> bytes | None:
+        """Every officer's current certificate (PEM), or None when no officer has one."""
+        with self._ctx.session() as session:
+            pems = [
+                o.certificate_pem
+                for o in session.exec(select(Officer)).all()
+                if o.certificate_pem is not None
+            ]
+        return b"".join(pems) or None
+
+    def _refuse_bad_input(
+        self,
+        enforcement_id: str,
+        passphrase: str | bytes,
+        algorithm: str,
+        self_signed: bool,
+        validity_days: int,
+    ) -> None:
+        """Refuse bad input before a key file exists."""
+        officer_keys.passphrase_bytes(passphrase, enforcement_id)
+        if algorithm not in officer_keys.KEY_ALGORITHMS:
+            officer_keys.generate_key(algorithm)  # raises the one-line error
+        if self_signed and validity_days < 1:
+            raise CertificateError(
+                f"a certificate must be valid for at least one day, not {validity_days}"
+            )
+        with self._ctx.session() as session:
+            if _find_officer(session, enforcement_id) is not None:
+                raise EvidenceError(f"officer {enforcement_id} already exists")
+
+    def _agency_id(self, session: Session, agency: str | None, now: datetime) -> str | None:
+        if not agency or not agency.strip():
+            return None
+        name = agency.strip()
+        row = session.exec(select(Agency).where(Agency.name == name)).first()
+        if row is None:
+            row = Agency(id=self._ctx.new_id(), name=name, created_at=now)
+            session.add(row)
+            session.flush()
+        return row.id
+
+
+def _find_officer(session: Session, enforcement_id: str) -> Officer | None:
+    return session.exec(
+        select(Officer).where(Officer.enforcement_id == enforcement_id.strip())
+    ).first()
+
+
+def _officer_info(session: Session, officer: Officer) -> OfficerInfo:
+    agency = session.get(Agency, officer.agency_id) if officer.agency_id else None
+    certificate = (
+        x509.load_pem_x509_certificate(officer.certificate_pem) if officer.certificate_pem else None
+    )
+    return OfficerInfo(
+        id=officer.id,
+        name=officer.name,
+        enforcement_id=officer.enforcement_id,
+        agency=agency.name if agency else "",
+        key_algorithm=officer.key_algorithm,
+        key_path=officer.key_path,
+        created_at=as_utc(officer.created_at),
+        certificate_sha256=officer_keys.fingerprint(certificate) if certificate else None,
+        certificate_subject=certificate.subject.rfc4514_string() if certificate else "",
+        certificate_issuer=certificate.issuer.rfc4514_string() if certificate else "",
+        self_signed=officer_keys.is_self_signed(certificate) if certificate else False,
+        not_valid_before=certificate.not_valid_before_utc if certificate else None,
+        not_valid_after=certificate.not_valid_after_utc if certificate else None,
+    )
