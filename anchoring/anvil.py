@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gzip
 import json
 import logging
 import os
@@ -289,6 +290,13 @@ class LocalChain:
         loses that block: the next start loads it from the file or its verified copy.
         Raises :class:`AnchorError` if the block is not on disk within ``timeout_s``.
         """
+        dumped = self._dump_over_rpc()
+        if dumped is not None and (_read_state_block(dumped) or -1) >= block_number:
+            # The node's own dump, taken now, holds the block: kept as the verified
+            # copy, it survives a SIGKILL before anvil's next periodic write (start-up
+            # prefers the newer of the two), so there is no need to wait for that write.
+            self._save_good_copy(dumped)
+            return
         deadline = time.monotonic() + timeout_s
         last_seen: int | None = None
         last_stamp: tuple[int, int] | None = None
@@ -500,7 +508,7 @@ class LocalChain:
         return False
 
     def _prepare_state_file(self) -> None:
-        """Make sure anvil can load the state file, falling back on the verified copy."""
+        """Make sure anvil loads the newest complete state: its file or the verified copy."""
         try:
             raw = self.state_path.read_bytes()
         except FileNotFoundError:
@@ -508,7 +516,13 @@ class LocalChain:
                 logger.warning("%s is missing; restoring the verified copy", self.state_path)
                 shutil.copyfile(self.good_state_path, self.state_path)
             return
-        if _read_state_block(raw) is not None:
+        current = _state_summary(raw)
+        if current is not None:
+            if self._good_copy_is_newer(current):
+                logger.warning(
+                    "%s lacks blocks the verified copy holds; restoring the copy", self.state_path
+                )
+                shutil.copyfile(self.good_state_path, self.state_path)
             return
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         broken = self.state_path.with_name(f"anvil-state.broken-{stamp}.json")
@@ -526,6 +540,29 @@ class LocalChain:
                 self.state_path,
                 broken.name,
             )
+
+    def _good_copy_is_newer(self, current: tuple[str, int]) -> bool:
+        try:
+            good = _state_summary(self.good_state_path.read_bytes())
+        except FileNotFoundError:
+            return False
+        return good is not None and good[0] == current[0] and good[1] > current[1]
+
+    def _dump_over_rpc(self) -> bytes | None:
+        """The running node's complete state (``anvil_dumpState``), or None."""
+        record = NodeRecord.load(self.record_path)
+        if record is None:
+            return None
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "anvil_dumpState", "params": []})
+        request = urllib.request.Request(
+            record.rpc_url, data=body.encode(), headers={"Content-Type": "application/json"}
+        )
+        try:
+            with _DIRECT.open(request, timeout=5.0) as response:
+                reply = json.loads(response.read())
+            return gzip.decompress(bytes.fromhex(str(reply["result"]).removeprefix("0x")))
+        except (OSError, ValueError, KeyError, TypeError, EOFError, urllib.error.URLError):
+            return None
 
     def _save_good_copy(self, raw: bytes) -> None:
         latest = _state_summary(raw)

@@ -260,6 +260,12 @@ def test_anchor_survives_sigkill_once_persisted(node: Node) -> None:
 def test_truncated_state_file_falls_back_on_the_verified_copy(node: Node) -> None:
     receipt = node.client.anchor_root(_root("torn write"), "r")
     node.chain.wait_persisted(receipt.block_number, timeout_s=10)
+    # wait_persisted no longer waits for anvil's own periodic write; the torn
+    # write below needs that file to exist.
+    for _ in range(100):
+        if node.chain.state_path.exists():
+            break
+        time.sleep(0.05)
     pid = node.chain.pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -270,6 +276,32 @@ def test_truncated_state_file_falls_back_on_the_verified_copy(node: Node) -> Non
     url = node.chain.ensure_running()
     _check(receipt, url)
     assert list(state.parent.glob("anvil-state.broken-*.json"))
+
+
+def test_persisted_without_waiting_for_the_periodic_write_survives_sigkill(
+    tmp_path: Path,
+) -> None:
+    _require_anvil()
+    # anvil would write its state file only in an hour: wait_persisted must make the
+    # block durable at once (the node's own dump kept as the verified copy), and a
+    # SIGKILL right after must not lose it.
+    chain = LocalChain(tmp_path, state_interval_s=3600)
+    try:
+        url = chain.ensure_running()
+        client = _client(chain, url)
+        client.ensure_registry(tmp_path)
+        receipt = client.anchor_root(_root("no periodic write"), "r")
+        started = time.monotonic()
+        chain.wait_persisted(receipt.block_number, timeout_s=10)
+        assert time.monotonic() - started < 2.0
+        pid = chain.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        url = chain.ensure_running()
+        assert chain.pid not in (None, pid)
+        _check(receipt, url)
+    finally:
+        chain.stop()
 
 
 def test_clean_stop_and_start_keeps_anchors(tmp_path: Path) -> None:
