@@ -36,6 +36,24 @@ field() { grep -o "\"$1\":\"\?[^\",}]*" "$2" | head -n 1 | sed "s/^\"$1\":\"\?//
 esc() { printf '%s' "$1" | sed 's/../\\x&/g'; }
 h_leaf() { printf "\\x00$(esc "$1")" | sha256sum | cut -c1-64; }
 h_node() { printf "\\x01$(esc "$1")$(esc "$2")" | sha256sum | cut -c1-64; }
+# RFC 9162 root from leaf data: merkle_root LEAF_HEX INDEX SIZE PATH_HEX...; empty if malformed.
+merkle_root() {
+  local r fn sn p
+  r=$(h_leaf "$1"); fn=$2; sn=$(($3 - 1)); shift 3
+  for p in "$@"; do
+    [ "$sn" -eq 0 ] && return
+    if [ $((fn & 1)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
+      r=$(h_node "$p" "$r")
+      if [ $((fn & 1)) -eq 0 ]; then
+        while [ $((fn & 1)) -eq 0 ] && [ "$fn" -ne 0 ]; do fn=$((fn >> 1)); sn=$((sn >> 1)); done
+      fi
+    else
+      r=$(h_node "$r" "$p")
+    fi
+    fn=$((fn >> 1)); sn=$((sn >> 1))
+  done
+  [ "$sn" -eq 0 ] && echo "$r"
+}
 rpc() { # rpc METHOD PARAMS_JSON
   curl -s --max-time 10 -X POST -H 'Content-Type: application/json' "$RPC" \
     --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}"
@@ -153,20 +171,9 @@ else
   elif ! [[ "$index" =~ ^[0-9]+$ && "$size" =~ ^[0-9]+$ ]] || [ "$index" -ge "$size" ]; then
     fail merkle "leaf_index '$index' / tree_size '$size' malformed"
   else
-    r=$(h_leaf "$leaf"); fn=$index; sn=$((size - 1)); ok=1
-    for p in $path; do
-      if [ "$sn" -eq 0 ]; then ok=0; break; fi
-      if [ $((fn & 1)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
-        r=$(h_node "$p" "$r")
-        if [ $((fn & 1)) -eq 0 ]; then
-          while [ $((fn & 1)) -eq 0 ] && [ "$fn" -ne 0 ]; do fn=$((fn >> 1)); sn=$((sn >> 1)); done
-        fi
-      else
-        r=$(h_node "$r" "$p")
-      fi
-      fn=$((fn >> 1)); sn=$((sn >> 1))
-    done
-    if [ "$ok" -eq 1 ] && [ "$sn" -eq 0 ] && [ "$r" = "$root" ]; then
+    # shellcheck disable=SC2086 # one argument per path hash
+    r=$(merkle_root "$leaf" "$index" "$size" $path)
+    if [ -n "$r" ] && [ "$r" = "$root" ]; then
       pass merkle "leaf $index of $size leads to root 0x$root"; ROOT_OK=1
     else
       fail merkle "the path leads to 0x$r, not the anchored root 0x$root"
@@ -238,7 +245,45 @@ else
   done < "$C"
   if [ -n "$bad" ]; then fail custody "$bad"
   elif [ "$n" -eq 0 ]; then fail custody "the extract holds no events"
-  else pass custody "$n events hash-chained"; fi
+  else pass custody "$n events hash-chained"; CHAIN_OK=1; fi
+fi
+
+# 11. The custody head anchored with the item (anchor.json "custody") is the last leaf of
+# the same tree, and the extract's event at that seq has that event_hash.
+if [ ! -f "$A" ] || ! grep -q '"custody":{' "$A"; then
+  skip custody-anchor "the anchor record carries no custody head"
+elif [ -z "$ROOT_OK" ]; then
+  skip custody-anchor "the anchored root is not established (merkle)"
+elif [ ! -f "$C" ] || [ -z "${CHAIN_OK:-}" ]; then
+  skip custody-anchor "no custody-log extract whose chain holds (custody)"
+else
+  head=$(field event_hash "$A"); hseq=$(field seq "$A"); hindex=$(field merkle_index "$A")
+  hpath=$(grep -o '"merkle_path":\[[^]]*\]' "$A" | grep -oE '[0-9a-f]{64}')
+  # shellcheck disable=SC2086
+  r=$(merkle_root "$head" "$hindex" "$size" $hpath)
+  line=$(grep -E "\"seq\":$hseq}\$" "$C" | head -n 1)
+  got=$(printf '%s' "$line" | grep -oE '"event_hash":"[0-9a-f]{64}"' | cut -d'"' -f4)
+  # The item's seal (hash_after) and timestamp (hash_before) events name the manifest digest.
+  seal=$(grep '"action":"seal"' "$C" | grep "\"hash_after\":\"$MANIFEST_SHA256\"" \
+    | grep -oE '"seq":[0-9]+}$' | grep -oE '[0-9]+' | head -n 1)
+  late=$(grep -E '"action":"(seal|timestamp)"' "$C" | grep "\"$MANIFEST_SHA256\"" \
+    | grep -oE '"seq":[0-9]+}$' | grep -oE '[0-9]+' | while read -r s; do
+      [ "$s" -gt "$hseq" ] && echo "$s"; done)
+  # A redacted line's prev_hash is not covered by its hash: what comes before it is unbound.
+  first=$(head -n 1 "$C" | grep -oE '"seq":[0-9]+}$' | grep -oE '[0-9]+')
+  hidden=$(grep '"redacted":true' "$C" | grep -oE '"seq":[0-9]+}$' | grep -oE '[0-9]+' \
+    | while read -r s; do [ "$s" -gt "$first" ] && [ "$s" -le "$hseq" ] && echo "$s"; done)
+  if [ "$hindex" != $((size - 1)) ] || [ "$r" != "$root" ]; then
+    fail custody-anchor "the custody head's path leads to 0x$r, not the anchored root 0x$root"
+  elif [ "$got" != "$head" ]; then
+    fail custody-anchor "event seq $hseq has event_hash '$got', not the anchored head $head"
+  elif [ -z "$seal" ] || [ -n "$late" ]; then
+    fail custody-anchor "no seal event of this manifest, or seal/timestamp after seq $hseq"
+  elif [ -n "$hidden" ]; then
+    skip custody-anchor "events before redacted seq $(echo $hidden) are not bound to the head"
+  else
+    pass custody-anchor "event seq $hseq is the anchored custody head (leaf $hindex of $size)"
+  fi
 fi
 
 if [ "$failed" -ne 0 ]; then echo "RESULT: FAIL"; exit 1; fi

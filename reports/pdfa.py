@@ -10,6 +10,12 @@ tried and lost the Chinese text, so the file is only amended, never re-drawn.
 The output stays reproducible: the XMP dates are the report's own
 generation time (never "now"), the ``/ID`` is derived from the content
 (``deterministic_id``), and the ICC profile carries a fixed date.
+
+An item's report also names, in its XMP, the item and the manifest digest it
+was made from (:class:`ReportIdentity`), so a verifier can tell one item's
+report from another's without reading the pages. The standard Dublin Core
+properties ``dc:identifier`` and ``dc:source`` carry them: custom properties
+would need a PDF/A extension-schema description in the XMP as well.
 """
 
 from __future__ import annotations
@@ -27,7 +33,30 @@ from evidence.model.errors import ReportError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["make_pdfa", "srgb_profile"]
+__all__ = [
+    "ITEM_ID_PREFIX",
+    "MANIFEST_PREFIX",
+    "ReportIdentity",
+    "claimed_pdfa",
+    "make_pdfa",
+    "read_identity",
+    "set_identity",
+    "srgb_profile",
+]
+
+ITEM_ID_PREFIX = "evidence-item:"
+"""``dc:identifier`` of an item's report: this prefix, then the item id."""
+MANIFEST_PREFIX = "manifest.json sha256:"
+"""``dc:source`` of an item's report: this prefix, then the manifest's SHA-256 (hex)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIdentity:
+    """Which item a report is about, as its XMP metadata names it."""
+
+    item_id: str
+    manifest_sha256: str
+
 
 # ICC header bytes 24..35: the profile's creation date/time (six big-endian
 # uint16). lcms stamps the current time there; a fixed date keeps reports
@@ -59,8 +88,12 @@ def make_pdfa(
     keywords: str,
     creator: str,
     created_at: datetime,
+    identity: ReportIdentity | None = None,
 ) -> Path:
-    """Write ``source`` to ``target`` as PDF/A-2b (identification, output intent, metadata)."""
+    """Write ``source`` to ``target`` as PDF/A-2b (identification, output intent, metadata).
+
+    ``identity``, for an item's report, is written into the XMP as well.
+    """
     info = _Info(
         title=title,
         lang="zh-CN" if language == "zh" else "en",
@@ -70,6 +103,7 @@ def make_pdfa(
         creator=creator,
         producer=f"{creator} (reportlab, pikepdf)",
         stamp=created_at.astimezone(UTC).replace(microsecond=0),
+        identity=identity,
     )
     try:
         with pikepdf.open(source) as pdf:
@@ -106,6 +140,7 @@ class _Info:
     creator: str
     producer: str
     stamp: datetime
+    identity: ReportIdentity | None
 
 
 def _set_docinfo(pdf: pikepdf.Pdf, info: _Info) -> None:
@@ -139,6 +174,40 @@ def _set_xmp(pdf: pikepdf.Pdf, info: _Info) -> None:
         meta["xmp:CreateDate"] = info.stamp.isoformat()
         meta["xmp:ModifyDate"] = info.stamp.isoformat()
         meta["xmp:MetadataDate"] = info.stamp.isoformat()
+        if info.identity is not None:
+            meta.update(_identity_properties(info.identity))
+
+
+def set_identity(pdf: pikepdf.Pdf, identity: ReportIdentity) -> None:
+    """Name the item and manifest digest in the XMP of an open PDF (the caller saves it)."""
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta.update(_identity_properties(identity))
+
+
+def _identity_properties(identity: ReportIdentity) -> dict[str, str]:
+    return {
+        "dc:identifier": ITEM_ID_PREFIX + identity.item_id,
+        "dc:source": MANIFEST_PREFIX + identity.manifest_sha256,
+    }
+
+
+def read_identity(pdf: pikepdf.Pdf) -> ReportIdentity | None:
+    """The identity an open PDF's XMP names; None when it names none.
+
+    Raises ValueError when the XMP names an identity in a form this module
+    never writes (one property without the other, or without its prefix).
+    """
+    meta = pdf.open_metadata()
+    identifier, source = meta.get("dc:identifier"), meta.get("dc:source")
+    if identifier is None and source is None:
+        return None
+    if not (isinstance(identifier, str) and identifier.startswith(ITEM_ID_PREFIX)):
+        raise ValueError(f"dc:identifier {identifier!r} does not name an evidence item")
+    if not (isinstance(source, str) and source.startswith(MANIFEST_PREFIX)):
+        raise ValueError(f"dc:source {source!r} does not name a manifest digest")
+    return ReportIdentity(
+        identifier.removeprefix(ITEM_ID_PREFIX), source.removeprefix(MANIFEST_PREFIX)
+    )
 
 
 def _add_output_intent(pdf: pikepdf.Pdf) -> None:
@@ -162,10 +231,15 @@ def pdfa_identification(pdf_path: Path) -> tuple[str, str] | None:
     """The (part, conformance) a PDF claims in its XMP, or None."""
     try:
         with pikepdf.open(pdf_path) as pdf:
-            meta = pdf.open_metadata()
-            part, conformance = meta.get("pdfaid:part"), meta.get("pdfaid:conformance")
+            return claimed_pdfa(pdf)
     except (pikepdf.PdfError, OSError) as exc:
         raise ReportError(f"cannot read {pdf_path}: {exc}") from exc
+
+
+def claimed_pdfa(pdf: pikepdf.Pdf) -> tuple[str, str] | None:
+    """The (part, conformance) an open PDF claims in its XMP, or None."""
+    meta = pdf.open_metadata()
+    part, conformance = meta.get("pdfaid:part"), meta.get("pdfaid:conformance")
     if part is None or conformance is None:
         return None
     return str(part), str(conformance)

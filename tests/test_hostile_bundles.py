@@ -8,6 +8,7 @@ with ``--offline --no-replay`` where a chain or browser would add nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -60,7 +61,10 @@ def make_bundle(out: Path, sizes: dict[str, int], *, report: bytes | None = None
         tool={"name": "bench"},
     )
     pdf = work / "report.pdf"
-    pdf.write_bytes(report if report is not None else b"%PDF-1.7\n%stub\n%%EOF\n")
+    if report is not None:
+        pdf.write_bytes(report)
+    else:
+        _minimal_report(pdf, manifest)
     return write_bundle(
         bf.BundleInput(
             item_id=manifest.item_id,
@@ -75,6 +79,27 @@ def make_bundle(out: Path, sizes: dict[str, int], *, report: bytes | None = None
         ),
         out,
     )
+
+
+def _minimal_report(path: Path, manifest: Manifest) -> None:
+    """A one-page PDF that names its item in its XMP and its text, as an item's report does."""
+    import pikepdf
+
+    from reports.pdfa import ReportIdentity, set_identity
+
+    identity = ReportIdentity(manifest.item_id, hashlib.sha256(manifest.to_bytes()).hexdigest())
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page()
+        page = pdf.pages[0]
+        font = pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Courier
+        )
+        page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        text = f"BT /F1 6 Tf 20 700 Td ({identity.item_id}) Tj 0 -10 Td "
+        text += f"({identity.manifest_sha256}) Tj ET"
+        page.Contents = pdf.make_stream(text.encode("ascii"))
+        set_identity(pdf, identity)
+        pdf.save(path)
 
 
 @pytest.fixture(scope="module")

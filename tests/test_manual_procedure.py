@@ -47,6 +47,7 @@ STEPS = {
     "chain": ("anchor.chain",),
     "block-time": ("time.anchor",),
     "custody": ("custody.chain",),
+    "custody-anchor": ("custody.anchor",),
 }
 
 
@@ -106,7 +107,8 @@ def _rpc(captured: Captured) -> str:
 
 def test_good_bundle_every_step_agrees(captured: Captured) -> None:
     script, _ = _agree(captured.unpacked, _rpc(captured))
-    for step in ("sha256", "sm3", "manifest", "timestamp", "time-order", "merkle", "chain"):
+    steps = ("sha256", "sm3", "manifest", "timestamp", "time-order", "merkle", "chain")
+    for step in (*steps, "custody-anchor"):
         assert script[step] == "PASS", script
 
 

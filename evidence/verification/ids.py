@@ -40,7 +40,11 @@ class CheckId(enum.StrEnum):
     # the artifacts' own content
     WARC_RECORD = "warc.record"
     CUSTODY_CHAIN = "custody.chain"
+    CUSTODY_ANCHOR = "custody.anchor"
     REPORT_FORMAT = "report.format"
+    REPORT_IDENTITY = "report.identity"
+    REPORT_CONTENT = "report.content"
+    REPORT_SIGNATURE = "report.signature"
     SCREENSHOT_REPLAY = "screenshot.replay"
     VIDEO_FRAMES = "video.frames"
     # a WACZ and the evidence bundle it carries

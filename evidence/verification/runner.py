@@ -69,7 +69,10 @@ BUNDLE_CHECKS: tuple[Check, ...] = (
     anchor.CHAIN,
     warc.WARCS,
     custody.CUSTODY,
+    custody.ANCHORED,
     report.REPORT,
+    report.CONTENT,
+    report.IDENTITY,
     replay.REPLAY,
     video.VIDEO,
 )

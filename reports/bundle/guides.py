@@ -14,7 +14,13 @@ from evidence.model.merkle import InclusionProof, printf_bytes, proof_steps
 from evidence.model.records import AnchorReceipt, TimestampToken, isoformat
 from reports.bundle import layout as bf
 
-__all__ = ["case_readme", "item_readme", "merkle_instructions", "verify_instructions"]
+__all__ = [
+    "case_readme",
+    "custody_instructions",
+    "item_readme",
+    "merkle_instructions",
+    "verify_instructions",
+]
 
 _RULE = "=" * 72
 
@@ -31,7 +37,7 @@ def verify_instructions(data: bf.BundleInput, manifest_sha256: str) -> str:
     ]
     lines += _digest_steps(manifest_sha256)
     lines += _timestamp_steps(data.timestamp)
-    lines += _anchor_steps(data.anchor)
+    lines += _anchor_steps(data.anchor, data.custody_anchor)
     lines += [
         "6. 也可使用本工具核验 / Or run this toolkit's verifier:",
         "     evidence verify bundle.zip",
@@ -86,10 +92,12 @@ def _timestamp_steps(token: TimestampToken | None) -> list[str]:
     return lines
 
 
-def _anchor_steps(a: AnchorReceipt | None) -> list[str]:
+def _anchor_steps(a: AnchorReceipt | None, custody: bf.CustodyAnchor | None) -> list[str]:
     if a is None:
         return ["5. 尚未上链 / Not anchored yet.", ""]
     lines = merkle_instructions(a)
+    if custody is not None:
+        lines += custody_instructions(a, custody)
     lines += [
         "5. 核验区块链锚定 / Verify the blockchain anchor "
         f"(chain id {a.chain_id}, {a.network_name}):",
@@ -121,15 +129,40 @@ def merkle_instructions(anchor: AnchorReceipt) -> list[str]:
     proof = InclusionProof(
         anchor.leaf_index, anchor.tree_size, tuple(bytes.fromhex(h) for h in anchor.proof)
     )
-    first, steps = proof_steps(bytes.fromhex(anchor.leaf), proof)
-    lines = [
+    return [
         "4b. 由清单摘要重算默克尔根（RFC 9162）/ Recompute the Merkle root (RFC 9162):",
         f"   本证据是第 {anchor.leaf_index} 号叶子（共 {anchor.tree_size} 个）/ "
         f"leaf {anchor.leaf_index} of {anchor.tree_size}.",
         "   叶子哈希 = SHA-256(0x00 || 清单摘要) / leaf hash = SHA-256(0x00 || manifest digest):",
-        f"     printf '{printf_bytes(0, bytes.fromhex(anchor.leaf))}' | sha256sum",
-        f"     # = {first.hex()}",
+        *_path_lines(bytes.fromhex(anchor.leaf), proof, anchor.root),
     ]
+
+
+def custody_instructions(anchor: AnchorReceipt, custody: bf.CustodyAnchor) -> list[str]:
+    """Step 4c: the custody log's head at batching time is the last leaf of the same tree."""
+    proof = InclusionProof(
+        custody.leaf_index, anchor.tree_size, tuple(bytes.fromhex(h) for h in custody.proof)
+    )
+    return [
+        "4c. 保管链记录的链头也在同一棵树中（最后一个叶子）/",
+        "    The custody log's head is the last leaf of the same tree:",
+        f"   批次生成时最新的保管事件为第 {custody.seq} 号 / when the batch was made, the newest "
+        f"custody event was seq {custody.seq}:",
+        f"     grep '\"seq\":{custody.seq}}}$' {bf.CUSTODY_LOG}",
+        f"     # 其 event_hash 应为 / its event_hash must be {custody.event_hash}",
+        "   该事件及经未隐去事件链接到它的此前事件随根上链；其后的事件尚未上链。/ That event, and",
+        "   the earlier ones linked to it through events that are not redacted, are fixed by the",
+        "   anchored root; later events are not anchored yet.",
+        f"   叶子哈希 = SHA-256(0x00 || event_hash)，第 {custody.leaf_index} 号叶子 / "
+        f"leaf {custody.leaf_index} hash = SHA-256(0x00 || event_hash):",
+        *_path_lines(bytes.fromhex(custody.event_hash), proof, anchor.root),
+    ]
+
+
+def _path_lines(leaf: bytes, proof: InclusionProof, root: str) -> list[str]:
+    """The ``printf … | sha256sum`` lines from a leaf up to the root, with each result."""
+    first, steps = proof_steps(leaf, proof)
+    lines = [f"     printf '{printf_bytes(0, leaf)}' | sha256sum", f"     # = {first.hex()}"]
     current = first
     for number, step in enumerate(steps, start=1):
         left, right = (step.sibling, current) if step.sibling_on_left else (current, step.sibling)
@@ -141,7 +174,7 @@ def merkle_instructions(anchor: AnchorReceipt) -> list[str]:
             f"     # = {step.result.hex()}",
         ]
         current = step.result
-    lines += [f"   最后结果即锚定的根 / the last result is the anchored root: {anchor.root}", ""]
+    lines += [f"   最后结果即锚定的根 / the last result is the anchored root: {root}", ""]
     return lines
 
 

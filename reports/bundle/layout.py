@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from evidence.model import safe_json
 from evidence.model.errors import BundleError
@@ -40,6 +40,7 @@ README = "README.txt"
 CASE_INDEX = "case.json"
 """Case bundles: the index at the zip root; each item sits under ``items/<item-id>/``."""
 CASE_ITEMS_DIR = "items"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +66,36 @@ class BundleInput:
     """``manifest_bytes`` parsed, when the caller has it: the writer then takes the
     artifact list from it instead of parsing the bytes again. It must be exactly
     what ``manifest_bytes`` encode (checked by re-encoding, which is cheap)."""
+    custody_anchor: CustodyAnchor | None = None
+    """The custody log's head in ``anchor``'s tree, written into ``ANCHOR_JSON``."""
 
 
-def anchor_to_json(anchor: AnchorReceipt) -> bytes:
+@dataclass(frozen=True, slots=True)
+class CustodyAnchor:
+    """The custody log's head when the item's batch was made: the last leaf of its tree.
+
+    Every anchor batch ends with the log's head ``event_hash``, so a proof
+    that this leaf is in the anchored tree fixes the log up to ``seq`` on
+    chain, not only the item's manifest (how far an extract with redacted
+    lines can show that: ``docs/custody.md``).
+    """
+
+    event_hash: str
+    """Hex ``event_hash`` of custody event ``seq``: the leaf data."""
+    seq: int
+    leaf_index: int
+    """Its place in the item's anchored tree (``tree_size - 1``: the last leaf)."""
+    proof: tuple[str, ...]
+    """Its RFC 9162 inclusion proof in that tree: sibling hashes (hex) from the leaf up."""
+
+
+def anchor_to_json(anchor: AnchorReceipt, custody: CustodyAnchor | None = None) -> bytes:
+    # The custody fields get names of their own (merkle_index, not leaf_index) so a
+    # grep for the item's "leaf_index" or "path" in this one-line file finds only those.
+    extra = {} if custody is None else {"custody": _custody_to_json(custody)}
     return canonical_json(
         {
+            **extra,
             "chain_id": anchor.chain_id,
             "network_name": anchor.network_name,
             "rpc_url": anchor.rpc_url,
@@ -115,6 +141,45 @@ def anchor_from_json(data: bytes) -> AnchorReceipt:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{ANCHOR_JSON}: missing or malformed field ({exc})") from exc
+
+
+def _custody_to_json(custody: CustodyAnchor) -> dict[str, object]:
+    return {
+        "event_hash": custody.event_hash,
+        "seq": custody.seq,
+        "merkle_index": custody.leaf_index,
+        "merkle_path": list(custody.proof),
+    }
+
+
+def custody_anchor_from_json(data: bytes) -> CustodyAnchor | None:
+    """The custody head's proof in ``ANCHOR_JSON``; None for a bundle written without one.
+
+    Raises :class:`BundleError` when the ``custody`` object is there but malformed.
+    """
+    raw = _load(data, ANCHOR_JSON).get("custody")
+    if raw is None:
+        return None
+    where = f"{ANCHOR_JSON}: custody"
+    if not isinstance(raw, dict):
+        raise BundleError(f"{where} is not an object")
+    event_hash, path = raw.get("event_hash"), raw.get("merkle_path")
+    seq, index = raw.get("seq"), raw.get("merkle_index")
+    if not _is_hex64(event_hash):
+        raise BundleError(f"{where}: event_hash is missing or not 64 hex digits")
+    if not _is_count(seq) or not _is_count(index):
+        raise BundleError(f"{where}: seq and merkle_index must be non-negative integers")
+    if not isinstance(path, list) or not all(_is_hex64(h) for h in path):
+        raise BundleError(f"{where}: merkle_path must be a list of 64-hex-digit hashes")
+    return CustodyAnchor(event_hash, seq, index, tuple(str(h) for h in path))
+
+
+def _is_hex64(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def timestamp_to_json(token: TimestampToken) -> bytes:
