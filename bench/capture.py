@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -39,7 +39,13 @@ from capture._browser import CHROMIUM_ARGS, SCROLL_STEP_DELAY_MS, find_chromium,
 from capture._driver import driver, shared_driver
 from capture._recorder import TrafficRecorder
 from capture._video import ScreencastRecorder, ffmpeg_path
-from evidence.model.records import CaptureOptions, system_clock
+from evidence.model.capture_options import (
+    CaptureOptions,
+    EnvironmentOptions,
+    InteractionOptions,
+    SafetyOptions,
+)
+from evidence.model.records import system_clock
 from evidence.services.demo_site import DemoSite
 
 _BARE_SCROLL = """
@@ -79,8 +85,9 @@ def _bare_plus(url: str, out: Path, options: CaptureOptions, pieces: frozenset[s
             executable_path=find_chromium(options), args=list(CHROMIUM_ARGS)
         )
         try:
+            rendering = options.rendering
             page = browser.new_page(
-                viewport={"width": options.viewport_width, "height": options.viewport_height}
+                viewport={"width": rendering.viewport_width, "height": rendering.viewport_height}
             )
             recorder = video = None
             if "recording" in pieces:
@@ -89,7 +96,7 @@ def _bare_plus(url: str, out: Path, options: CaptureOptions, pieces: frozenset[s
             if "video" in pieces:
                 video = ScreencastRecorder(
                     page.context.new_cdp_session(page), out,
-                    options.viewport_width, options.viewport_height,
+                    rendering.viewport_width, rendering.viewport_height,
                 )  # fmt: skip
                 video.start()
             if "settle" in pieces and recorder is not None:
@@ -99,7 +106,7 @@ def _bare_plus(url: str, out: Path, options: CaptureOptions, pieces: frozenset[s
                 page.goto(url, wait_until="load")
                 page.evaluate(
                     _BARE_SCROLL,
-                    {"stepPx": options.viewport_height - 100, "delayMs": SCROLL_STEP_DELAY_MS},
+                    {"stepPx": rendering.viewport_height - 100, "delayMs": SCROLL_STEP_DELAY_MS},
                 )
                 page.wait_for_load_state("networkidle")
             if video is not None:
@@ -278,12 +285,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     options = CaptureOptions(
-        allow_private_targets=True,
+        safety=SafetyOptions(allow_private_targets=True),
         # Offline, asking public NTP servers only measures DNS failures.
-        ntp_servers=(),
-        record_video=False if args.no_video else None,
+        environment=EnvironmentOptions(ntp_servers=()),
+        interaction=InteractionOptions(record_video=False if args.no_video else None),
     )
-    no_video = CaptureOptions(allow_private_targets=True, ntp_servers=(), record_video=False)
+    no_video = replace(options, interaction=InteractionOptions(record_video=False))
     print(f"cores: {os.cpu_count()}  runs per median: {args.runs}")
     with DemoSite() as site:
         url = site.url_for("/index.html")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capture._browser import CHROMIUM_ARGS, SCROLL_STEP_DELAY_MS, find_chromium
-from evidence.model.records import CaptureOptions
+from evidence.model.capture_options import CaptureOptions
 from evidence.services.demo_site import DemoSite
 
 # The bare contender imports nothing of ours: what a simple screenshot script does.

@@ -12,14 +12,14 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture._recorder import TrafficRecorder
+from evidence.model.capture_options import CaptureOptions
 from evidence.model.child_env import child_environment
 from evidence.model.errors import BrowserUnavailableError, CaptureError
-from evidence.model.records import CaptureOptions
 
 logger = logging.getLogger(__name__)
 
 CHROMIUM_CANDIDATES = (Path("/usr/lib/chromium/chromium"), Path("/usr/bin/chromium"))
-"""Searched in order when ``CaptureOptions.chromium_path`` is not set; the first
+"""Searched in order when ``BrowserOptions.chromium_path`` is not set; the first
 skips the Debian wrapper script and its warning."""
 
 CHROMIUM_ARGS = (
@@ -40,7 +40,7 @@ CHROMIUM_ARGS = (
 
 SCROLL_STEP_DELAY_MS = 120
 MAX_SCROLL_STEPS = 80
-"""Default of ``CaptureOptions.max_scroll_steps``: bounds the scroll on endless pages
+"""Default of ``InteractionOptions.max_scroll_steps``: bounds the scroll on endless pages
 (80 viewports, about 10 s)."""
 QUIET_PERIOD_S = 0.5
 """How long no request may be in flight before the page counts as settled."""
@@ -110,13 +110,14 @@ _IMAGE_STATE = """
 
 
 def find_chromium(options: CaptureOptions) -> Path:
-    if options.chromium_path is not None:
-        if not options.chromium_path.is_file():
+    chosen = options.browser.chromium_path
+    if chosen is not None:
+        if not chosen.is_file():
             raise BrowserUnavailableError(
-                f"Chromium not found at {options.chromium_path}",
+                f"Chromium not found at {chosen}",
                 hint="Set the Chromium path to an existing executable (apt-get install chromium).",
             )
-        return options.chromium_path
+        return chosen
     for candidate in CHROMIUM_CANDIDATES:
         if candidate.is_file():
             return candidate
@@ -131,8 +132,8 @@ def launch(playwright: Playwright, options: CaptureOptions) -> Browser:
     try:
         return playwright.chromium.launch(
             executable_path=executable,
-            args=[*CHROMIUM_ARGS, *options.browser_args],
-            timeout=max(options.navigation_timeout_s, 10.0) * 1000,
+            args=[*CHROMIUM_ARGS, *options.browser.args],
+            timeout=max(options.limits.navigation_timeout_s, 10.0) * 1000,
             env=dict(child_environment()),
         )
     except PlaywrightError as exc:
@@ -183,18 +184,19 @@ def settle(page: Page, recorder: TrafficRecorder, options: CaptureOptions) -> li
     where it stopped. Returns warnings for whatever did not finish in time.
     """
     warnings: list[str] = []
+    settle_s = options.limits.settle_timeout_s
     scroll = _Scroll(page, options)
     scroll.down()
     try:
-        page.wait_for_load_state("load", timeout=options.settle_timeout_s * 1000)
+        page.wait_for_load_state("load", timeout=settle_s * 1000)
     except PlaywrightTimeoutError:
-        warnings.append(f"the page's load event did not fire within {options.settle_timeout_s:g} s")
+        warnings.append(f"the page's load event did not fire within {settle_s:g} s")
     except PlaywrightError as exc:
         warnings.append(f"could not wait for the page to load: {first_line(exc)}")
     scroll.down()
     warnings.extend(scroll.back_to_top())
 
-    deadline = time.monotonic() + options.settle_timeout_s
+    deadline = time.monotonic() + settle_s
     try:
         if not page.evaluate(_IMAGES_DONE):
             page.wait_for_function(_IMAGES_DONE, timeout=max(_remaining_ms(deadline), 1))
@@ -206,7 +208,7 @@ def settle(page: Page, recorder: TrafficRecorder, options: CaptureOptions) -> li
     pending = _wait_for_quiet(page, recorder, deadline)
     if pending:
         warnings.append(
-            f"page did not settle within {options.settle_timeout_s:g} s: "
+            f"page did not settle within {settle_s:g} s: "
             f"{len(pending)} request(s) still loading ({_sample(pending)})"
         )
     warnings.extend(_image_warnings(page))
@@ -219,7 +221,7 @@ class _Scroll:
     def __init__(self, page: Page, options: CaptureOptions) -> None:
         self._page = page
         self._options = options
-        self._steps_left = options.max_scroll_steps
+        self._steps_left = options.interaction.max_scroll_steps
         self._reached_end = True
         self._error = ""
 
@@ -233,7 +235,7 @@ class _Scroll:
             outcome = self._page.evaluate(
                 _SCROLL_SCRIPT,
                 {
-                    "stepPx": max(self._options.viewport_height - 100, 200),
+                    "stepPx": max(self._options.rendering.viewport_height - 100, 200),
                     "delayMs": SCROLL_STEP_DELAY_MS,
                     "maxSteps": self._steps_left,
                 },
@@ -255,8 +257,9 @@ class _Scroll:
         except PlaywrightError as exc:
             return [f"could not scroll the page: {first_line(exc)}"]
         if not self._reached_end:
+            steps = self._options.interaction.max_scroll_steps
             return [
-                f"stopped scrolling after {self._options.max_scroll_steps} screens; content "
+                f"stopped scrolling after {steps} screens; content "
                 "further down (e.g. endless scrolling) may not have loaded"
             ]
         return []

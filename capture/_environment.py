@@ -4,7 +4,7 @@ What a careful examiner asks of the machine that took a capture: is its clock
 right, does traffic go through a proxy, does the hosts file redirect names,
 which DNS servers answer, is the browser profile fresh and free of
 extensions, which browser build with which flags, which software versions.
-Every item is recorded with ``pass``, ``warn``, ``fail`` or ``not_checked``
+Every item is recorded with an :class:`EnvironmentStatus` (pass, warn, fail, not checked)
 and a plain reason; nothing is dropped because it failed. Under the
 ``refuse`` policy a failing item stops the capture before the page is opened.
 
@@ -33,8 +33,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from capture._dns import getaddrinfo_bounded
+from evidence.model.capture_options import CaptureOptions, CheckPolicy
+from evidence.model.capture_record import EnvironmentCheck
+from evidence.model.capture_record import EnvironmentStatus as Status
 from evidence.model.errors import CaptureError
-from evidence.model.records import CaptureOptions, EnvironmentCheck, isoformat
+from evidence.model.records import isoformat
 from evidence.model.version import __version__ as toolkit_version
 from evidence.model.version import dependency_versions
 
@@ -88,11 +91,11 @@ class EnvironmentState:
     outbound_ip: str | None = None
     hostname: str = ""
 
-    def add(self, name: str, status: str, detail: str) -> None:
+    def add(self, name: str, status: Status, detail: str) -> None:
         self.checks.append(EnvironmentCheck(name, status, detail))
 
     def failures(self) -> list[EnvironmentCheck]:
-        return [c for c in self.checks if c.status == "fail"]
+        return [c for c in self.checks if c.status is Status.FAIL]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,7 +109,7 @@ class EnvironmentState:
 
 def enforce_policy(state: EnvironmentState, options: CaptureOptions) -> None:
     """Raise :class:`CaptureError` naming the first failing check under the ``refuse`` policy."""
-    if options.environment_policy != "refuse":
+    if options.environment.policy is not CheckPolicy.REFUSE:
         return
     failures = state.failures()
     if failures:
@@ -115,7 +118,7 @@ def enforce_policy(state: EnvironmentState, options: CaptureOptions) -> None:
         raise CaptureError(
             f"capture refused by the clean-environment policy: {first.name} failed: "
             f"{first.detail}{more}",
-            hint="Fix the machine, or capture with environment_policy='record' to record it.",
+            hint="Fix the machine, or capture with the environment policy 'record' to record it.",
         )
 
 
@@ -131,7 +134,7 @@ def check_host(target_url: str, options: CaptureOptions) -> EnvironmentState:
     _check_outbound(state, target_url)
     state.document["software"] = {
         "toolkit": toolkit_version,
-        "recorded_software": f"{options.software}/{options.software_version}",
+        "recorded_software": f"{options.provenance.software}/{options.provenance.software_version}",
         "python": sys.version.split()[0],
         "dependencies": dependency_versions(),
     }
@@ -144,7 +147,7 @@ def check_host(target_url: str, options: CaptureOptions) -> EnvironmentState:
     state.document["hostname"] = state.hostname
     state.add(
         "software",
-        "pass",
+        Status.PASS,
         f"evidence-toolkit {toolkit_version} on Python {sys.version.split()[0]}, "
         f"{platform.platform()}, host {state.hostname}",
     )
@@ -191,30 +194,30 @@ def check_browser(state: EnvironmentState, facts: dict[str, Any], launched_at: f
     if not command_line:
         state.add(
             "browser",
-            "not_checked",
+            Status.NOT_CHECKED,
             f"Chromium {facts.get('version') or '?'}: its command line could not be read",
         )
     else:
         state.add(
             "browser",
-            "pass",
+            Status.PASS,
             f"Chromium {facts.get('version') or '?'} ({facts.get('executable') or command_line[0]}"
             f"), {len(flags)} launch flags recorded",
         )
     proxy_flags = [f for f in flags if f.split("=", 1)[0] in ("--proxy-server", "--proxy-pac-url")]
     if not command_line:
-        state.add("browser_proxy", "not_checked", "the browser's launch flags are unknown")
+        state.add("browser_proxy", Status.NOT_CHECKED, "the browser's launch flags are unknown")
     elif proxy_flags:
-        state.add("browser_proxy", "warn", "browser launched with " + " ".join(proxy_flags))
+        state.add("browser_proxy", Status.WARN, "browser launched with " + " ".join(proxy_flags))
     elif "--no-proxy-server" in flags:
-        state.add("browser_proxy", "pass", "browser launched with --no-proxy-server")
+        state.add("browser_proxy", Status.PASS, "browser launched with --no-proxy-server")
     else:
         detail = "no proxy flag"
         if _proxy_environment():
             detail += "; Chromium on Linux follows the proxy environment variables set"
-            state.add("browser_proxy", "warn", detail)
+            state.add("browser_proxy", Status.WARN, detail)
         else:
-            state.add("browser_proxy", "pass", detail + " and no proxy environment: direct")
+            state.add("browser_proxy", Status.PASS, detail + " and no proxy environment: direct")
     state.document["browser"]["proxy_flags"] = proxy_flags
     _check_profile(state, flags, launched_at)
 
@@ -234,9 +237,10 @@ def _check_clock(state: EnvironmentState, options: CaptureOptions) -> None:
     offset_ms: int | None = None
     source = ""
     tried: list[str] = []
-    if options.reference_clock is not None:
+    reference_clock = options.environment.reference_clock
+    if reference_clock is not None:
         try:
-            reference = options.reference_clock()
+            reference = reference_clock()
             local = datetime.now(UTC)
             offset_ms = round((local - reference).total_seconds() * 1000)
             source = "reference clock"
@@ -244,7 +248,7 @@ def _check_clock(state: EnvironmentState, options: CaptureOptions) -> None:
         except Exception as exc:
             tried.append(f"reference clock: {exc}")
     if offset_ms is None:
-        for server in options.ntp_servers:
+        for server in options.environment.ntp_servers:
             try:
                 offset_s = sntp_offset(server)
             except (OSError, ValueError) as exc:
@@ -256,7 +260,7 @@ def _check_clock(state: EnvironmentState, options: CaptureOptions) -> None:
     clock["tried"] = tried
     if offset_ms is None:
         reason = "; ".join(tried) if tried else "no NTP server configured"
-        state.add("clock", "not_checked", f"not checked: no NTP server reachable ({reason})")
+        state.add("clock", Status.NOT_CHECKED, f"not checked: no NTP server reachable ({reason})")
         return
     clock["source"] = source
     clock["offset_ms"] = offset_ms
@@ -264,11 +268,11 @@ def _check_clock(state: EnvironmentState, options: CaptureOptions) -> None:
     state.clock_source = source
     detail = f"local clock {offset_ms:+d} ms against {source}"
     if abs(offset_ms) > CLOCK_FAIL_MS:
-        state.add("clock", "fail", detail + f" (more than {CLOCK_FAIL_MS // 1000} s off)")
+        state.add("clock", Status.FAIL, detail + f" (more than {CLOCK_FAIL_MS // 1000} s off)")
     elif abs(offset_ms) > CLOCK_WARN_MS:
-        state.add("clock", "warn", detail + f" (more than {CLOCK_WARN_MS // 1000} s off)")
+        state.add("clock", Status.WARN, detail + f" (more than {CLOCK_WARN_MS // 1000} s off)")
     else:
-        state.add("clock", "pass", detail)
+        state.add("clock", Status.PASS, detail)
 
 
 def sntp_offset(server: str, timeout_s: float = NTP_TIMEOUT_S) -> float:
@@ -346,11 +350,13 @@ def _check_proxy_environment(state: EnvironmentState) -> None:
     proxies = {k: v for k, v in found.items() if k.lower() != "no_proxy"}
     if proxies:
         shown = ", ".join(f"{k}={v}" for k, v in proxies.items())
-        state.add("proxy_environment", "warn", f"proxy variables set: {shown}")
+        state.add("proxy_environment", Status.WARN, f"proxy variables set: {shown}")
     elif found:
-        state.add("proxy_environment", "pass", "only no_proxy is set: " + ", ".join(found.values()))
+        state.add(
+            "proxy_environment", Status.PASS, "only no_proxy is set: " + ", ".join(found.values())
+        )
     else:
-        state.add("proxy_environment", "pass", "no proxy variables set")
+        state.add("proxy_environment", Status.PASS, "no proxy variables set")
 
 
 def _check_hosts_file(state: EnvironmentState, target_host: str, hostname: str) -> None:
@@ -358,7 +364,7 @@ def _check_hosts_file(state: EnvironmentState, target_host: str, hostname: str) 
         data = HOSTS_FILE.read_bytes()
     except OSError as exc:
         state.document["hosts_file"] = {"path": str(HOSTS_FILE), "error": str(exc)}
-        state.add("hosts_file", "not_checked", f"cannot read {HOSTS_FILE}: {exc.strerror}")
+        state.add("hosts_file", Status.NOT_CHECKED, f"cannot read {HOSTS_FILE}: {exc.strerror}")
         return
     own_names = {hostname.lower(), hostname.lower().split(".")[0], socket.getfqdn().lower()}
     unusual = []
@@ -377,15 +383,15 @@ def _check_hosts_file(state: EnvironmentState, target_host: str, hostname: str) 
     if overriding:
         state.add(
             "hosts_file",
-            "fail",
+            Status.FAIL,
             f"{HOSTS_FILE} maps the target host: {', '.join(overriding)} (sha256 {digest})",
         )
     elif unusual:
         more = f", and {len(unusual) - 5} more" if len(unusual) > 5 else ""
         shown = ", ".join(unusual[:5]) + more
-        state.add("hosts_file", "warn", f"non-default entries: {shown} (sha256 {digest})")
+        state.add("hosts_file", Status.WARN, f"non-default entries: {shown} (sha256 {digest})")
     else:
-        state.add("hosts_file", "pass", f"only default entries (sha256 {digest})")
+        state.add("hosts_file", Status.PASS, f"only default entries (sha256 {digest})")
 
 
 def parse_hosts(text: str) -> list[tuple[str, list[str]]]:
@@ -415,7 +421,7 @@ def _check_dns_servers(state: EnvironmentState) -> None:
         data = RESOLV_CONF.read_bytes()
     except OSError as exc:
         state.document["dns"] = {"resolv_conf": str(RESOLV_CONF), "error": str(exc)}
-        state.add("dns_servers", "not_checked", f"cannot read {RESOLV_CONF}: {exc.strerror}")
+        state.add("dns_servers", Status.NOT_CHECKED, f"cannot read {RESOLV_CONF}: {exc.strerror}")
         return
     nameservers, search = [], []
     for line in data.decode("utf-8", "replace").splitlines():
@@ -431,9 +437,9 @@ def _check_dns_servers(state: EnvironmentState) -> None:
         "search": search,
     }
     if nameservers:
-        state.add("dns_servers", "pass", "nameservers: " + ", ".join(nameservers))
+        state.add("dns_servers", Status.PASS, "nameservers: " + ", ".join(nameservers))
     else:
-        state.add("dns_servers", "warn", f"no nameserver in {RESOLV_CONF}")
+        state.add("dns_servers", Status.WARN, f"no nameserver in {RESOLV_CONF}")
 
 
 def _check_outbound(state: EnvironmentState, target_url: str) -> None:
@@ -449,11 +455,11 @@ def _check_outbound(state: EnvironmentState, target_url: str) -> None:
             local = str(sock.getsockname()[0])
     except OSError as exc:
         state.document["outbound"] = {"target": f"{host}:{port}", "error": str(exc)}
-        state.add("outbound_ip", "not_checked", f"no route to {host}:{port} found: {exc}")
+        state.add("outbound_ip", Status.NOT_CHECKED, f"no route to {host}:{port} found: {exc}")
         return
     state.outbound_ip = local
     state.document["outbound"] = {"target": f"{host}:{port}", "local_address": local}
-    state.add("outbound_ip", "pass", f"traffic to {host}:{port} leaves from {local}")
+    state.add("outbound_ip", Status.PASS, f"traffic to {host}:{port} leaves from {local}")
 
 
 # --- browser profile ---------------------------------------------------------------
@@ -464,14 +470,18 @@ def _check_profile(state: EnvironmentState, flags: list[str], launched_at: float
     info: dict[str, Any] = {"user_data_dir": user_data}
     state.document["browser_profile"] = info
     if not user_data:
-        state.add("browser_profile", "not_checked", "the browser's user data directory is unknown")
+        state.add(
+            "browser_profile", Status.NOT_CHECKED, "the browser's user data directory is unknown"
+        )
         return
     directory = Path(user_data)
     problems = []
     try:
         created = directory.stat().st_ctime
     except OSError as exc:
-        state.add("browser_profile", "not_checked", f"cannot inspect {directory}: {exc.strerror}")
+        state.add(
+            "browser_profile", Status.NOT_CHECKED, f"cannot inspect {directory}: {exc.strerror}"
+        )
         return
     info["created_at"] = isoformat(datetime.fromtimestamp(created, UTC))
     temp_root = Path(tempfile.gettempdir()).resolve()
@@ -487,11 +497,11 @@ def _check_profile(state: EnvironmentState, flags: list[str], launched_at: float
     if "--disable-extensions" not in flags:
         problems.append("the browser was not started with --disable-extensions")
     if problems:
-        state.add("browser_profile", "fail", "; ".join(problems))
+        state.add("browser_profile", Status.FAIL, "; ".join(problems))
     else:
         state.add(
             "browser_profile",
-            "pass",
+            Status.PASS,
             f"fresh temporary profile {directory}, extensions disabled, none installed",
         )
 

@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from capture._tls import ServedChain, fetch_chain, verify_chain
-from evidence.model.records import HostRecord, TlsOrigin, isoformat
+from evidence.model.capture_record import HostRecord, TlsOrigin
+from evidence.model.records import isoformat
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,9 @@ from playwright.sync_api import Browser, BrowserContext, Dialog, Download, Page,
 from playwright.sync_api import Error as PlaywrightError
 
 from capture._recorder import RecordedExchange
+from evidence.model.capture_options import CaptureOptions
+from evidence.model.capture_record import CapturedFile, CaptureFlag, PageRendering
 from evidence.model.errors import CaptureError
-from evidence.model.records import CapturedFile, CaptureOptions
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ _STRONG_CHALLENGE = re.compile(r"cf-challenge|challenge-platform|cf_chl_|captcha
 
 @dataclass(frozen=True, slots=True)
 class Emulation:
+    """The browser-context settings for the chosen device, and what they make the page see."""
+
     name: str
     arguments: dict[str, Any]
     user_agent: str
@@ -60,10 +63,21 @@ class Emulation:
     device_scale_factor: int
     is_mobile: bool
 
+    def rendering(self, locale: str, timezone_id: str) -> PageRendering:
+        return PageRendering(
+            viewport=self.viewport,
+            device=self.name,
+            device_scale_factor=self.device_scale_factor,
+            is_mobile=self.is_mobile,
+            locale=locale,
+            timezone_id=timezone_id,
+        )
+
 
 def context_arguments(playwright: Playwright, options: CaptureOptions) -> Emulation:
-    """Browser-context settings for ``options.device`` (desktop when empty)."""
-    name = options.device.strip()
+    """Browser-context settings for the device of ``options.rendering`` (desktop when empty)."""
+    rendering = options.rendering
+    name = rendering.device.strip()
     key = name.lower()
     descriptor: dict[str, Any] | None = None
     if key in DEVICE_PRESETS:
@@ -78,14 +92,14 @@ def context_arguments(playwright: Playwright, options: CaptureOptions) -> Emulat
             )
         descriptor = dict(playwright.devices[name])
     if descriptor is None:
-        viewport = (options.viewport_width, options.viewport_height)
+        viewport = (rendering.viewport_width, rendering.viewport_height)
         return Emulation(
             name or "desktop",
             {
                 "viewport": {"width": viewport[0], "height": viewport[1]},
-                "user_agent": options.user_agent,
+                "user_agent": rendering.user_agent,
             },
-            options.user_agent,
+            rendering.user_agent,
             viewport,
             1,
             False,
@@ -233,7 +247,7 @@ class PageEvents:
 
     def _on_dialog(self, dialog: Dialog) -> None:
         self._dialog_count += 1
-        if len(self._dialogs) < self._options.max_dialogs:
+        if len(self._dialogs) < self._options.interaction.max_dialogs:
             message = " ".join(dialog.message.split())
             self._dialogs.append(f"{dialog.type}: {message[:200]}")
         with contextlib.suppress(PlaywrightError):
@@ -277,10 +291,11 @@ class PageEvents:
             except (PlaywrightError, OSError) as exc:
                 self._notes.append(f"download {download.url} could not be read ({exc})")
                 continue
-            if size > self._options.max_download_bytes:
+            limit = self._options.limits.max_download_bytes
+            if size > limit:
                 self._notes.append(
                     f"download {download.url} ({size} bytes) exceeds the limit of "
-                    f"{self._options.max_download_bytes} bytes and was not kept"
+                    f"{limit} bytes and was not kept"
                 )
                 continue
             # Flat names: the bundle keeps every artifact directly under artifacts/.
@@ -302,31 +317,31 @@ def page_flags(
     dom: str,
     warnings: list[str],
     exchanges: tuple[RecordedExchange, ...],
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[CaptureFlag], list[str]]:
     """Machine-readable flags and the warnings that explain new ones."""
-    flags: list[str] = []
+    flags: list[CaptureFlag] = []
     notes: list[str] = []
     if status is not None and status >= 400:
-        flags.append("http-error")
+        flags.append(CaptureFlag.HTTP_ERROR)
         notes.append(f"the server answered HTTP {status}: this is an error page, not the content")
     text = title + "\n" + dom[:200_000]
     marker = _CHALLENGE_MARKERS.search(text)
     if marker and (status in CHALLENGE_STATUSES or _STRONG_CHALLENGE.search(text)):
-        flags.append("bot-challenge")
+        flags.append(CaptureFlag.BOT_CHALLENGE)
         notes.append(
             f"the page looks like a bot challenge (HTTP {status}, marker {marker.group(0)!r}): "
             "the listing itself was not shown"
         )
     if any("did not settle" in w or "did not fire" in w for w in warnings):
-        flags.append("unsettled")
+        flags.append(CaptureFlag.UNSETTLED)
     if any(e.truncated for e in exchanges if not 300 <= e.status < 400):
-        flags.append("truncated")
+        flags.append(CaptureFlag.TRUNCATED)
     if any("dialog" in w for w in warnings):
-        flags.append("dialogs")
+        flags.append(CaptureFlag.DIALOGS)
     if any("pop-up" in w for w in warnings):
-        flags.append("popups")
+        flags.append(CaptureFlag.POPUPS)
     if any("download" in w for w in warnings):
-        flags.append("download")
+        flags.append(CaptureFlag.DOWNLOAD)
     if any("to private or loopback addresses" in w for w in warnings):
-        flags.append("private-network-blocked")
+        flags.append(CaptureFlag.PRIVATE_NETWORK_BLOCKED)
     return flags, notes

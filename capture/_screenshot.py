@@ -2,7 +2,7 @@
 
 Chromium builds differ in how they handle one screenshot taller than about
 16,384 px (some repeat or cut the lower part), so pages above
-``CaptureOptions.tile_height`` are photographed as clips at successive
+``ScreenshotOptions.tile_height`` are photographed as clips at successive
 offsets. The tiles are kept as numbered artifacts and, when the result fits
 the memory limit, also stitched into one ``screenshot.png``.
 """
@@ -19,8 +19,8 @@ from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
+from evidence.model.capture_record import ScreenshotLayout, ScreenshotTile
 from evidence.model.errors import CaptureError
-from evidence.model.records import ScreenshotTile
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,14 @@ class Screenshots:
     tiles: tuple[tuple[Path, ScreenshotTile], ...]
     stitched: bool
     warnings: tuple[str, ...]
+
+    def layout(self) -> ScreenshotLayout:
+        """What the capture record keeps: the page height and the tiles, no local paths."""
+        return ScreenshotLayout(
+            page_height=self.page_height,
+            tiles=tuple(tile for _, tile in self.tiles),
+            stitched=self.stitched,
+        )
 
 
 def page_size(page: Page) -> tuple[int, int]:

@@ -31,12 +31,14 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from capture._urls import validate_url
+from evidence.model.capture_options import CaptureStep, StepAction
+from evidence.model.capture_record import StepResult
 from evidence.model.errors import EvidenceError, InvalidURLError, StepsFileError
-from evidence.model.records import CaptureStep, Clock, StepResult
+from evidence.model.records import Clock
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = ("goto", "click", "type", "press", "scroll", "wait", "screenshot")
+ACTIONS = tuple(action.value for action in StepAction)
 MAX_STEPS = 200
 MAX_WAIT_MS = 60_000
 STEP_SCREENSHOT_NAME = "step-{:02d}-{}.png"
@@ -80,53 +82,53 @@ def parse_step(item: object, where: str) -> CaptureStep:
         raise StepsFileError(
             f"{where} needs exactly one action ({', '.join(ACTIONS)}), has {sorted(item)}"
         )
-    action = actions[0]
+    action = StepAction(actions[0])
     extra = set(item) - {action, "text", "selector"}
     if extra:
         raise StepsFileError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
     value = item[action]
-    if action == "goto":
+    if action is StepAction.GOTO:
         # Checked here so a bad URL in the file is an error before the browser starts.
         try:
-            return CaptureStep("goto", target=validate_url(_text(value, where, action)))
+            return CaptureStep(action, target=validate_url(_text(value, where, action)))
         except InvalidURLError as exc:
             raise StepsFileError(f"{where}: {exc.message}") from None
-    if action == "click":
-        return CaptureStep("click", target=_text(value, where, action))
-    if action == "type":
+    if action is StepAction.CLICK:
+        return CaptureStep(action, target=_text(value, where, action))
+    if action is StepAction.TYPE:
         text = item.get("text")
         if not isinstance(text, str):
             raise StepsFileError(f"{where}: 'type' needs a 'text' string")
-        return CaptureStep("type", target=_text(value, where, action), value=text)
-    if action == "press":
+        return CaptureStep(action, target=_text(value, where, action), value=text)
+    if action is StepAction.PRESS:
         selector = item.get("selector", "")
         if not isinstance(selector, str):
             raise StepsFileError(f"{where}: 'selector' must be a string")
-        return CaptureStep("press", target=selector, value=_text(value, where, action))
-    if action == "scroll":
+        return CaptureStep(action, target=selector, value=_text(value, where, action))
+    if action is StepAction.SCROLL:
         if value == "bottom":
-            return CaptureStep("scroll", amount=0)
-        return CaptureStep("scroll", amount=_int(value, where, action, 0, 1_000_000))
-    if action == "wait":
+            return CaptureStep(action, amount=0)
+        return CaptureStep(action, amount=_int(value, where, action, 0, 1_000_000))
+    if action is StepAction.WAIT:
         if isinstance(value, str):
-            return CaptureStep("wait", target=_text(value, where, action))
-        return CaptureStep("wait", amount=_int(value, where, action, 0, MAX_WAIT_MS))
+            return CaptureStep(action, target=_text(value, where, action))
+        return CaptureStep(action, amount=_int(value, where, action, 0, MAX_WAIT_MS))
     name = _NAME.sub("-", _text(value, where, action)).strip("-")[:40]
     if not name:
         raise StepsFileError(f"{where}: screenshot name has no letters or digits")
-    return CaptureStep("screenshot", target=name)
+    return CaptureStep(StepAction.SCREENSHOT, target=name)
 
 
 def describe(step: CaptureStep) -> str:
-    if step.action == "type":
+    if step.action is StepAction.TYPE:
         return f"type {step.value!r} into {step.target}"
-    if step.action == "press":
+    if step.action is StepAction.PRESS:
         return f"press {step.value}" + (f" in {step.target}" if step.target else "")
-    if step.action == "scroll":
+    if step.action is StepAction.SCROLL:
         return f"scroll {step.amount} px" if step.amount else "scroll to the bottom"
-    if step.action == "wait":
+    if step.action is StepAction.WAIT:
         return f"wait for {step.target}" if step.target else f"wait {step.amount} ms"
-    return f"{step.action} {step.target}"
+    return f"{step.action.value} {step.target}"
 
 
 def run_steps(
@@ -156,33 +158,9 @@ def run_steps(
             continue
         artifact = ""
         try:
-            if step.action == "goto":
-                check_url(step.target)
-                page.goto(step.target, wait_until="domcontentloaded", timeout=timeout_ms)
-            elif step.action == "click":
-                page.click(step.target, timeout=timeout_ms)
-            elif step.action == "type":
-                page.fill(step.target, step.value, timeout=timeout_ms)
-            elif step.action == "press":
-                if step.target:
-                    page.press(step.target, step.value, timeout=timeout_ms)
-                else:
-                    page.keyboard.press(step.value)
-            elif step.action == "scroll":
-                if step.amount:
-                    page.mouse.wheel(0, step.amount)
-                else:
-                    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
-            elif step.action == "wait":
-                if step.target:
-                    page.wait_for_selector(step.target, timeout=timeout_ms)
-                else:
-                    page.wait_for_timeout(min(step.amount, timeout_ms))
-            elif step.action == "screenshot":
-                path = workdir / STEP_SCREENSHOT_NAME.format(index, step.target)
-                page.screenshot(path=path, full_page=False, type="png", timeout=timeout_ms)
-                shots.append(path)
-                artifact = path.name
+            artifact = _perform(page, step, index, workdir, timeout_ms, check_url)
+            if artifact:
+                shots.append(workdir / artifact)
             outcome = "ok"
         except PlaywrightTimeoutError:
             outcome = f"failed: timed out after {timeout_s:g} s"
@@ -201,6 +179,44 @@ def run_steps(
             StepResult(index, step.action, describe(step), started, clock(), outcome, artifact)
         )
     return results, shots
+
+
+def _perform(
+    page: Page,
+    step: CaptureStep,
+    index: int,
+    workdir: Path,
+    timeout_ms: float,
+    check_url: Callable[[str], None],
+) -> str:
+    """Do one step in the page; the name of the file it made, if any."""
+    if step.action is StepAction.GOTO:
+        check_url(step.target)
+        page.goto(step.target, wait_until="domcontentloaded", timeout=timeout_ms)
+    elif step.action is StepAction.CLICK:
+        page.click(step.target, timeout=timeout_ms)
+    elif step.action is StepAction.TYPE:
+        page.fill(step.target, step.value, timeout=timeout_ms)
+    elif step.action is StepAction.PRESS:
+        if step.target:
+            page.press(step.target, step.value, timeout=timeout_ms)
+        else:
+            page.keyboard.press(step.value)
+    elif step.action is StepAction.SCROLL:
+        if step.amount:
+            page.mouse.wheel(0, step.amount)
+        else:
+            page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    elif step.action is StepAction.WAIT:
+        if step.target:
+            page.wait_for_selector(step.target, timeout=timeout_ms)
+        else:
+            page.wait_for_timeout(min(step.amount, timeout_ms))
+    elif step.action is StepAction.SCREENSHOT:
+        path = workdir / STEP_SCREENSHOT_NAME.format(index, step.target)
+        page.screenshot(path=path, full_page=False, type="png", timeout=timeout_ms)
+        return path.name
+    return ""
 
 
 def _text(value: object, where: str, action: str) -> str:

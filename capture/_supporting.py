@@ -1,6 +1,6 @@
-"""The parts of a capture beyond screenshot, DOM and traffic: supporting data.
+"""The parts of a capture beyond screenshot, DOM and traffic: supporting evidence.
 
-:class:`Extras` is driven by :mod:`capture._capture` at fixed points of one
+:class:`SupportingEvidence` is driven by :mod:`capture._capture` at fixed points of one
 capture: the clean-environment check (started before the browser, finished
 with the browser's own facts), copies of the page as MHTML and as a printed
 PDF, the network log, DNS answers and TLS chains, and what all of that adds
@@ -41,15 +41,18 @@ from capture._provenance import (
 )
 from capture._recorder import RecordedExchange, TrafficRecorder
 from capture._warc import MetadataBlock, ResourceFile
-from evidence.model.errors import CaptureError
-from evidence.model.records import (
+from evidence.model.capture_options import CaptureOptions, CheckPolicy
+from evidence.model.capture_record import (
     CapturedFile,
-    CaptureOptions,
-    Clock,
     EnvironmentCheck,
+    EnvironmentStatus,
+    EnvironmentSummary,
     HostRecord,
+    Provenance,
     TlsOrigin,
 )
+from evidence.model.errors import CaptureError
+from evidence.model.records import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +70,20 @@ NETWORK_LOG_FORMAT = "evidence-toolkit/network-log/v1"
 HOST_CHECK_WAIT_S = 10.0
 """How long the capture waits at the end for the host checks started before the browser."""
 
-_POLICIES = ("record", "refuse")
+
+def checked_policy(value: str, name: str) -> CheckPolicy:
+    """``value`` as a :class:`CheckPolicy`; a caller who passed another string gets one line."""
+    try:
+        return CheckPolicy(value)
+    except ValueError:
+        expected = " or ".join(repr(p.value) for p in CheckPolicy)
+        raise CaptureError(f"unknown {name} policy {value!r} (expected {expected})") from None
 
 
 def ignore_https_errors(options: CaptureOptions) -> bool:
     """Whether the browser may load pages with untrusted certificates (the error is recorded)."""
-    if options.certificate_errors not in _POLICIES:
-        raise CaptureError(
-            f"unknown certificate_errors policy {options.certificate_errors!r} "
-            "(expected 'record' or 'refuse')"
-        )
-    return options.certificate_errors == "record"
+    policy = checked_policy(options.safety.certificate_errors, "certificate_errors")
+    return policy is CheckPolicy.RECORD
 
 
 @dataclass(slots=True)
@@ -90,7 +96,7 @@ class _Made:
     made_at: datetime | None = None
 
 
-class Extras:
+class SupportingEvidence:
     """State of one capture's environment check, page copies and provenance."""
 
     def __init__(self, url: str, workdir: Path, options: CaptureOptions) -> None:
@@ -121,21 +127,17 @@ class Extras:
         self._final_host_state = EnvironmentState()
 
     @classmethod
-    def start(cls, url: str, workdir: Path, options: CaptureOptions) -> Extras:
+    def start(cls, url: str, workdir: Path, options: CaptureOptions) -> SupportingEvidence:
         """Validate the options and start the host checks alongside the browser."""
-        if options.environment_policy not in _POLICIES:
-            raise CaptureError(
-                f"unknown environment_policy {options.environment_policy!r} "
-                "(expected 'record' or 'refuse')"
-            )
+        checked_policy(options.environment.policy, "environment")
         ignore_https_errors(options)
-        extras = cls(url, workdir, options)
+        support = cls(url, workdir, options)
         # The host checks wait on the network (NTP, DNS) for up to a few
         # seconds; they run while the browser starts instead of before it.
         threading.Thread(
-            target=extras._run_host_checks, args=(options,), name="evidence-env", daemon=True
+            target=support._run_host_checks, args=(options,), name="evidence-env", daemon=True
         ).start()
-        return extras
+        return support
 
     def _run_host_checks(self, options: CaptureOptions) -> None:
         try:
@@ -155,7 +157,7 @@ class Extras:
 
     def before_launch(self, options: CaptureOptions) -> None:
         self._launched_at = time.time()
-        if options.environment_policy == "refuse":
+        if options.environment.policy is CheckPolicy.REFUSE:
             enforce_policy(self._host_result(), options)
 
     def check_browser(self, context: BrowserContext, options: CaptureOptions) -> None:
@@ -223,7 +225,7 @@ class Extras:
                 https_origins(urls),
                 self._security,
                 checked_at,
-                options.tls_trust_roots,
+                options.safety.tls_trust_roots,
             )
             self._hosts = dns.result()
             provenance = tls.result()
@@ -245,7 +247,7 @@ class Extras:
         )
         self._checks = tuple(combined.checks)
         # Warnings stay in the environment summary; a failure also marks the capture.
-        failing = [c for c in combined.checks if c.status == "fail"]
+        failing = [c for c in combined.checks if c.status is EnvironmentStatus.FAIL]
         for check in failing:
             self._warnings.append(f"clean-environment check {check.name} failed: {check.detail}")
         self._environment_json = finish(combined, clock())
@@ -265,14 +267,14 @@ class Extras:
             state = EnvironmentState()
             state.add(
                 "host_checks",
-                "not_checked",
+                EnvironmentStatus.NOT_CHECKED,
                 f"the machine checks did not finish within {HOST_CHECK_WAIT_S:g} s",
             )
             return state
         if self._host_error is not None or self._host_state is None:
             state = EnvironmentState()
             reason = f"the machine checks failed: {self._host_error}"
-            state.add("host_checks", "not_checked", reason)
+            state.add("host_checks", EnvironmentStatus.NOT_CHECKED, reason)
             return state
         return self._host_state
 
@@ -288,17 +290,25 @@ class Extras:
     def warnings(self) -> tuple[str, ...]:
         return tuple(self._warnings)
 
-    def record_fields(self) -> dict[str, Any]:
+    def provenance(self, user_agent: str, browser_version: str) -> Provenance:
+        """The browser's own facts with the machine and network facts gathered here."""
         state = self._final_host_state
-        return {
-            "hosts": self._hosts,
-            "tls": self._tls,
-            "environment": self._checks,
-            "capture_host": state.hostname,
-            "outbound_ip": state.outbound_ip,
-            "clock_offset_ms": state.clock_offset_ms,
-            "clock_source": state.clock_source,
-        }
+        return Provenance(
+            user_agent=user_agent,
+            browser_version=browser_version,
+            capture_host=state.hostname,
+            outbound_ip=state.outbound_ip,
+            hosts=self._hosts,
+            tls=self._tls,
+        )
+
+    def environment(self) -> EnvironmentSummary:
+        state = self._final_host_state
+        return EnvironmentSummary(
+            checks=self._checks,
+            clock_offset_ms=state.clock_offset_ms,
+            clock_source=state.clock_source,
+        )
 
     def resources(self, final_url: str) -> tuple[ResourceFile, ...]:
         return tuple(

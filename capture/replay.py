@@ -26,8 +26,8 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from capture._browser import CHROMIUM_ARGS, find_chromium, first_line, scroll_through
 from capture._sandbox import ReplayIsolation, sealed_chromium
+from evidence.model.capture_options import CaptureOptions
 from evidence.model.errors import CaptureError
-from evidence.model.records import CaptureOptions
 
 logger = logging.getLogger(__name__)
 
@@ -223,9 +223,9 @@ def _shoot(
     deadline_ms = timeout_s * 1000
     context = browser.new_context(
         viewport={"width": viewport[0], "height": viewport[1]},
-        user_agent=opts.user_agent,
-        locale=opts.locale,
-        timezone_id=opts.timezone_id,
+        user_agent=opts.rendering.user_agent,
+        locale=opts.rendering.locale,
+        timezone_id=opts.rendering.timezone_id,
         service_workers="block",
         accept_downloads=False,
     )

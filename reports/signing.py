@@ -125,6 +125,8 @@ class PdfSignatureCheck:
     field: str
     signer_subject: str
     """The signer certificate's subject, RFC 4514 style as pyHanko renders it."""
+    signer_certificate_der: bytes
+    """The signer's certificate (DER), so a verdict can name it by its fingerprint."""
     intact: bool
     """The signed byte ranges hash to the signed digest and the CMS signature verifies."""
     trusted: bool
@@ -287,6 +289,7 @@ def validate_pdf_signatures(
                     PdfSignatureCheck(
                         field=str(embedded.field_name),
                         signer_subject=str(status.signing_cert.subject.human_friendly),
+                        signer_certificate_der=status.signing_cert.dump(),
                         intact=bool(status.intact and status.valid),
                         trusted=bool(status.trusted),
                         covers_whole_file=status.coverage is not None

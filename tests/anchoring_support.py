@@ -10,7 +10,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from evidence.model.records import CapturedFile, CaptureRecord
+from evidence.model.capture_record import (
+    CapturedFile,
+    CapturedPage,
+    CaptureRecord,
+    PageRendering,
+    Provenance,
+)
 from evidence.model.tables import EvidenceItem
 from evidence.services.toolkit import Toolkit
 
@@ -36,17 +42,18 @@ def seal_synthetic(kit: Toolkit, case_number: str, count: int, workdir: Path) ->
         page = workdir / f"{item_id}.html"
         page.write_text(f"<p>item {index} {item_id}</p>", encoding="utf-8")
         record = CaptureRecord(
-            requested_url=f"https://shop.example/item/{index}",
-            final_url=f"https://shop.example/item/{index}",
-            redirect_chain=(),
-            started_at=now,
-            finished_at=now,
-            page_title=f"item {index}",
-            http_status=200,
-            server_ip="127.0.0.1",
-            user_agent="synthetic",
-            browser_version="none",
-            viewport=(1280, 800),
+            page=CapturedPage(
+                requested_url=f"https://shop.example/item/{index}",
+                final_url=f"https://shop.example/item/{index}",
+                redirect_chain=(),
+                title=f"item {index}",
+                http_status=200,
+                server_ip="127.0.0.1",
+                started_at=now,
+                finished_at=now,
+            ),
+            rendering=PageRendering(viewport=(1280, 800)),
+            provenance=Provenance(user_agent="synthetic", browser_version="none"),
             files=(CapturedFile(path=page, name="dom.html", role="dom", media_type="text/html"),),
         )
         kit.captures.seal(item_id, case_number, record)

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from evidence.model.records import CapturedFile, CaptureRecord
+from evidence.model.capture_record import (
+    CapturedFile,
+    CapturedPage,
+    CaptureRecord,
+    PageRendering,
+    Provenance,
+)
 from evidence.model.tables import EvidenceItem
 from evidence.services.cases import case_row
 from evidence.services.results import ItemInfo
@@ -34,17 +40,18 @@ def seal_synthetic_item(kit: Toolkit, case_number: str, workdir: Path, label: st
         session.commit()
         item_id = item.id
     record = CaptureRecord(
-        requested_url=f"http://example.test/{label}",
-        final_url=f"http://example.test/{label}",
-        redirect_chain=(f"http://example.test/{label}",),
-        started_at=now,
-        finished_at=datetime.now(UTC),
-        page_title=label,
-        http_status=200,
-        server_ip="127.0.0.1",
-        user_agent="test",
-        browser_version="none",
-        viewport=(1280, 800),
+        page=CapturedPage(
+            requested_url=f"http://example.test/{label}",
+            final_url=f"http://example.test/{label}",
+            redirect_chain=(f"http://example.test/{label}",),
+            title=label,
+            http_status=200,
+            server_ip="127.0.0.1",
+            started_at=now,
+            finished_at=datetime.now(UTC),
+        ),
+        rendering=PageRendering(viewport=(1280, 800)),
+        provenance=Provenance(user_agent="test", browser_version="none"),
         files=(
             CapturedFile(shot, "screenshot.png", "screenshot", "image/png"),
             CapturedFile(dom, "dom.html", "dom", "text/html; charset=utf-8"),

@@ -16,9 +16,9 @@ import pytest
 from anchoring.devtsa import DevelopmentTSA
 from anchoring.tsa import RetryPolicy
 from evidence import BatchCaptureResult, UrlListError, read_url_list
+from evidence.model.capture_options import CaptureOptions
 from evidence.model.config import Settings
 from evidence.model.errors import CaptureError, EvidenceError
-from evidence.model.records import CaptureOptions
 from evidence.model.tables import ItemStatus
 from evidence.services.results import ItemInfo
 from evidence.services.toolkit import Toolkit

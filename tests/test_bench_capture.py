@@ -10,11 +10,14 @@ import json
 from pathlib import Path
 
 from bench.capture import _PIECES, _bare_plus, bare_capture
-from evidence.model.records import CaptureOptions
+from evidence.model.capture_options import CaptureOptions, EnvironmentOptions, SafetyOptions
 from evidence.services.demo_site import DemoSite
 from tests.conftest import require_tool
 
-OPTIONS = CaptureOptions(allow_private_targets=True, ntp_servers=())
+OPTIONS = CaptureOptions(
+    safety=SafetyOptions(allow_private_targets=True),
+    environment=EnvironmentOptions(ntp_servers=()),
+)
 
 
 def test_bare_capture_photographs_the_page(tmp_path: Path) -> None:

@@ -21,8 +21,14 @@ import pytest
 from PIL import Image
 
 from capture import capture_page, validate_url
+from evidence.model.capture_options import (
+    CaptureOptions,
+    LimitOptions,
+    ProvenanceOptions,
+    SafetyOptions,
+)
+from evidence.model.capture_record import CaptureRecord
 from evidence.model.errors import CaptureError, InvalidURLError
-from evidence.model.records import CaptureOptions, CaptureRecord
 from evidence.services.demo_site import DemoSite
 from tests.warc_reading import WarcRecord, read_warc
 
@@ -67,10 +73,9 @@ def _counting_ids(issued: list[str]) -> Callable[[], str]:
 def _capture(site: DemoSite, path: str, workdir: Path, settle_timeout_s: float = 5.0) -> Captured:
     issued: list[str] = []
     options = CaptureOptions(
-        operator="测试执法员 001",
-        software_version="test",
-        settle_timeout_s=settle_timeout_s,
-        allow_private_targets=True,
+        provenance=ProvenanceOptions(operator="测试执法员 001", software_version="test"),
+        limits=LimitOptions(settle_timeout_s=settle_timeout_s),
+        safety=SafetyOptions(allow_private_targets=True),
     )
     record = capture_page(
         site.url_for(path),
@@ -106,22 +111,22 @@ def gbk(site: DemoSite, tmp_path_factory: pytest.TempPathFactory) -> Captured:
 @pytest.mark.slow
 def test_redirect_is_followed_and_recorded(listing: Captured) -> None:
     record = listing.record
-    assert record.requested_url == listing.site_url + "old-listing"
-    assert record.final_url == listing.site_url + "index.html"
-    assert record.redirect_chain == (record.requested_url, record.final_url)
-    assert record.http_status == 200
-    assert record.server_ip == "127.0.0.1"
+    assert record.page.requested_url == listing.site_url + "old-listing"
+    assert record.page.final_url == listing.site_url + "index.html"
+    assert record.page.redirect_chain == (record.page.requested_url, record.page.final_url)
+    assert record.page.http_status == 200
+    assert record.page.server_ip == "127.0.0.1"
     assert [e.status for e in record.exchanges[:2]] == [302, 200]
 
 
 @pytest.mark.slow
 def test_record_describes_the_capture(listing: Captured) -> None:
     record = listing.record
-    assert record.page_title == "某品牌运动鞋 限时特价 ¥199 - 鑫达体育用品专营店"
-    assert record.user_agent == CaptureOptions().user_agent
-    assert record.browser_version.split(".")[0].isdigit()
-    assert record.viewport == (1280, 800)
-    assert CLOCK_START <= record.started_at < record.finished_at
+    assert record.page.title == "某品牌运动鞋 限时特价 ¥199 - 鑫达体育用品专营店"
+    assert record.provenance.user_agent == CaptureOptions().rendering.user_agent
+    assert record.provenance.browser_version.split(".")[0].isdigit()
+    assert record.rendering.viewport == (1280, 800)
+    assert CLOCK_START <= record.page.started_at < record.page.finished_at
     assert record.warnings == ()
     files = {f.role: (f.name, f.media_type, f.path) for f in record.files}
     assert {role: files[role] for role in ("screenshot", "warc", "dom")} == {
@@ -173,8 +178,8 @@ def test_warc_starts_with_warcinfo(listing: Captured) -> None:
     assert fields["software"] == "evidence-toolkit/test"
     assert fields["format"] == "WARC File Format 1.1"
     assert fields["operator"] == "测试执法员 001"
-    assert fields["http-header-user-agent"] == CaptureOptions().user_agent
-    assert fields["browser"] == f"Chromium {listing.record.browser_version}"
+    assert fields["http-header-user-agent"] == CaptureOptions().rendering.user_agent
+    assert fields["browser"] == f"Chromium {listing.record.provenance.browser_version}"
     assert fields["hostname"] == socket.gethostname()
     assert "content-decoded" in fields["description"]
 
@@ -263,7 +268,7 @@ def test_decoded_payload_keeps_original_encoding_headers(listing: Captured) -> N
 @pytest.mark.slow
 def test_screenshot_and_dom_are_resource_records(listing: Captured) -> None:
     resources = {r.header("WARC-Target-URI"): r for r in listing.warc if r.rec_type == "resource"}
-    final = listing.record.final_url
+    final = listing.record.page.final_url
     shot = resources[f"urn:evidence:screenshot:{final}"]
     dom = resources[f"urn:evidence:dom:{final}"]
     viewport = resources[f"urn:evidence:viewport-screenshot:{final}"]
@@ -283,7 +288,7 @@ def test_gbk_page_is_archived_byte_for_byte(gbk: Captured) -> None:
     original = (SITE / "gbk.html").read_bytes()
     assert response.payload == original
     assert response.http_header("Content-Type") == "text/html; charset=gbk"
-    assert gbk.record.page_title == "鑫达体育用品专营店 店铺公告（GBK 编码页面）"
+    assert gbk.record.page.title == "鑫达体育用品专营店 店铺公告（GBK 编码页面）"
 
 
 @pytest.mark.slow
@@ -344,8 +349,8 @@ def test_dom_is_the_rendered_page(listing: Captured) -> None:
 @pytest.mark.slow
 def test_http_error_pages_are_still_captured(site: DemoSite, tmp_path: Path) -> None:
     captured = _capture(site, "/no-such-page", tmp_path)
-    assert captured.record.http_status == 404
-    assert captured.record.final_url == site.url_for("/no-such-page")
+    assert captured.record.page.http_status == 404
+    assert captured.record.page.final_url == site.url_for("/no-such-page")
     (response,) = captured.responses("/no-such-page")
     assert response.http_status == "404"
     assert "404 页面不存在" in captured.file("dom").read_text(encoding="utf-8-sig")
@@ -384,7 +389,12 @@ def test_unreachable_pages_raise_one_line_capture_error(
 ) -> None:
     with pytest.raises(CaptureError) as caught:
         capture_page(
-            url, tmp_path, CaptureOptions(navigation_timeout_s=10, allow_private_targets=True)
+            url,
+            tmp_path,
+            CaptureOptions(
+                safety=SafetyOptions(allow_private_targets=True),
+                limits=LimitOptions(navigation_timeout_s=10),
+            ),
         )
     message = caught.value.message
     assert "\n" not in message

@@ -17,25 +17,34 @@ import pytest
 from PIL import Image
 
 from capture import capture_page
+from evidence.model.capture_options import (
+    BrowserOptions,
+    CaptureOptions,
+    InteractionOptions,
+    LimitOptions,
+    SafetyOptions,
+)
+from evidence.model.capture_record import CaptureRecord
 from evidence.model.config import Settings
 from evidence.model.errors import CaptureError, EvidenceError, InvalidURLError
-from evidence.model.records import CaptureOptions, CaptureRecord
 from evidence.model.tables import ItemStatus
 from evidence.services.toolkit import Toolkit
 from tests.sites.hostile import DOWNLOAD_BYTES, HostileSite, closed_port
 
 FAST = CaptureOptions(
-    allow_private_targets=True,
-    record_video=False,
-    navigation_timeout_s=5.0,
-    settle_timeout_s=2.0,
-    total_timeout_s=40.0,
-    step_timeout_s=2.0,
-    max_scroll_steps=5,
-    max_dialogs=5,
-    max_response_bytes=8 * 1024 * 1024,
-    max_download_bytes=8 * 1024 * 1024,
+    safety=SafetyOptions(allow_private_targets=True),
+    interaction=InteractionOptions(
+        record_video=False, step_timeout_s=2.0, max_scroll_steps=5, max_dialogs=5
+    ),
+    limits=LimitOptions(
+        navigation_timeout_s=5.0,
+        settle_timeout_s=2.0,
+        total_timeout_s=40.0,
+        max_response_bytes=8 * 1024 * 1024,
+        max_download_bytes=8 * 1024 * 1024,
+    ),
 )
+PRIVATE_REFUSED = replace(FAST, safety=SafetyOptions())
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +53,9 @@ def site() -> Iterator[HostileSite]:
         yield running
 
 
-def run(url: str, workdir: Path, **overrides: object) -> CaptureRecord | EvidenceError:
+def run(url: str, workdir: Path, options: CaptureOptions = FAST) -> CaptureRecord | EvidenceError:
     """The capture's outcome; anything but a record or an EvidenceError fails the test."""
     started = time.monotonic()
-    options = replace(FAST, **overrides)  # type: ignore[arg-type]
     try:
         record = capture_page(url, workdir, options)
     except EvidenceError as exc:
@@ -57,7 +65,7 @@ def run(url: str, workdir: Path, **overrides: object) -> CaptureRecord | Evidenc
     else:
         outcome = record
     # The total timeout is a hard bound (plus browser start-up and clean-up).
-    assert time.monotonic() - started < options.total_timeout_s + 15
+    assert time.monotonic() - started < options.limits.total_timeout_s + 15
     return outcome
 
 
@@ -101,9 +109,7 @@ def test_bad_urls_are_refused_in_one_line(url: str, complaint: str, tmp_path: Pa
 
 
 def test_loopback_refused_unless_allowed(site: HostileSite, tmp_path: Path) -> None:
-    message = error(
-        run(site.url_for("/ok"), tmp_path, allow_private_targets=False), InvalidURLError
-    )
+    message = error(run(site.url_for("/ok"), tmp_path, PRIVATE_REFUSED), InvalidURLError)
     assert "private or loopback address 127.0.0.1" in message
 
 
@@ -170,7 +176,7 @@ def test_a_public_page_cannot_reach_the_intranet(intranet: _Server, tmp_path: Pa
         )
     )
     try:
-        record = run(shop.url, tmp_path, browser_args=_public(shop))
+        record = run(shop.url, tmp_path, replace(FAST, browser=BrowserOptions(args=_public(shop))))
     finally:
         shop.close()
     assert isinstance(record, CaptureRecord)
@@ -191,15 +197,17 @@ def test_a_page_navigating_itself_to_the_intranet_is_stopped_before_sending(
         )
     )
     try:
-        outcome = run(
-            shop.url, tmp_path, allow_private_targets=False,
-            allowed_private_hosts=(f"127.0.0.1:{shop.port}",), browser_args=_public(shop),
-        )  # fmt: skip
+        options = replace(
+            FAST,
+            browser=BrowserOptions(args=_public(shop)),
+            safety=SafetyOptions(allowed_private_hosts=(f"127.0.0.1:{shop.port}",)),
+        )
+        outcome = run(shop.url, tmp_path, options)
     finally:
         shop.close()
     assert isinstance(outcome, CaptureRecord)
     assert intranet.paths == []  # the navigation was failed before it was sent
-    assert outcome.final_url == shop.url and outcome.page_title == "shop"
+    assert outcome.page.final_url == shop.url and outcome.page.title == "shop"
     assert "private-network-blocked" in outcome.flags
     (warning,) = [w for w in outcome.warnings if "navigation(s)" in w]
     assert intranet.url + "admin" in warning
@@ -211,10 +219,10 @@ def test_a_redirect_into_the_intranet_is_refused_before_sending(
 ) -> None:
     shop = _Server(lambda path: "<p>never shown</p>", redirects={"/go": intranet.url + "admin"})
     try:
-        outcome = run(
-            shop.url + "go", tmp_path, allow_private_targets=False,
-            allowed_private_hosts=(f"127.0.0.1:{shop.port}",),
-        )  # fmt: skip
+        options = replace(
+            FAST, safety=SafetyOptions(allowed_private_hosts=(f"127.0.0.1:{shop.port}",))
+        )
+        outcome = run(shop.url + "go", tmp_path, options)
     finally:
         shop.close()
     message = error(outcome, InvalidURLError)
@@ -226,16 +234,13 @@ def test_a_redirect_into_the_intranet_is_refused_before_sending(
 
 def test_an_allowed_private_host_allows_only_itself(intranet: _Server, tmp_path: Path) -> None:
     allowed = (f"127.0.0.1:{intranet.port}",)
-    record = run(
-        intranet.url + "page", tmp_path / "ok", allow_private_targets=False,
-        allowed_private_hosts=allowed,
-    )  # fmt: skip
-    assert isinstance(record, CaptureRecord) and record.http_status == 200
+    only_allowed = replace(FAST, safety=SafetyOptions(allowed_private_hosts=allowed))
+    record = run(intranet.url + "page", tmp_path / "ok", only_allowed)
+    assert isinstance(record, CaptureRecord) and record.page.http_status == 200
     other = _Server()
     try:
         message = error(
-            run(other.url, tmp_path / "no", allow_private_targets=False,
-                allowed_private_hosts=allowed),
+            run(other.url, tmp_path / "no", only_allowed),
             InvalidURLError,
         )  # fmt: skip
     finally:
@@ -321,8 +326,8 @@ def test_100_mb_response_is_truncated_and_marked(site: HostileSite, tmp_path: Pa
 def test_30000_px_page_is_tiled_at_the_default_limit(site: HostileSite, tmp_path: Path) -> None:
     record = run(site.url_for("/bands?h=30000"), tmp_path)
     assert isinstance(record, CaptureRecord)
-    assert [t.y for t in record.screenshot_tiles] == [0, 16_384]
-    assert record.screenshot_stitched
+    assert [t.y for t in record.screenshots.tiles] == [0, 16_384]
+    assert record.screenshots.stitched
     with Image.open(roles(record, "screenshot")[0]) as image:
         assert image.size == (1280, 30_000)
 
@@ -331,7 +336,7 @@ def test_30000_px_page_is_tiled_at_the_default_limit(site: HostileSite, tmp_path
 def test_image_decompression_bomb(site: HostileSite, tmp_path: Path) -> None:
     outcome = run(site.url_for("/bomb"), tmp_path)
     if isinstance(outcome, CaptureRecord):
-        assert outcome.http_status == 200 and roles(outcome, "screenshot")
+        assert outcome.page.http_status == 200 and roles(outcome, "screenshot")
     else:
         error(outcome, CaptureError)
 
@@ -344,7 +349,7 @@ def test_download_link_is_saved_as_an_artifact(site: HostileSite, tmp_path: Path
     (saved,) = roles(record, "download")
     assert saved.name == "download-01-evidence-file.bin"
     assert saved.stat().st_size == DOWNLOAD_BYTES
-    assert record.downloads == (saved.name,) and "download" in record.flags
+    assert record.interaction.downloads == (saved.name,) and "download" in record.flags
 
 
 def test_url_that_is_a_download(site: HostileSite, tmp_path: Path) -> None:
@@ -365,13 +370,14 @@ def test_download_over_the_size_limit_is_not_kept(site: HostileSite, tmp_path: P
 
 def test_alert_loop_is_dismissed_and_capped(site: HostileSite, tmp_path: Path) -> None:
     record = flagged(run(site.url_for("/alert-loop"), tmp_path))
-    assert len(record.dialogs) == 5
-    assert record.dialogs[0] == "alert: 提示 0"
+    assert len(record.interaction.dialogs) == 5
+    assert record.interaction.dialogs[0] == "alert: 提示 0"
     assert any("opened 62 dialog(s)" in w and "only the first 5" in w for w in record.warnings)
 
 
 def test_endless_alerts_still_end(site: HostileSite, tmp_path: Path) -> None:
-    outcome = run(site.url_for("/alert-forever"), tmp_path, total_timeout_s=20.0)
+    shorter = replace(FAST, limits=replace(FAST.limits, total_timeout_s=20.0))
+    outcome = run(site.url_for("/alert-forever"), tmp_path, shorter)
     if isinstance(outcome, CaptureRecord):
         assert "dialogs" in flagged(outcome).flags
     else:
@@ -380,7 +386,7 @@ def test_endless_alerts_still_end(site: HostileSite, tmp_path: Path) -> None:
 
 def test_popup_is_recorded_and_closed(site: HostileSite, tmp_path: Path) -> None:
     record = flagged(run(site.url_for("/popup"), tmp_path))
-    assert record.popups and record.popups[0].endswith("/ok?popup=1")
+    assert record.interaction.popups and record.interaction.popups[0].endswith("/ok?popup=1")
     assert "popups" in record.flags
 
 
@@ -401,14 +407,14 @@ def test_http_error_pages_are_captured_and_flagged(
     site: HostileSite, tmp_path: Path, code: int
 ) -> None:
     record = flagged(run(site.url_for(f"/status?code={code}"), tmp_path))
-    assert record.http_status == code
+    assert record.page.http_status == code
     assert "http-error" in record.flags and "bot-challenge" not in record.flags
     assert any(f"HTTP {code}" in w for w in record.warnings)
 
 
 def test_bot_challenge_is_flagged(site: HostileSite, tmp_path: Path) -> None:
     record = flagged(run(site.url_for("/challenge"), tmp_path))
-    assert record.http_status == 403
+    assert record.page.http_status == 403
     assert "bot-challenge" in record.flags
     assert any("bot challenge" in w for w in record.warnings)
 
@@ -418,13 +424,10 @@ def test_bot_challenge_is_flagged(site: HostileSite, tmp_path: Path) -> None:
 
 def test_total_timeout_kills_the_browser(site: HostileSite, tmp_path: Path) -> None:
     started = time.monotonic()
-    outcome = run(
-        site.url_for("/never-loads"),
-        tmp_path,
-        total_timeout_s=3.0,
-        settle_timeout_s=20.0,
-        navigation_timeout_s=20.0,
+    limits = replace(
+        FAST.limits, total_timeout_s=3.0, settle_timeout_s=20.0, navigation_timeout_s=20.0
     )
+    outcome = run(site.url_for("/never-loads"), tmp_path, replace(FAST, limits=limits))
     message = error(outcome, CaptureError)
     assert "total timeout of 3 s" in message
     assert time.monotonic() - started < 15

@@ -16,20 +16,29 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import capture._capture as capture_module
+import capture._visit as visit_module
 from capture import capture_page, check_target, is_private_address, load_steps, shared_driver
+from evidence.model.capture_options import (
+    CaptureOptions,
+    CaptureStep,
+    InteractionOptions,
+    LimitOptions,
+    RenderingOptions,
+    SafetyOptions,
+    ScreenshotOptions,
+    StepAction,
+)
+from evidence.model.capture_record import CaptureRecord
 from evidence.model.errors import CaptureError, InvalidURLError, StepsFileError
 from evidence.model.manifest import canonical_json, capture_from_json, capture_to_json
-from evidence.model.records import CaptureOptions, CaptureRecord, CaptureStep, isoformat
+from evidence.model.records import isoformat
 from tests.conftest import require_tool
 from tests.sites.hostile import BAND_HEIGHT, HostileSite, band_colour, closed_port
 
 FAST = CaptureOptions(
-    allow_private_targets=True,
-    record_video=False,
-    settle_timeout_s=2.0,
-    navigation_timeout_s=10.0,
-    total_timeout_s=60.0,
+    safety=SafetyOptions(allow_private_targets=True),
+    interaction=InteractionOptions(record_video=False),
+    limits=LimitOptions(settle_timeout_s=2.0, navigation_timeout_s=10.0, total_timeout_s=60.0),
 )
 
 
@@ -66,14 +75,14 @@ def tiled(site: HostileSite, tmp_path_factory: pytest.TempPathFactory) -> Captur
     return capture_page(
         site.url_for(f"/bands?h={PAGE_HEIGHT}"),
         tmp_path_factory.mktemp("tiled"),
-        replace(FAST, tile_height=TILE),
+        replace(FAST, screenshots=ScreenshotOptions(tile_height=TILE)),
     )
 
 
 @pytest.mark.slow
 def test_tall_page_is_photographed_in_numbered_tiles(tiled: CaptureRecord) -> None:
-    tiles = tiled.screenshot_tiles
-    assert tiled.page_height == PAGE_HEIGHT
+    tiles = tiled.screenshots.tiles
+    assert tiled.screenshots.page_height == PAGE_HEIGHT
     assert [t.name for t in tiles] == [f"screenshot-tile-{n:03d}.png" for n in (1, 2, 3, 4)]
     assert [(t.y, t.height) for t in tiles] == [(0, 1000), (1000, 1000), (2000, 1000), (3000, 450)]
     assert [t.pixel_y for t in tiles] == [0, 1000, 2000, 3000]
@@ -81,7 +90,7 @@ def test_tall_page_is_photographed_in_numbered_tiles(tiled: CaptureRecord) -> No
     for path, tile in zip(_files(tiled, "screenshot-tile"), tiles, strict=True):
         with Image.open(path) as image:
             assert image.size == (1280, tile.pixel_height)
-    assert tiled.screenshot_stitched
+    assert tiled.screenshots.stitched
 
 
 @pytest.mark.slow
@@ -98,7 +107,7 @@ def test_stitched_screenshot_has_every_band_and_clean_seams(tiled: CaptureRecord
         assert image.getpixel((10, seam - 1)) == band_colour((seam - 1) // BAND_HEIGHT)
         assert image.getpixel((10, seam)) == band_colour(seam // BAND_HEIGHT)
     # The stitched rows are the tiles' rows, pixel for pixel.
-    for path, tile in zip(_files(tiled, "screenshot-tile"), tiled.screenshot_tiles, strict=True):
+    for path, tile in zip(_files(tiled, "screenshot-tile"), tiled.screenshots.tiles, strict=True):
         with Image.open(path) as piece:
             rgb = piece.convert("RGB")
             for row in (0, tile.pixel_height - 1):
@@ -111,9 +120,9 @@ def test_tiles_and_viewport_are_in_the_manifest_form(tiled: CaptureRecord) -> No
     canonical_json(form)  # integers and strings only: no floats sneak in
     assert [t["y"] for t in form["screenshot_tiles"]] == [0, 1000, 2000, 3000]
     back = capture_from_json(json.loads(canonical_json(form)))
-    assert back.screenshot_tiles == tiled.screenshot_tiles
-    assert back.page_height == tiled.page_height
-    assert back.locale == "zh-CN" and back.timezone_id == "Asia/Shanghai"
+    assert back.screenshots.tiles == tiled.screenshots.tiles
+    assert back.screenshots.page_height == tiled.screenshots.page_height
+    assert back.rendering.locale == "zh-CN" and back.rendering.timezone_id == "Asia/Shanghai"
 
 
 @pytest.mark.slow
@@ -129,10 +138,13 @@ def test_too_large_to_stitch_keeps_tiles_and_says_so(site: HostileSite, tmp_path
     record = capture_page(
         site.url_for("/bands?h=2500"),
         tmp_path,
-        replace(FAST, tile_height=1000, max_stitch_pixels=1280 * 2000),
+        replace(
+            FAST,
+            screenshots=ScreenshotOptions(tile_height=1000, max_stitch_pixels=1280 * 2000),
+        ),
     )
-    assert not record.screenshot_stitched
-    assert len(record.screenshot_tiles) == 3
+    assert not record.screenshots.stitched
+    assert len(record.screenshots.tiles) == 3
     assert any("only the first tile" in w for w in record.warnings)
     shot = _files(record, "screenshot")[0]
     assert shot.read_bytes() == _files(record, "screenshot-tile")[0].read_bytes()
@@ -148,26 +160,38 @@ def test_default_locale_and_time_zone_are_chinese(site: HostileSite, tmp_path: P
     assert env["language"] == "zh-CN"
     assert env["timeZone"] == "Asia/Shanghai"
     assert env["innerWidth"] == 1280
-    assert record.device == "desktop" and not record.is_mobile
-    assert record.viewport == (1280, 800)
+    assert record.rendering.device == "desktop" and not record.rendering.is_mobile
+    assert record.rendering.viewport == (1280, 800)
 
 
 @pytest.mark.slow
 def test_iphone_preset_emulates_a_phone(site: HostileSite, tmp_path: Path) -> None:
-    record = capture_page(site.url_for("/env"), tmp_path, replace(FAST, device="iphone-13"))
+    record = capture_page(
+        site.url_for("/env"),
+        tmp_path,
+        replace(FAST, rendering=RenderingOptions(device="iphone-13")),
+    )
     env = _env(record)
-    assert "iPhone" in str(env["userAgent"]) and record.user_agent == env["userAgent"]
+    assert "iPhone" in str(env["userAgent"]) and record.provenance.user_agent == env["userAgent"]
     assert env["innerWidth"] == 390 and env["devicePixelRatio"] == 3
     assert env["language"] == "zh-CN"
-    assert record.is_mobile and record.device == "iphone-13" and record.device_scale_factor == 3
-    assert record.viewport == (390, 664)
+    assert (
+        record.rendering.is_mobile
+        and record.rendering.device == "iphone-13"
+        and record.rendering.device_scale_factor == 3
+    )
+    assert record.rendering.viewport == (390, 664)
     with Image.open(_files(record, "viewport-screenshot")[0]) as image:
         assert image.size == (390 * 3, 664 * 3)
 
 
 def test_unknown_device_is_one_line_error(site: HostileSite, tmp_path: Path) -> None:
     with pytest.raises(CaptureError, match="unknown device 'nokia-3310'") as info:
-        capture_page(site.url_for("/ok"), tmp_path, replace(FAST, device="nokia-3310"))
+        capture_page(
+            site.url_for("/ok"),
+            tmp_path,
+            replace(FAST, rendering=RenderingOptions(device="nokia-3310")),
+        )
     assert "\n" not in info.value.message
     assert not any(tmp_path.iterdir())
 
@@ -180,11 +204,16 @@ def test_session_video_with_frame_times(site: HostileSite, tmp_path: Path) -> No
     require_tool("ffmpeg")
     ffprobe = require_tool("ffprobe")
     record = capture_page(
-        site.url_for("/endless"), tmp_path, replace(FAST, record_video=None, max_scroll_steps=8)
+        site.url_for("/endless"),
+        tmp_path,
+        replace(
+            FAST,
+            interaction=replace(FAST.interaction, record_video=None, max_scroll_steps=8),
+        ),
     )
     (video,) = _files(record, "video")
     (frames_file,) = _files(record, "video-frames")
-    assert video.name == "session.mkv" and record.video_note == ""
+    assert video.name == "session.mkv" and record.interaction.video_note == ""
     listing = json.loads(frames_file.read_text(encoding="utf-8"))
     frames = listing["frames"]
     assert len(frames) >= 2
@@ -227,10 +256,14 @@ def test_without_ffmpeg_the_record_says_why(
     site: HostileSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Fault injection: the machine has no ffmpeg.
-    monkeypatch.setattr(capture_module, "ffmpeg_path", lambda: None)
-    record = capture_page(site.url_for("/ok"), tmp_path, replace(FAST, record_video=None))
+    monkeypatch.setattr(visit_module, "ffmpeg_path", lambda: None)
+    record = capture_page(
+        site.url_for("/ok"),
+        tmp_path,
+        replace(FAST, interaction=replace(FAST.interaction, record_video=None)),
+    )
     assert not _files(record, "video")
-    assert record.video_note == "ffmpeg is not installed"
+    assert record.interaction.video_note == "ffmpeg is not installed"
     assert "no session video: ffmpeg is not installed" in record.warnings
 
 
@@ -265,15 +298,18 @@ def test_load_steps_reads_json_and_toml(tmp_path: Path) -> None:
         ),
     )
     steps = load_steps(steps_json)
-    assert steps[1] == CaptureStep("type", target="#q", value="运动鞋")
-    assert steps[2] == CaptureStep("press", target="#q", value="Enter")
-    assert steps[5] == CaptureStep("wait", amount=200)
-    assert steps[6] == CaptureStep("scroll", amount=0)
-    assert steps[8] == CaptureStep("screenshot", target="results")
+    assert steps[1] == CaptureStep(StepAction.TYPE, target="#q", value="运动鞋")
+    assert steps[2] == CaptureStep(StepAction.PRESS, target="#q", value="Enter")
+    assert steps[5] == CaptureStep(StepAction.WAIT, amount=200)
+    assert steps[6] == CaptureStep(StepAction.SCROLL, amount=0)
+    assert steps[8] == CaptureStep(StepAction.SCREENSHOT, target="results")
     steps_toml = _write(
         tmp_path, "steps.toml", '[[steps]]\nclick = "#go"\n\n[[steps]]\nwait = 100\n'
     )
-    assert load_steps(steps_toml) == (CaptureStep("click", "#go"), CaptureStep("wait", amount=100))
+    assert load_steps(steps_toml) == (
+        CaptureStep(StepAction.CLICK, "#go"),
+        CaptureStep(StepAction.WAIT, amount=100),
+    )
 
 
 @pytest.mark.parametrize(
@@ -313,41 +349,45 @@ def test_missing_steps_file_is_one_line_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_steps_are_run_and_recorded(site: HostileSite, tmp_path: Path) -> None:
     steps = (
-        CaptureStep("type", target="#q", value="运动鞋"),
-        CaptureStep("click", target="#go"),
-        CaptureStep("wait", target="#results"),
-        CaptureStep("screenshot", target="results"),
-        CaptureStep("goto", target=site.url_for("/ok")),
+        CaptureStep(StepAction.TYPE, target="#q", value="运动鞋"),
+        CaptureStep(StepAction.CLICK, target="#go"),
+        CaptureStep(StepAction.WAIT, target="#results"),
+        CaptureStep(StepAction.SCREENSHOT, target="results"),
+        CaptureStep(StepAction.GOTO, target=site.url_for("/ok")),
     )
     record = capture_page(
-        site.url_for("/steps/search"), tmp_path / "work", replace(FAST, steps=steps)
+        site.url_for("/steps/search"),
+        tmp_path / "work",
+        replace(FAST, interaction=replace(FAST.interaction, steps=steps)),
     )
-    assert [s.outcome for s in record.steps] == ["ok"] * 5
-    assert [s.index for s in record.steps] == [1, 2, 3, 4, 5]
-    assert record.steps[0].description == "type '运动鞋' into #q"
-    assert all(s.started_at <= s.finished_at for s in record.steps)
+    assert [s.outcome for s in record.interaction.steps] == ["ok"] * 5
+    assert [s.index for s in record.interaction.steps] == [1, 2, 3, 4, 5]
+    assert record.interaction.steps[0].description == "type '运动鞋' into #q"
+    assert all(s.started_at <= s.finished_at for s in record.interaction.steps)
     (shot,) = _files(record, "step-screenshot")
-    assert shot.name == "step-04-results.png" and record.steps[3].artifact == shot.name
-    assert record.final_url == site.url_for("/ok")
+    assert shot.name == "step-04-results.png" and record.interaction.steps[3].artifact == shot.name
+    assert record.page.final_url == site.url_for("/ok")
     form = capture_to_json(record)
     assert [s["outcome"] for s in form["steps"]] == ["ok"] * 5
-    back = capture_from_json(json.loads(canonical_json(form))).steps
+    back = capture_from_json(json.loads(canonical_json(form))).interaction.steps
     assert [(s.index, s.action, s.outcome, isoformat(s.started_at)) for s in back] == [
-        (s.index, s.action, s.outcome, isoformat(s.started_at)) for s in record.steps
+        (s.index, s.action, s.outcome, isoformat(s.started_at)) for s in record.interaction.steps
     ]
 
 
 @pytest.mark.slow
 def test_failed_step_is_recorded_and_the_rest_skipped(site: HostileSite, tmp_path: Path) -> None:
     steps = (
-        CaptureStep("click", target="#does-not-exist"),
-        CaptureStep("click", target="#go"),
+        CaptureStep(StepAction.CLICK, target="#does-not-exist"),
+        CaptureStep(StepAction.CLICK, target="#go"),
     )
     record = capture_page(
-        site.url_for("/steps/search"), tmp_path, replace(FAST, steps=steps, step_timeout_s=1.0)
+        site.url_for("/steps/search"),
+        tmp_path,
+        replace(FAST, interaction=replace(FAST.interaction, steps=steps, step_timeout_s=1.0)),
     )
-    assert record.steps[0].outcome.startswith("failed: timed out")
-    assert record.steps[1].outcome == "skipped"
+    assert record.interaction.steps[0].outcome.startswith("failed: timed out")
+    assert record.interaction.steps[1].outcome == "skipped"
     assert any("navigation step 1 (click #does-not-exist) failed" in w for w in record.warnings)
     assert _files(record, "screenshot")
 
@@ -380,12 +420,17 @@ def test_storage_state_logs_in_and_the_account_is_recorded(
     record = capture_page(
         site.url_for("/account"),
         tmp_path / "work",
-        replace(FAST, storage_state_path=state, account_label="测试账号 A"),
+        replace(
+            FAST,
+            interaction=replace(
+                FAST.interaction, storage_state_path=state, account_label="测试账号 A"
+            ),
+        ),
     )
-    assert record.http_status == 200
+    assert record.page.http_status == 200
     assert "欢迎, 测试账户" in _dom(record)
-    assert record.account_label == "测试账号 A"
-    assert len(record.storage_state_sha256) == 64
+    assert record.interaction.account_label == "测试账号 A"
+    assert len(record.interaction.storage_state_sha256) == 64
     assert capture_to_json(record)["account"]["label"] == "测试账号 A"
 
 
@@ -397,7 +442,11 @@ def test_bad_storage_state_is_one_line_error(
 ) -> None:
     state = _write(tmp_path, "state.json", text)
     with pytest.raises(CaptureError, match=complaint):
-        capture_page(site.url_for("/ok"), tmp_path / "w", replace(FAST, storage_state_path=state))
+        capture_page(
+            site.url_for("/ok"),
+            tmp_path / "w",
+            replace(FAST, interaction=replace(FAST.interaction, storage_state_path=state)),
+        )
 
 
 # --- private targets ---------------------------------------------------------------------
@@ -493,13 +542,13 @@ def test_a_batch_worker_shares_the_driver_but_never_a_browser(
             record = capture_page(site.url_for("/ok"), tmp_path / str(n), FAST)
             drivers.append(_driver_processes())
             profiles.append(
-                next(c.detail for c in record.environment if c.name == "browser_profile")
+                next(c.detail for c in record.environment.checks if c.name == "browser_profile")
             )
         # A failed capture restarts the driver; the next one still works.
         with pytest.raises(CaptureError):
             capture_page(f"http://127.0.0.1:{closed_port()}/", tmp_path / "x", FAST)
         after_failure = capture_page(site.url_for("/ok"), tmp_path / "y", FAST)
-        assert after_failure.http_status == 200
+        assert after_failure.page.http_status == 200
     assert len(drivers[0]) == 1 and drivers == [drivers[0]] * 3
     assert len(set(profiles)) == 3 and all("fresh temporary profile" in p for p in profiles)
     assert _driver_processes() == []  # stopped with the block

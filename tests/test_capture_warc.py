@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -29,9 +29,15 @@ from capture import _environment as environment
 from capture import capture_page
 from capture._provenance import host_names, https_origins, resolve_hosts
 from capture._tls import fetch_chain, verify_chain
+from evidence.model.capture_options import (
+    CaptureOptions,
+    CheckPolicy,
+    EnvironmentOptions,
+    SafetyOptions,
+)
+from evidence.model.capture_record import CaptureRecord
 from evidence.model.errors import CaptureError
 from evidence.model.manifest import canonical_json, capture_from_json, capture_to_json
-from evidence.model.records import CaptureOptions, CaptureRecord
 from evidence.services.demo_site import DemoSite
 from tests.sites.frames import (
     BULK_POST_BODY,
@@ -66,10 +72,12 @@ class Captured:
         return json.loads(block.payload)
 
 
-def capture(url: str, workdir: Path, **options: Any) -> Captured:
-    record = capture_page(
-        url, workdir, CaptureOptions(ntp_servers=NO_NTP, allow_private_targets=True, **options)
+def capture(url: str, workdir: Path, **safety: Any) -> Captured:
+    options = CaptureOptions(
+        safety=SafetyOptions(allow_private_targets=True, **safety),
+        environment=EnvironmentOptions(ntp_servers=NO_NTP),
     )
+    record = capture_page(url, workdir, options)
     return Captured(record, workdir, read_warc(workdir / "capture.warc"))
 
 
@@ -193,7 +201,7 @@ def test_mhtml_and_pdf_are_artifacts_and_resource_records(framed: Captured) -> N
     # The cross-site frame is inside the snapshot too.
     assert b"child.html" in mhtml_bytes
     assert pdf.path.read_bytes().startswith(b"%PDF-")
-    final = framed.record.final_url
+    final = framed.record.page.final_url
     (mhtml_record,) = framed.records("resource", f"urn:evidence:mhtml:{final}")
     (pdf_record,) = framed.records("resource", f"urn:evidence:print-pdf:{final}")
     assert mhtml_record.payload == mhtml_bytes
@@ -222,15 +230,15 @@ def test_network_log_metadata_lists_requests_and_dns(
 @pytest.mark.slow
 def test_record_carries_hosts_and_environment(framed: Captured) -> None:
     record = framed.record
-    hosts = {h.host: h for h in record.hosts}
+    hosts = {h.host: h for h in record.provenance.hosts}
     assert set(hosts) == {"127.0.0.1", "localhost"}
     assert hosts["localhost"].unicode_host == "localhost"
     assert "127.0.0.1" in hosts["localhost"].addresses
-    assert record.tls == ()  # plain HTTP: no chains, no tls-chains.json
+    assert record.provenance.tls == ()  # plain HTTP: no chains, no tls-chains.json
     assert not any(f.role == "tls-chains" for f in record.files)
-    assert record.capture_host == socket.gethostname()
-    assert record.outbound_ip == "127.0.0.1"
-    names = [c.name for c in record.environment]
+    assert record.provenance.capture_host == socket.gethostname()
+    assert record.provenance.outbound_ip == "127.0.0.1"
+    names = [c.name for c in record.environment.checks]
     assert names == [
         "clock",
         "proxy_environment",
@@ -242,9 +250,9 @@ def test_record_carries_hosts_and_environment(framed: Captured) -> None:
         "browser_proxy",
         "browser_profile",
     ]
-    assert {c.status for c in record.environment} <= {"pass", "warn", "fail", "not_checked"}
-    clock = record.environment[0]
-    assert (clock.status, record.clock_offset_ms) == ("not_checked", None)
+    assert {c.status for c in record.environment.checks} <= {"pass", "warn", "fail", "not_checked"}
+    clock = record.environment.checks[0]
+    assert (clock.status, record.environment.clock_offset_ms) == ("not_checked", None)
     assert clock.detail.startswith("not checked: no NTP server")
 
 
@@ -255,14 +263,14 @@ def test_environment_json_is_an_artifact_and_in_the_warc(framed: Captured) -> No
     assert document == framed.metadata_json("urn:evidence:environment:")
     assert document["format"] == "evidence-toolkit/environment/v1"
     checks = [(c["name"], c["status"], c["detail"]) for c in document["checks"]]
-    assert checks == [(c.name, c.status, c.detail) for c in framed.record.environment]
+    assert checks == [(c.name, c.status, c.detail) for c in framed.record.environment.checks]
     browser = document["browser"]
-    assert browser["version"].startswith(framed.record.browser_version.split(".")[0])
+    assert browser["version"].startswith(framed.record.provenance.browser_version.split(".")[0])
     assert "--disable-extensions" in browser["command_line"]
     assert "--disable-background-networking" in browser["command_line"]
     profile = document["browser_profile"]
     assert profile["extensions"] == [] and profile["extensions_disabled"] is True
-    status = {c.name: c for c in framed.record.environment}
+    status = {c.name: c for c in framed.record.environment.checks}
     assert status["browser_profile"].status == "pass", status["browser_profile"].detail
     assert profile["user_data_dir"] in status["browser_profile"].detail
     assert document["hosts_file"]["sha256"] == _sha256(environment.HOSTS_FILE)
@@ -289,10 +297,10 @@ def test_manifest_form_round_trips_new_fields(framed: Captured) -> None:
         "error": None,
     }
     back = capture_from_json(json.loads(canonical_json(data)))
-    assert back.hosts == framed.record.hosts
+    assert back.provenance.hosts == framed.record.provenance.hosts
     assert back.environment == framed.record.environment
-    assert back.outbound_ip == framed.record.outbound_ip
-    assert back.capture_host == framed.record.capture_host
+    assert back.provenance.outbound_ip == framed.record.provenance.outbound_ip
+    assert back.provenance.capture_host == framed.record.provenance.capture_host
 
 
 def _assert_no_floats(value: Any) -> None:
@@ -314,8 +322,8 @@ def test_https_capture_proceeds_and_records_the_certificate_error(
     https_capture: Captured, https_site: HttpsDemoSite
 ) -> None:
     record = https_capture.record
-    assert record.http_status == 200
-    (origin,) = record.tls
+    assert record.page.http_status == 200
+    (origin,) = record.provenance.tls
     assert origin.origin == https_site.url.rstrip("/")
     assert origin.certificate_error is not None
     assert "not trusted" in origin.certificate_error
@@ -342,15 +350,15 @@ def test_tls_chains_json_holds_the_served_chain(https_capture: Captured, pki: Pk
     chain = [x509.load_pem_x509_certificate(p.encode()) for p in entry["chain_pem"]]
     assert chain == [pki.leaf, pki.ca]
     assert entry["chain_complete"] is True
-    assert entry["certificate_error"] == https_capture.record.tls[0].certificate_error
+    assert entry["certificate_error"] == https_capture.record.provenance.tls[0].certificate_error
     assert entry["browser"]["subjectName"] == "127.0.0.1"
     assert entry["browser_mismatch"] is None
-    assert tuple(entry["chain_sha256"]) == https_capture.record.tls[0].chain_sha256
+    assert tuple(entry["chain_sha256"]) == https_capture.record.provenance.tls[0].chain_sha256
 
 
 @pytest.mark.slow
 def test_https_gbk_page_is_byte_identical_with_tls_fields(https_capture: Captured) -> None:
-    (response,) = https_capture.records("response", https_capture.record.final_url)
+    (response,) = https_capture.records("response", https_capture.record.page.final_url)
     assert response.payload == (SITE / "gbk.html").read_bytes()
     protocols = response.headers["warc-protocol"]
     assert protocols[0] == "http/1.1"
@@ -363,7 +371,7 @@ def test_configured_trust_root_makes_the_chain_verify(
     https_site: HttpsDemoSite, pki: Pki, tmp_path: Path
 ) -> None:
     captured = capture(https_site.url_for("/index.html"), tmp_path, tls_trust_roots=pki.ca_pem)
-    (origin,) = captured.record.tls
+    (origin,) = captured.record.provenance.tls
     assert origin.certificate_error is None
     assert not any("TLS certificate" in w for w in captured.record.warnings)
     document = json.loads(captured.file("tls-chains").read_bytes())
@@ -379,7 +387,10 @@ def test_refuse_policy_fails_on_an_untrusted_certificate(
             https_site.url_for("/index.html"),
             tmp_path,
             CaptureOptions(
-                ntp_servers=NO_NTP, certificate_errors="refuse", allow_private_targets=True
+                safety=SafetyOptions(
+                    allow_private_targets=True, certificate_errors=CheckPolicy.REFUSE
+                ),
+                environment=EnvironmentOptions(ntp_servers=NO_NTP),
             ),
         )
     assert "TLS certificate not accepted (net::ERR_CERT_AUTHORITY_INVALID)" in caught.value.message
@@ -387,9 +398,15 @@ def test_refuse_policy_fails_on_an_untrusted_certificate(
 
 
 def test_unknown_policies_are_one_line_errors(tmp_path: Path) -> None:
+    # A caller who ignores the types gets a one-line error, not a traceback.
+    safety = SafetyOptions(allow_private_targets=True)
     for options in (
-        CaptureOptions(certificate_errors="ignore", allow_private_targets=True),
-        CaptureOptions(environment_policy="strict", allow_private_targets=True),
+        CaptureOptions(
+            safety=replace(safety, certificate_errors=cast(CheckPolicy, "ignore")),
+        ),
+        CaptureOptions(
+            safety=safety, environment=EnvironmentOptions(policy=cast(CheckPolicy, "strict"))
+        ),
     ):
         with pytest.raises(CaptureError) as caught:
             capture_page("http://127.0.0.1:9/", tmp_path, options)
@@ -506,13 +523,17 @@ def _checks(state: environment.EnvironmentState) -> dict[str, tuple[str, str]]:
 
 def test_clock_against_a_local_ntp_server(ntp: type[SntpServer]) -> None:
     good, ahead = ntp(0.0), ntp(120.0)
-    state = environment.check_host("http://127.0.0.1/", CaptureOptions(ntp_servers=(good.address,)))
+    state = environment.check_host(
+        "http://127.0.0.1/",
+        CaptureOptions(environment=EnvironmentOptions(ntp_servers=(good.address,))),
+    )
     status, detail = _checks(state)["clock"]
     assert status == "pass", detail
     assert state.clock_offset_ms is not None and abs(state.clock_offset_ms) < 200
     assert state.clock_source == f"ntp:{good.address}"
     state = environment.check_host(
-        "http://127.0.0.1/", CaptureOptions(ntp_servers=(ahead.address,))
+        "http://127.0.0.1/",
+        CaptureOptions(environment=EnvironmentOptions(ntp_servers=(ahead.address,))),
     )
     status, detail = _checks(state)["clock"]
     assert status == "fail"
@@ -526,7 +547,8 @@ def test_ntp_answers_that_cannot_be_trusted_are_not_used(ntp: type[SntpServer]) 
         silent.bind(("127.0.0.1", 0))
         quiet = f"127.0.0.1:{silent.getsockname()[1]}"
         state = environment.check_host(
-            "http://127.0.0.1/", CaptureOptions(ntp_servers=(forged.address, quiet))
+            "http://127.0.0.1/",
+            CaptureOptions(environment=EnvironmentOptions(ntp_servers=(forged.address, quiet))),
         )
     status, detail = _checks(state)["clock"]
     assert status == "not_checked"
@@ -535,7 +557,11 @@ def test_ntp_answers_that_cannot_be_trusted_are_not_used(ntp: type[SntpServer]) 
 
 
 def test_reference_clock_takes_precedence() -> None:
-    behind = CaptureOptions(reference_clock=lambda: datetime.now(UTC) + timedelta(seconds=3))
+    behind = CaptureOptions(
+        environment=EnvironmentOptions(
+            reference_clock=lambda: datetime.now(UTC) + timedelta(seconds=3)
+        )
+    )
     state = environment.check_host("http://127.0.0.1/", behind)
     status, detail = _checks(state)["clock"]
     assert status == "warn" and "against reference clock" in detail
@@ -544,7 +570,9 @@ def test_reference_clock_takes_precedence() -> None:
 
 def test_proxy_variables_are_shown_with_secrets_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("https_proxy", "http://officer:s3cret@proxy.example:3128")
-    state = environment.check_host("http://127.0.0.1/", CaptureOptions(ntp_servers=NO_NTP))
+    state = environment.check_host(
+        "http://127.0.0.1/", CaptureOptions(environment=EnvironmentOptions(ntp_servers=NO_NTP))
+    )
     status, detail = _checks(state)["proxy_environment"]
     assert status == "warn"
     assert "https_proxy=http://officer:***@proxy.example:3128" in detail
@@ -557,19 +585,26 @@ def test_hosts_file_entry_for_the_target_fails_and_refuse_policy_stops(
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost\n::1 localhost ip6-localhost\n10.9.9.9 shop.example.cn\n")
     monkeypatch.setattr(environment, "HOSTS_FILE", hosts)
-    state = environment.check_host("http://shop.example.cn/item", CaptureOptions(ntp_servers=()))
+    state = environment.check_host(
+        "http://shop.example.cn/item",
+        CaptureOptions(environment=EnvironmentOptions(ntp_servers=())),
+    )
     status, detail = _checks(state)["hosts_file"]
     assert status == "fail"
     assert "maps the target host: 10.9.9.9 shop.example.cn" in detail
     assert state.to_json()["hosts_file"]["non_default_entries"] == ["10.9.9.9 shop.example.cn"]
     # Another target: the same entry is only unusual.
-    other = environment.check_host("http://127.0.0.1/", CaptureOptions(ntp_servers=()))
+    other = environment.check_host(
+        "http://127.0.0.1/", CaptureOptions(environment=EnvironmentOptions(ntp_servers=()))
+    )
     assert _checks(other)["hosts_file"][0] == "warn"
     with pytest.raises(CaptureError) as caught:
         capture_page(
             "http://shop.example.cn/item",
             tmp_path / "out",
-            CaptureOptions(ntp_servers=(), environment_policy="refuse"),
+            CaptureOptions(
+                environment=EnvironmentOptions(ntp_servers=(), policy=CheckPolicy.REFUSE)
+            ),
         )
     assert caught.value.message.startswith(
         "capture refused by the clean-environment policy: hosts_file failed"
@@ -579,9 +614,11 @@ def test_hosts_file_entry_for_the_target_fails_and_refuse_policy_stops(
 
 def test_refuse_policy_names_a_wrong_clock(tmp_path: Path) -> None:
     options = CaptureOptions(
-        allow_private_targets=True,
-        environment_policy="refuse",
-        reference_clock=lambda: datetime.now(UTC) - timedelta(hours=1),
+        safety=SafetyOptions(allow_private_targets=True),
+        environment=EnvironmentOptions(
+            policy=CheckPolicy.REFUSE,
+            reference_clock=lambda: datetime.now(UTC) - timedelta(hours=1),
+        ),
     )
     with pytest.raises(CaptureError) as caught:
         capture_page("http://127.0.0.1:9/", tmp_path, options)

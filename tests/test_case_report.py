@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from evidence import ItemStatus, Settings, Toolkit
+from evidence.model.capture_options import CaptureOptions, SafetyOptions
 from evidence.model.errors import NotFoundError
-from evidence.model.records import CaptureOptions
 from evidence.services.demo_site import DemoSite
 from reports.bundle import layout as bf
 from reports.case_report import CaseReportInput, CaseReportItem, render_case_report
@@ -45,7 +45,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaseFixture]:
     require_tool("openssl")
     home = tmp_path_factory.mktemp("case-home")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'evidence.db'}")
-    options = CaptureOptions(allow_private_targets=True)
+    options = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
     with Toolkit(settings) as kit, DemoSite() as site:
         kit.create_case(
             CASE,

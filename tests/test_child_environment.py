@@ -15,7 +15,7 @@ import pytest
 from anchoring.anvil import LocalChain
 from capture._browser import launch
 from capture._driver import driver
-from evidence.model.records import CaptureOptions
+from evidence.model.capture_options import CaptureOptions
 
 SECRET = "planted-secret-4be21a"
 SECRET_VARS = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from evidence.model import custody
 from evidence.model.config import Settings
 from evidence.model.db import head_revision, open_engine, schema_revision
 from evidence.model.errors import ConfigurationError
-from evidence.model.records import IdFactory
+from evidence.model.records import CustodyAction, IdFactory
 from evidence.model.tables import ItemStatus
 from evidence.services.toolkit import Toolkit
 from tests.helpers import seal_synthetic_item
@@ -69,7 +70,7 @@ def _events(database_url: str, count: int) -> Session:
                 at=clock(),
                 new_id=new_id,
                 actor="张三",
-                action="view",
+                action=CustodyAction.VIEW,
                 item_id=f"item-{i % 3}",
                 reason=f"第{i}次",
             )
@@ -84,6 +85,21 @@ def test_the_custody_chain_verifies(database_url: str) -> None:
         assert result.ok and result.events == 6
         assert result.head_hash == events[-1].event_hash
         assert events[0].prev_hash == custody.GENESIS
+
+
+def test_custody_actions_are_stored_as_their_plain_values(database_url: str) -> None:
+    with _events(database_url, 1) as session:
+        (event,) = custody.load_all(session)
+        assert type(event.action) is str and event.action == "view"
+        # A caller that ignores the types cannot log an action this toolkit does not know.
+        with pytest.raises(ValueError, match="shredded"):
+            custody.append(
+                session,
+                at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+                new_id=_ids(),
+                actor="张三",
+                action=cast(CustodyAction, "shredded"),
+            )
 
 
 @pytest.mark.parametrize(

@@ -133,22 +133,17 @@ def test_stock_tools_agree_on_the_good_bundle(captured: Captured) -> None:
     assert anchor["merkle"]["leaf"] == digest
     # The Merkle path from the manifest digest to the anchored root, redone with the
     # printf | sha256sum commands VERIFY.txt gives, each checked against its stated result.
-    lines = (root / bf.INSTRUCTIONS).read_text(encoding="utf-8").splitlines()
-    commands = [
-        (line.strip(), lines[n + 1].strip().removeprefix("# = "))
-        for n, line in enumerate(lines)
-        if line.strip().startswith("printf ")
-    ]
+    text = (root / bf.INSTRUCTIONS).read_text(encoding="utf-8")
+    # Step 4c, the custody head's path to the same root, follows the item's (4b).
+    item_steps, _, custody_steps = text.partition("\n4c.")
+    commands = _printf_commands(item_steps)
     assert len(commands) == 1 + len(anchor["merkle"]["path"])
     escaped = "\\x00" + "".join(f"\\x{digest[i : i + 2]}" for i in range(0, 64, 2))
     assert escaped in commands[0][0]
-    result = ""
-    for command, expected in commands:
-        result = subprocess.run(
-            ["bash", "-c", command], check=True, capture_output=True, text=True
-        ).stdout.split()[0]
-        assert result == expected
-    assert anchor["root"] == "0x" + result
+    assert anchor["root"] == "0x" + _run_printf_commands(commands)
+    custody = _printf_commands(custody_steps)
+    assert len(custody) == 1 + len(anchor["custody"]["merkle_path"])
+    assert anchor["root"] == "0x" + _run_printf_commands(custody)
     out = subprocess.run(
         [
             cast,
@@ -164,6 +159,27 @@ def test_stock_tools_agree_on_the_good_bundle(captured: Captured) -> None:
         text=True,
     ).stdout
     assert int(out.split()[0]) > 0
+
+
+def _printf_commands(text: str) -> list[tuple[str, str]]:
+    """VERIFY.txt's ``printf … | sha256sum`` lines, each with the result it states."""
+    lines = text.splitlines()
+    return [
+        (line.strip(), lines[n + 1].strip().removeprefix("# = "))
+        for n, line in enumerate(lines)
+        if line.strip().startswith("printf ")
+    ]
+
+
+def _run_printf_commands(commands: list[tuple[str, str]]) -> str:
+    """Run each command, check it prints its stated result; the last result."""
+    result = ""
+    for command, expected in commands:
+        result = subprocess.run(
+            ["bash", "-c", command], check=True, capture_output=True, text=True
+        ).stdout.split()[0]
+        assert result == expected
+    return result
 
 
 def _openssl_ts_verify(openssl: str, root: Path) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from capture import capture_page
-from evidence.model.records import CaptureOptions, CaptureRecord
+from evidence.model.capture_options import CaptureOptions, EnvironmentOptions, SafetyOptions
+from evidence.model.capture_record import CaptureRecord
 from evidence.services.demo_site import DemoSite
 from tests.conftest import REPO, require
 
@@ -47,7 +48,10 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
         record = capture_page(
             site.url_for("/old-listing"),
             workdir,
-            CaptureOptions(ntp_servers=(), allow_private_targets=True),
+            CaptureOptions(
+                safety=SafetyOptions(allow_private_targets=True),
+                environment=EnvironmentOptions(ntp_servers=()),
+            ),
         )
         yield Captured(record, workdir / "capture.warc", site.url)
 
@@ -111,7 +115,7 @@ def wayback(captured: Captured, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 def _replay(wayback: str, captured: Captured, url: str) -> tuple[int, bytes, dict[str, str]]:
-    stamp = captured.record.started_at.strftime("%Y%m%d%H%M%S")
+    stamp = captured.record.page.started_at.strftime("%Y%m%d%H%M%S")
     # id_ asks pywb for the archived bytes as they are, without rewriting.
     with urllib.request.urlopen(f"{wayback}{stamp}id_/{url}", timeout=30) as response:
         return response.status, response.read(), dict(response.headers.items())
@@ -147,9 +151,9 @@ def test_wacz_create_and_validate(captured: Captured, tmp_path: Path) -> None:
             str(out),
             "--detect-pages",
             "--url",
-            captured.record.final_url,
+            captured.record.page.final_url,
             "--title",
-            captured.record.page_title,
+            captured.record.page.title,
             str(captured.warc),
         ]
     )
@@ -161,4 +165,4 @@ def test_wacz_create_and_validate(captured: Captured, tmp_path: Path) -> None:
         assert {"datapackage.json", "archive/capture.warc"} <= names
         assert archive.read("archive/capture.warc") == captured.warc.read_bytes()
         pages = archive.read("pages/pages.jsonl").decode("utf-8")
-    assert captured.record.final_url in pages
+    assert captured.record.page.final_url in pages

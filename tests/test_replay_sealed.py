@@ -31,7 +31,7 @@ import capture._sandbox as sandbox_module
 from capture._browser import CHROMIUM_ARGS, find_chromium
 from capture._sandbox import sealed_chromium
 from capture.replay import ReplayIsolation, WarcIndex, replay, replay_screenshot
-from evidence.model.records import CaptureOptions
+from evidence.model.capture_options import CaptureOptions
 from tests.sites.leaky import Listeners, write_leaky_warc
 
 VIEWPORT = (800, 600)

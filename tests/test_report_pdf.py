@@ -22,21 +22,28 @@ import pytest
 from PIL import Image, ImageDraw
 
 import reports._fonts
+from evidence.model.capture_record import (
+    CapturedFile,
+    CapturedPage,
+    CaptureRecord,
+    EnvironmentCheck,
+    EnvironmentStatus,
+    EnvironmentSummary,
+    HostRecord,
+    HttpExchange,
+    PageRendering,
+    Provenance,
+    TlsOrigin,
+)
 from evidence.model.errors import ReportError
 from evidence.model.merkle import MerkleTree
 from evidence.model.records import (
     AnchorCheck,
     AnchorReceipt,
-    CapturedFile,
-    CaptureRecord,
     CustodyLine,
-    EnvironmentCheck,
     ExhibitRow,
-    HostRecord,
-    HttpExchange,
     ReportInput,
     TimestampToken,
-    TlsOrigin,
 )
 from reports.pdf import render_report
 
@@ -89,50 +96,15 @@ def make_screenshot(path: Path, height: int, width: int = 1280) -> Path:
     return path
 
 
-def make_input(
-    tmp_path: Path,
-    *,
-    language: str = "zh",
-    development: bool = True,
-    timestamped: bool = True,
-    anchored: bool = True,
-    screenshot_height: int = 5000,
-) -> ReportInput:
-    screenshot = tmp_path / f"screenshot-{screenshot_height}.png"
-    if not screenshot.exists():
-        make_screenshot(screenshot, screenshot_height)
-    long_query = "&".join(f"utm_param{i}=value{i}" for i in range(12))
-    requested = f"http://shop.example.test/商品/详情?id=1234567890&{long_query}"
-    final = "https://www.shop.example.test/item/1234567890/a-very-long-product-slug-" + "x" * 90
-    started = GENERATED - timedelta(minutes=5)
-    capture = CaptureRecord(
-        requested_url=requested,
-        final_url=final,
-        redirect_chain=(requested, "https://shop.example.test/item/1234567890", final),
-        started_at=started,
-        finished_at=started + timedelta(seconds=3, milliseconds=417),
-        page_title="限时特价 — 某品牌运动鞋 官方旗舰店 & <更多>",
-        http_status=200,
-        server_ip="203.0.113.7",
+def _provenance() -> Provenance:
+    return Provenance(
         user_agent=(
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/156.0.0.0 Safari/537.36"
         ),
         browser_version="Chromium 156.0.7435.2",
-        viewport=(1280, 800),
-        files=(CapturedFile(screenshot, "screenshot.png", "screenshot", "image/png"),),
-        warnings=("页面在 5 秒内未完全静止，已按超时继续采集",),
-        exchanges=tuple(
-            HttpExchange(
-                url=f"https://www.shop.example.test/static/asset-{i}.js",
-                method="GET",
-                status=200 if i % 7 else 304,
-                server_ip=f"203.0.113.{7 + i % 3}",
-                mime_type="application/javascript",
-                body_size=1000 + i,
-            )
-            for i in range(12)
-        ),
+        capture_host="evidence-ws-01",
+        outbound_ip="198.51.100.23",
         hosts=(
             HostRecord("www.shop.example.test", "www.shop.example.test", ("203.0.113.7",)),
             HostRecord(
@@ -154,15 +126,64 @@ def make_input(
                 certificate_error=None,
             ),
         ),
-        environment=(
-            EnvironmentCheck("proxy", "pass", "未配置代理 / no proxy"),
-            EnvironmentCheck("clock", "warn", "本机时钟比参照时间快 1.2 秒"),
-            EnvironmentCheck("hosts-file", "fail", "/etc/hosts 中有 shop.example.test 的条目"),
+    )
+
+
+def make_input(
+    tmp_path: Path,
+    *,
+    language: str = "zh",
+    development: bool = True,
+    timestamped: bool = True,
+    anchored: bool = True,
+    screenshot_height: int = 5000,
+) -> ReportInput:
+    screenshot = tmp_path / f"screenshot-{screenshot_height}.png"
+    if not screenshot.exists():
+        make_screenshot(screenshot, screenshot_height)
+    long_query = "&".join(f"utm_param{i}=value{i}" for i in range(12))
+    requested = f"http://shop.example.test/商品/详情?id=1234567890&{long_query}"
+    final = "https://www.shop.example.test/item/1234567890/a-very-long-product-slug-" + "x" * 90
+    started = GENERATED - timedelta(minutes=5)
+    capture = CaptureRecord(
+        page=CapturedPage(
+            requested_url=requested,
+            final_url=final,
+            redirect_chain=(requested, "https://shop.example.test/item/1234567890", final),
+            title="限时特价 — 某品牌运动鞋 官方旗舰店 & <更多>",
+            http_status=200,
+            server_ip="203.0.113.7",
+            started_at=started,
+            finished_at=started + timedelta(seconds=3, milliseconds=417),
         ),
-        capture_host="evidence-ws-01",
-        outbound_ip="198.51.100.23",
-        clock_offset_ms=1200,
-        clock_source="ntp.ntsc.ac.cn",
+        rendering=PageRendering(viewport=(1280, 800)),
+        provenance=_provenance(),
+        files=(CapturedFile(screenshot, "screenshot.png", "screenshot", "image/png"),),
+        warnings=("页面在 5 秒内未完全静止，已按超时继续采集",),
+        exchanges=tuple(
+            HttpExchange(
+                url=f"https://www.shop.example.test/static/asset-{i}.js",
+                method="GET",
+                status=200 if i % 7 else 304,
+                server_ip=f"203.0.113.{7 + i % 3}",
+                mime_type="application/javascript",
+                body_size=1000 + i,
+            )
+            for i in range(12)
+        ),
+        environment=EnvironmentSummary(
+            checks=(
+                EnvironmentCheck("proxy", EnvironmentStatus.PASS, "未配置代理 / no proxy"),
+                EnvironmentCheck("clock", EnvironmentStatus.WARN, "本机时钟比参照时间快 1.2 秒"),
+                EnvironmentCheck(
+                    "hosts-file",
+                    EnvironmentStatus.FAIL,
+                    "/etc/hosts 中有 shop.example.test 的条目",
+                ),
+            ),
+            clock_offset_ms=1200,
+            clock_source="ntp.ntsc.ac.cn",
+        ),
     )
     names = [
         ("screenshot.png", "screenshot", "image/png", screenshot.stat().st_size),
@@ -465,8 +486,11 @@ def test_huge_captured_strings_are_cut_not_fatal(tmp_path: Path) -> None:
     huge = "data:text/html;base64," + "QUJD" * 50_000
     capture = replace(
         data.capture,
-        requested_url=huge,
-        redirect_chain=tuple(f"https://r{i}.example.test/" for i in range(100)),
+        page=replace(
+            data.capture.page,
+            requested_url=huge,
+            redirect_chain=tuple(f"https://r{i}.example.test/" for i in range(100)),
+        ),
         warnings=("w" * 10_000,),
     )
     pdf = render_report(replace(data, capture=capture), tmp_path / "huge.pdf")
@@ -516,11 +540,11 @@ def test_every_key_value_is_printed(
         *(e.sm3 for e in data.exhibits),
         *(line.hash_after for line in data.custody),
         *(line.actor for line in data.custody),
-        *(h for t in data.capture.tls for h in t.chain_sha256),
-        *(t.subject for t in data.capture.tls),
-        *(t.issuer for t in data.capture.tls),
+        *(h for t in data.capture.provenance.tls for h in t.chain_sha256),
+        *(t.subject for t in data.capture.provenance.tls),
+        *(t.issuer for t in data.capture.provenance.tls),
         "2027-01-31T23:59:59.000Z",  # certificate validity end
-        *(a for h in data.capture.hosts for a in h.addresses),
+        *(a for h in data.capture.provenance.hosts for a in h.addresses),
         "中国.example.test",
         *(e.url for e in data.capture.exchanges),
         "198.51.100.23",
@@ -549,7 +573,12 @@ def test_missing_provenance_environment_and_custody_say_so(tmp_path: Path) -> No
     data = make_input(tmp_path, screenshot_height=900)
     bare = replace(
         data,
-        capture=replace(data.capture, hosts=(), tls=(), exchanges=(), environment=()),
+        capture=replace(
+            data.capture,
+            provenance=replace(data.capture.provenance, hosts=(), tls=()),
+            exchanges=(),
+            environment=replace(data.capture.environment, checks=()),
+        ),
         custody=(),
         viewport_screenshot_path=None,
         anchor_check=None,
@@ -574,7 +603,7 @@ def test_viewport_shot_has_its_own_page(rendered: dict[str, tuple[ReportInput, P
 def test_characters_outside_the_font_are_replaced_and_listed(tmp_path: Path) -> None:
     data = make_input(tmp_path, screenshot_height=900)
     title = "限时特价 😀 𠀀 旗舰店"  # an emoji and a CJK Extension B character
-    capture = replace(data.capture, page_title=title)
+    capture = replace(data.capture, page=replace(data.capture.page, title=title))
     pdf = render_report(replace(data, capture=capture), tmp_path / "glyphs.pdf")
     flat = squeezed(pdf_text(pdf))
     assert "限时特价□□旗舰店" in flat

@@ -21,8 +21,15 @@ import pytest
 from PIL import Image
 
 from evidence import Settings, Toolkit, Verdict
+from evidence.model.capture_options import (
+    CaptureOptions,
+    InteractionOptions,
+    LimitOptions,
+    SafetyOptions,
+    ScreenshotOptions,
+)
 from evidence.model.errors import ReportError
-from evidence.model.records import CaptureOptions, ReportInput
+from evidence.model.records import ReportInput
 from reports.bundle import layout as bf
 from reports.pdf import render_report
 from tests.conftest import require, require_tool
@@ -91,13 +98,10 @@ def tiled(
     require_tool("openssl")
     out = tmp_path_factory.mktemp("tiles")
     options = CaptureOptions(
-        allow_private_targets=True,
-        tile_height=TILE_HEIGHT,
-        max_stitch_pixels=1,
-        record_video=False,
-        settle_timeout_s=2.0,
-        navigation_timeout_s=10.0,
-        total_timeout_s=60.0,
+        safety=SafetyOptions(allow_private_targets=True),
+        screenshots=ScreenshotOptions(tile_height=TILE_HEIGHT, max_stitch_pixels=1),
+        interaction=InteractionOptions(record_video=False),
+        limits=LimitOptions(settle_timeout_s=2.0, navigation_timeout_s=10.0, total_timeout_s=60.0),
     )
     with Toolkit(session_settings) as kit:
         kit.create_case(
@@ -122,16 +126,16 @@ def tiled(
 
 def test_capture_kept_three_tiles_and_did_not_stitch(tiled: Tiled) -> None:
     data = tiled.kit.reports.report_input(tiled.item_id, "en", query_chain=False)
-    assert not data.capture.screenshot_stitched
-    assert data.capture.page_height == PAGE_HEIGHT
-    assert [t.name for t in data.capture.screenshot_tiles] == [
+    assert not data.capture.screenshots.stitched
+    assert data.capture.screenshots.page_height == PAGE_HEIGHT
+    assert [t.name for t in data.capture.screenshots.tiles] == [
         "screenshot-tile-001.png",
         "screenshot-tile-002.png",
         "screenshot-tile-003.png",
     ]
     # The report input names the tiles in page order, each the stored file.
     assert len(data.screenshot_tiles) == 3
-    for path, tile in zip(data.screenshot_tiles, data.capture.screenshot_tiles, strict=True):
+    for path, tile in zip(data.screenshot_tiles, data.capture.screenshots.tiles, strict=True):
         with Image.open(path) as image:
             assert image.height == tile.pixel_height
 
@@ -168,7 +172,7 @@ def test_every_tile_is_laid_out_in_order_with_its_rows(tiled: Tiled, lang: str) 
         (m.group(3), tuple(int(m.group(i)) for i in (1, 2, 4, 5, 6, 7, 8, 9))) for m in matches
     ]
     data = tiled.kit.reports.report_input(tiled.item_id, lang, query_chain=False)
-    tiles = data.capture.screenshot_tiles
+    tiles = data.capture.screenshots.tiles
     # Walk the captions: every tile, every part, every pixel row once, in page order.
     expected_tile, expected_part, next_row, page_row = 1, 1, 0, 0
     for name, numbers in parts:

@@ -20,9 +20,15 @@ from pathlib import Path
 import pytest
 
 from evidence import Settings, Toolkit, Verdict
+from evidence.model.capture_options import (
+    BrowserOptions,
+    CaptureOptions,
+    RenderingOptions,
+    SafetyOptions,
+)
 from evidence.model.hashing import digest_file
 from evidence.model.manifest import canonical_json
-from evidence.model.records import CaptureOptions, VerificationReport
+from evidence.model.records import VerificationReport
 from evidence.services.demo_site import DemoSite
 from evidence.verification import VerifyOptions, run_verification
 from reports.bundle import layout as bf
@@ -46,9 +52,8 @@ def capture_bundle(settings: Settings, out: Path) -> Iterator[Captured]:
     with Toolkit(settings) as kit, DemoSite() as site:
         kit.create_case(CASE, "核验测试案", exist_ok=True)
         # The DemoSite is on loopback, which captures refuse unless allowed.
-        item = kit.capture(
-            CASE, site.url_for("/old-listing"), CaptureOptions(allow_private_targets=True)
-        )
+        local = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
+        item = kit.capture(CASE, site.url_for("/old-listing"), local)
         kit.complete(item.id)
         bundle = kit.export(item.id, out / "bundle.zip")
         unpacked = out / "unpacked"
@@ -236,8 +241,11 @@ def test_replay_is_not_checked_without_chromium(
     captured: Captured, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Fault injection: point the replay at a Chromium that does not exist.
-    def no_chromium(user_agent: str = "") -> CaptureOptions:
-        return CaptureOptions(chromium_path=Path("/nonexistent/chromium"), user_agent=user_agent)
+    def no_chromium(rendering: RenderingOptions | None = None) -> CaptureOptions:
+        return CaptureOptions(
+            browser=BrowserOptions(chromium_path=Path("/nonexistent/chromium")),
+            rendering=rendering or RenderingOptions(),
+        )
 
     monkeypatch.setattr("evidence.verification.replay.CaptureOptions", no_chromium)
     report = captured.kit.verify(captured.unpacked, offline=True)

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from evidence import Settings, Toolkit
+from evidence.model.capture_options import CaptureOptions, SafetyOptions
 from evidence.model.errors import ReportError
-from evidence.model.records import CaptureOptions
 from evidence.services.demo_site import DemoSite
 from reports.bundle.wacz import WaczInput, write_wacz
 from tests.conftest import REPO, require
@@ -59,7 +59,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
     with Toolkit(settings) as kit, DemoSite() as site:
         kit.create_case(CASE, "WACZ 测试")
         url = site.url_for("/")
-        item = kit.capture(CASE, url, CaptureOptions(allow_private_targets=True))
+        item = kit.capture(
+            CASE, url, CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
+        )
         wacz = kit.export_wacz(item.id, home / "item.wacz")
         assert item.manifest_sha256 is not None
         manifest = json.loads(kit.store.read_bytes(item.manifest_sha256))

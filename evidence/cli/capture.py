@@ -70,7 +70,14 @@ def capture(
     If the TSA or the chain is unreachable the item stays sealed and is
     completed later by 'evidence complete'; nothing is lost.
     """
-    from evidence import CaptureOptions, EvidenceError, load_steps, read_url_list
+    from evidence import (
+        CaptureOptions,
+        EvidenceError,
+        InteractionOptions,
+        RenderingOptions,
+        load_steps,
+        read_url_list,
+    )
 
     if (url is None) == (url_list is None):
         raise click.UsageError("give either a URL or --from FILE")
@@ -80,10 +87,12 @@ def capture(
         except EvidenceError as exc:
             raise click.UsageError(exc.message) from None
     options = CaptureOptions(
-        device=device,
-        steps=load_steps(steps_file) if steps_file else (),
-        storage_state_path=storage_state,
-        account_label=account,
+        rendering=RenderingOptions(device=device),
+        interaction=InteractionOptions(
+            steps=load_steps(steps_file) if steps_file else (),
+            storage_state_path=storage_state,
+            account_label=account,
+        ),
     )
     with open_toolkit(ctx) as kit:
         if url_list is not None:

@@ -42,8 +42,10 @@ def log_verify(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def log_show(ctx: click.Context, item_id: str, reason: str, as_json: bool) -> None:
     """Show ITEM_ID's custody events; the viewing itself is logged as a 'view' event."""
+    from evidence import CustodyAction
+
     with open_toolkit(ctx) as kit:
-        kit.record_custody("view", item_id=item_id, reason=reason)
+        kit.record_custody(CustodyAction.VIEW, item_id=item_id, reason=reason)
         lines = kit.custody_lines(item_id)
     if as_json:
         emit_json([asdict(line) for line in lines])

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from evidence.model import safe_json
 from evidence.model.errors import BundleError
 from evidence.model.manifest import canonical_json
-from evidence.model.records import IdFactory, isoformat
+from evidence.model.records import CustodyAction, IdFactory, isoformat
 from evidence.model.tables import CustodyEvent
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def append(
     at: datetime,
     new_id: IdFactory,
     actor: str,
-    action: str,
+    action: CustodyAction,
     item_id: str | None = None,
     case_id: str | None = None,
     reason: str = "",
@@ -91,7 +91,8 @@ def append(
         id=new_id(),
         at=at,
         actor=actor,
-        action=action,
+        # Through the enum: a caller's plain string is checked, and the log holds the value.
+        action=CustodyAction(action).value,
         item_id=item_id,
         case_id=case_id,
         reason=reason,
@@ -111,7 +112,7 @@ def append(
 class NewEvent:
     """An event to append with :func:`append_many`."""
 
-    action: str
+    action: CustodyAction
     item_id: str | None = None
     case_id: str | None = None
     reason: str = ""
@@ -132,7 +133,8 @@ def append_many(
     for new in events:
         seq += 1
         event = CustodyEvent(
-            seq=seq, id=new_id(), at=at, actor=actor, action=new.action, item_id=new.item_id,
+            seq=seq, id=new_id(), at=at, actor=actor, action=CustodyAction(new.action).value,
+            item_id=new.item_id,
             case_id=new.case_id, reason=new.reason, hash_before=new.hash_before,
             hash_after=new.hash_after,
             details=canonical_json(new.details or {}).decode("utf-8"),

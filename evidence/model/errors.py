@@ -8,6 +8,8 @@ CLI catches this base class once and exits non-zero. Programming errors
 
 from __future__ import annotations
 
+import enum
+
 
 class EvidenceError(Exception):
     """Base class of every error the toolkit reports to its users."""
@@ -95,15 +97,28 @@ class CertificateError(EvidenceError):
     """An officer's certificate is missing, does not match the key, or is not valid now."""
 
 
+class SignatureFailure(enum.StrEnum):
+    """Which check of a manifest signature failed."""
+
+    MALFORMED = "malformed"
+    """Not a DER CMS SignedData of the expected shape."""
+    DIGEST = "digest"
+    """The signed digest is not the manifest's: the manifest changed."""
+    SIGNATURE = "signature"
+    """The signature value does not verify with the embedded certificate's key."""
+    CERTIFICATE = "certificate"
+    """The certificate was not valid at the signing time, or may not sign."""
+    UNTRUSTED = "untrusted"
+    """The certificate does not chain to a given trust root."""
+
+
 class SignatureError(EvidenceError):
     """A manifest signature does not verify.
 
     ``failure`` says which check failed, so a verifier can report it without
-    parsing the message: ``malformed``, ``digest``, ``signature``,
-    ``certificate`` (not valid at the signing time, wrong key usage) or
-    ``untrusted``.
+    parsing the message.
     """
 
-    def __init__(self, message: str, *, failure: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, failure: SignatureFailure, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.failure = failure

@@ -11,12 +11,31 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from evidence.model import safe_json
+from evidence.model.capture_options import StepAction
+from evidence.model.capture_record import (
+    CapturedPage,
+    CaptureFlag,
+    CaptureRecord,
+    EnvironmentCheck,
+    EnvironmentStatus,
+    EnvironmentSummary,
+    HostRecord,
+    HttpExchange,
+    Interaction,
+    PageRendering,
+    Provenance,
+    ScreenshotLayout,
+    ScreenshotTile,
+    StepResult,
+    TlsOrigin,
+)
 from evidence.model.errors import BundleError
 from evidence.model.hashing import Digests, digest_bytes
-from evidence.model.records import CaptureRecord, isoformat
+from evidence.model.records import isoformat
 
 MANIFEST_FORMAT = "evidence-toolkit/manifest/v1"
 ARTIFACT_DIR = "artifacts"
@@ -89,84 +108,6 @@ class Manifest:
         return digest_bytes(self.to_bytes())
 
 
-def capture_to_json(record: CaptureRecord) -> dict[str, Any]:
-    """The capture metadata as it appears in the manifest (no local paths)."""
-    return {
-        "requested_url": record.requested_url,
-        "final_url": record.final_url,
-        "redirect_chain": list(record.redirect_chain),
-        "started_at": isoformat(record.started_at),
-        "finished_at": isoformat(record.finished_at),
-        "page_title": record.page_title,
-        "http_status": record.http_status,
-        "server_ip": record.server_ip,
-        "user_agent": record.user_agent,
-        "browser_version": record.browser_version,
-        "viewport": {"width": record.viewport[0], "height": record.viewport[1]},
-        "exchanges": [
-            {
-                "url": ex.url,
-                "method": ex.method,
-                "status": ex.status,
-                "server_ip": ex.server_ip,
-                "mime_type": ex.mime_type,
-                "body_size": ex.body_size,
-            }
-            for ex in record.exchanges
-        ],
-        "warnings": list(record.warnings),
-        **_capture_4b_to_json(record),
-        **_capture_4a_to_json(record),
-    }
-
-
-def _capture_4b_to_json(record: CaptureRecord) -> dict[str, Any]:
-    """Device, screenshot tiles, navigation steps (进入步骤) and page events."""
-    return {
-        "device": {
-            "name": record.device,
-            "locale": record.locale,
-            "timezone_id": record.timezone_id,
-            "device_scale_factor": record.device_scale_factor,
-            "is_mobile": record.is_mobile,
-        },
-        "page_height": record.page_height,
-        "screenshot_tiles": [
-            {
-                "index": t.index,
-                "name": t.name,
-                "y": t.y,
-                "height": t.height,
-                "pixel_y": t.pixel_y,
-                "pixel_height": t.pixel_height,
-            }
-            for t in record.screenshot_tiles
-        ],
-        "screenshot_stitched": record.screenshot_stitched,
-        "steps": [
-            {
-                "index": r.index,
-                "action": r.action,
-                "description": r.description,
-                "started_at": isoformat(r.started_at),
-                "finished_at": isoformat(r.finished_at),
-                "outcome": r.outcome,
-                "artifact": r.artifact,
-            }
-            for r in record.steps
-        ],
-        "account": {
-            "label": record.account_label,
-            "storage_state_sha256": record.storage_state_sha256,
-        },
-        "video_note": record.video_note,
-        "dialogs": list(record.dialogs),
-        "popups": list(record.popups),
-        "downloads": list(record.downloads),
-        "flags": list(record.flags),
-    }
-
-
 def parse_manifest(data: bytes) -> Manifest:
     """Parse and validate manifest bytes; raises BundleError naming what is wrong."""
     raw = safe_json.loads(data, "manifest.json")
@@ -224,28 +165,49 @@ def _int(obj: Any, key: str) -> int:
     return value
 
 
+# --- the capture record's manifest form -----------------------------------------
+#
+# Sealed manifests hold the capture as one flat object. The record groups its
+# facts by domain; each group maps onto its own flat keys here, so the grouping
+# never changes a byte of a manifest (tests/fixtures/capture_records holds the
+# exact form).
+
+
+def capture_to_json(record: CaptureRecord) -> dict[str, Any]:
+    """The capture metadata as it appears in the manifest (no local paths)."""
+    return {
+        **_page_to_json(record.page),
+        **_rendering_to_json(record.rendering, record.screenshots),
+        **_interaction_to_json(record.interaction),
+        **_provenance_to_json(record.provenance),
+        **_environment_to_json(record.environment),
+        "exchanges": [
+            {
+                "url": ex.url,
+                "method": ex.method,
+                "status": ex.status,
+                "server_ip": ex.server_ip,
+                "mime_type": ex.mime_type,
+                "body_size": ex.body_size,
+            }
+            for ex in record.exchanges
+        ],
+        "warnings": list(record.warnings),
+        # Through the enums: a caller's plain string is checked, and the manifest holds the value.
+        "flags": [CaptureFlag(flag).value for flag in record.flags],
+    }
+
+
 def capture_from_json(raw: dict[str, Any]) -> CaptureRecord:
-    """Rebuild the capture record from its manifest form (files are not included)."""
-    from datetime import datetime
+    """Rebuild the capture record from its manifest form (files are not included).
 
-    from evidence.model.records import HttpExchange
-
-    def when(value: Any) -> datetime:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-    viewport = raw.get("viewport") or {}
+    Raises ``ValueError`` for a flag, step action or check status this toolkit
+    never writes: the stored form is the toolkit's own.
+    """
     return CaptureRecord(
-        requested_url=str(raw["requested_url"]),
-        final_url=str(raw["final_url"]),
-        redirect_chain=tuple(str(u) for u in raw.get("redirect_chain", ())),
-        started_at=when(raw["started_at"]),
-        finished_at=when(raw["finished_at"]),
-        page_title=str(raw.get("page_title", "")),
-        http_status=raw.get("http_status"),
-        server_ip=raw.get("server_ip"),
-        user_agent=str(raw.get("user_agent", "")),
-        browser_version=str(raw.get("browser_version", "")),
-        viewport=(int(viewport.get("width", 0)), int(viewport.get("height", 0))),
+        page=_page_from_json(raw),
+        rendering=_rendering_from_json(raw),
+        provenance=_provenance_from_json(raw),
         files=(),
         exchanges=tuple(
             HttpExchange(
@@ -259,29 +221,87 @@ def capture_from_json(raw: dict[str, Any]) -> CaptureRecord:
             for e in raw.get("exchanges", ())
         ),
         warnings=tuple(str(w) for w in raw.get("warnings", ())),
-        **_capture_4b_from_json(raw),
-        **_capture_4a_from_json(raw),
+        flags=tuple(CaptureFlag(str(f)) for f in raw.get("flags", ())),
+        screenshots=_screenshots_from_json(raw),
+        interaction=_interaction_from_json(raw),
+        environment=_environment_from_json(raw),
     )
 
 
-def _capture_4b_from_json(raw: dict[str, Any]) -> dict[str, Any]:
-    from datetime import datetime
+def _when(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
-    from evidence.model.records import ScreenshotTile, StepResult
 
-    def when(value: Any) -> datetime:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-    device = raw.get("device") or {}
-    account = raw.get("account") or {}
+def _page_to_json(page: CapturedPage) -> dict[str, Any]:
     return {
-        "device": str(device.get("name", "")),
-        "locale": str(device.get("locale", "")),
-        "timezone_id": str(device.get("timezone_id", "")),
-        "device_scale_factor": int(device.get("device_scale_factor", 1)),
-        "is_mobile": bool(device.get("is_mobile", False)),
-        "page_height": int(raw.get("page_height", 0)),
-        "screenshot_tiles": tuple(
+        "requested_url": page.requested_url,
+        "final_url": page.final_url,
+        "redirect_chain": list(page.redirect_chain),
+        "started_at": isoformat(page.started_at),
+        "finished_at": isoformat(page.finished_at),
+        "page_title": page.title,
+        "http_status": page.http_status,
+        "server_ip": page.server_ip,
+    }
+
+
+def _page_from_json(raw: dict[str, Any]) -> CapturedPage:
+    return CapturedPage(
+        requested_url=str(raw["requested_url"]),
+        final_url=str(raw["final_url"]),
+        redirect_chain=tuple(str(u) for u in raw.get("redirect_chain", ())),
+        title=str(raw.get("page_title", "")),
+        http_status=raw.get("http_status"),
+        server_ip=raw.get("server_ip"),
+        started_at=_when(raw["started_at"]),
+        finished_at=_when(raw["finished_at"]),
+    )
+
+
+def _rendering_to_json(rendering: PageRendering, shots: ScreenshotLayout) -> dict[str, Any]:
+    """The screen, the device emulated on it, and how the page was photographed."""
+    return {
+        "viewport": {"width": rendering.viewport[0], "height": rendering.viewport[1]},
+        "device": {
+            "name": rendering.device,
+            "locale": rendering.locale,
+            "timezone_id": rendering.timezone_id,
+            "device_scale_factor": rendering.device_scale_factor,
+            "is_mobile": rendering.is_mobile,
+        },
+        "page_height": shots.page_height,
+        "screenshot_tiles": [
+            {
+                "index": t.index,
+                "name": t.name,
+                "y": t.y,
+                "height": t.height,
+                "pixel_y": t.pixel_y,
+                "pixel_height": t.pixel_height,
+            }
+            for t in shots.tiles
+        ],
+        "screenshot_stitched": shots.stitched,
+    }
+
+
+def _rendering_from_json(raw: dict[str, Any]) -> PageRendering:
+    viewport = raw.get("viewport") or {}
+    device = raw.get("device") or {}
+    return PageRendering(
+        viewport=(int(viewport.get("width", 0)), int(viewport.get("height", 0))),
+        device=str(device.get("name", "")),
+        device_scale_factor=int(device.get("device_scale_factor", 1)),
+        is_mobile=bool(device.get("is_mobile", False)),
+        locale=str(device.get("locale", "")),
+        timezone_id=str(device.get("timezone_id", "")),
+    )
+
+
+def _screenshots_from_json(raw: dict[str, Any]) -> ScreenshotLayout:
+    return ScreenshotLayout(
+        page_height=int(raw.get("page_height", 0)),
+        tiles=tuple(
             ScreenshotTile(
                 index=int(t["index"]),
                 name=str(t["name"]),
@@ -292,32 +312,67 @@ def _capture_4b_from_json(raw: dict[str, Any]) -> dict[str, Any]:
             )
             for t in raw.get("screenshot_tiles", ())
         ),
-        "screenshot_stitched": bool(raw.get("screenshot_stitched", True)),
-        "steps": tuple(
+        stitched=bool(raw.get("screenshot_stitched", True)),
+    )
+
+
+def _interaction_to_json(interaction: Interaction) -> dict[str, Any]:
+    """Navigation steps (进入步骤), the account used, and what the page did."""
+    return {
+        "steps": [
+            {
+                "index": r.index,
+                "action": StepAction(r.action).value,
+                "description": r.description,
+                "started_at": isoformat(r.started_at),
+                "finished_at": isoformat(r.finished_at),
+                "outcome": r.outcome,
+                "artifact": r.artifact,
+            }
+            for r in interaction.steps
+        ],
+        "account": {
+            "label": interaction.account_label,
+            "storage_state_sha256": interaction.storage_state_sha256,
+        },
+        "video_note": interaction.video_note,
+        "dialogs": list(interaction.dialogs),
+        "popups": list(interaction.popups),
+        "downloads": list(interaction.downloads),
+    }
+
+
+def _interaction_from_json(raw: dict[str, Any]) -> Interaction:
+    account = raw.get("account") or {}
+    return Interaction(
+        steps=tuple(
             StepResult(
                 index=int(r["index"]),
-                action=str(r["action"]),
+                action=StepAction(str(r["action"])),
                 description=str(r.get("description", "")),
-                started_at=when(r["started_at"]),
-                finished_at=when(r["finished_at"]),
+                started_at=_when(r["started_at"]),
+                finished_at=_when(r["finished_at"]),
                 outcome=str(r.get("outcome", "")),
                 artifact=str(r.get("artifact", "")),
             )
             for r in raw.get("steps", ())
         ),
-        "account_label": str(account.get("label", "")),
-        "storage_state_sha256": str(account.get("storage_state_sha256", "")),
-        "video_note": str(raw.get("video_note", "")),
-        "dialogs": tuple(str(d) for d in raw.get("dialogs", ())),
-        "popups": tuple(str(d) for d in raw.get("popups", ())),
-        "downloads": tuple(str(d) for d in raw.get("downloads", ())),
-        "flags": tuple(str(d) for d in raw.get("flags", ())),
-    }
+        account_label=str(account.get("label", "")),
+        storage_state_sha256=str(account.get("storage_state_sha256", "")),
+        video_note=str(raw.get("video_note", "")),
+        dialogs=tuple(str(d) for d in raw.get("dialogs", ())),
+        popups=tuple(str(d) for d in raw.get("popups", ())),
+        downloads=tuple(str(d) for d in raw.get("downloads", ())),
+    )
 
 
-def _capture_4a_to_json(record: CaptureRecord) -> dict[str, Any]:
-    """Provenance (DNS, TLS) and the clean-environment check summary."""
+def _provenance_to_json(provenance: Provenance) -> dict[str, Any]:
+    """The browser, the capturing machine, DNS answers and TLS chains."""
     return {
+        "user_agent": provenance.user_agent,
+        "browser_version": provenance.browser_version,
+        "capture_host": provenance.capture_host,
+        "outbound_ip": provenance.outbound_ip,
         "hosts": [
             {
                 "host": h.host,
@@ -325,7 +380,7 @@ def _capture_4a_to_json(record: CaptureRecord) -> dict[str, Any]:
                 "addresses": list(h.addresses),
                 "error": h.error,
             }
-            for h in record.hosts
+            for h in provenance.hosts
         ],
         "tls": [
             {
@@ -340,29 +395,21 @@ def _capture_4a_to_json(record: CaptureRecord) -> dict[str, Any]:
                 "chain_sha256": list(t.chain_sha256),
                 "certificate_error": t.certificate_error,
             }
-            for t in record.tls
+            for t in provenance.tls
         ],
-        "environment": [
-            {"name": c.name, "status": c.status, "detail": c.detail} for c in record.environment
-        ],
-        "capture_host": record.capture_host,
-        "outbound_ip": record.outbound_ip,
-        "clock": {"offset_ms": record.clock_offset_ms, "source": record.clock_source},
     }
 
 
-def _capture_4a_from_json(raw: dict[str, Any]) -> dict[str, Any]:
-    from datetime import datetime
-
-    from evidence.model.records import EnvironmentCheck, HostRecord, TlsOrigin
-
+def _provenance_from_json(raw: dict[str, Any]) -> Provenance:
     def when(value: Any) -> datetime | None:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+        return _when(value) if value else None
 
-    clock = raw.get("clock") or {}
-    offset = clock.get("offset_ms")
-    return {
-        "hosts": tuple(
+    return Provenance(
+        user_agent=str(raw.get("user_agent", "")),
+        browser_version=str(raw.get("browser_version", "")),
+        capture_host=str(raw.get("capture_host", "")),
+        outbound_ip=raw.get("outbound_ip"),
+        hosts=tuple(
             HostRecord(
                 host=str(h["host"]),
                 unicode_host=str(h.get("unicode_host", h["host"])),
@@ -371,7 +418,7 @@ def _capture_4a_from_json(raw: dict[str, Any]) -> dict[str, Any]:
             )
             for h in raw.get("hosts", ())
         ),
-        "tls": tuple(
+        tls=tuple(
             TlsOrigin(
                 origin=str(t["origin"]),
                 protocol=str(t.get("protocol", "")),
@@ -386,12 +433,30 @@ def _capture_4a_from_json(raw: dict[str, Any]) -> dict[str, Any]:
             )
             for t in raw.get("tls", ())
         ),
-        "environment": tuple(
-            EnvironmentCheck(str(c["name"]), str(c["status"]), str(c.get("detail", "")))
+    )
+
+
+def _environment_to_json(environment: EnvironmentSummary) -> dict[str, Any]:
+    """The clean-environment check summary (the full document is an artifact)."""
+    return {
+        "environment": [
+            {"name": c.name, "status": EnvironmentStatus(c.status).value, "detail": c.detail}
+            for c in environment.checks
+        ],
+        "clock": {"offset_ms": environment.clock_offset_ms, "source": environment.clock_source},
+    }
+
+
+def _environment_from_json(raw: dict[str, Any]) -> EnvironmentSummary:
+    clock = raw.get("clock") or {}
+    offset = clock.get("offset_ms")
+    return EnvironmentSummary(
+        checks=tuple(
+            EnvironmentCheck(
+                str(c["name"]), EnvironmentStatus(str(c["status"])), str(c.get("detail", ""))
+            )
             for c in raw.get("environment", ())
         ),
-        "capture_host": str(raw.get("capture_host", "")),
-        "outbound_ip": raw.get("outbound_ip"),
-        "clock_offset_ms": int(offset) if isinstance(offset, int) else None,
-        "clock_source": str(clock.get("source", "")),
-    }
+        clock_offset_ms=int(offset) if isinstance(offset, int) else None,
+        clock_source=str(clock.get("source", "")),
+    )

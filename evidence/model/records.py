@@ -2,7 +2,9 @@
 
 The stages (``capture``, ``anchoring``, ``reports``) take and return these
 frozen dataclasses; none of them imports another stage. The facade in
-:mod:`evidence.services.toolkit` composes them.
+:mod:`evidence.services.toolkit` composes them. A capture's options and record
+have modules of their own: :mod:`evidence.model.capture_options` and
+:mod:`evidence.model.capture_record`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from evidence.model.capture_record import CaptureRecord
 
 if TYPE_CHECKING:
     # Only for annotations: the records stay importable without loading cryptography.
@@ -41,233 +45,6 @@ def isoformat(moment: datetime) -> str:
         raise ValueError("naive datetime: every time in the toolkit is timezone-aware")
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-# --- capture -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureOptions:
-    """How to drive the browser. Defaults match an officer's desktop view."""
-
-    chromium_path: Path | None = None
-    viewport_width: int = 1280
-    viewport_height: int = 800
-    user_agent: str = (
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/156.0.0.0 Safari/537.36"
-    )
-    locale: str = "zh-CN"
-    timezone_id: str = "Asia/Shanghai"
-    navigation_timeout_s: float = 30.0
-    settle_timeout_s: float = 5.0
-    operator: str = ""
-    software: str = "evidence-toolkit"
-    software_version: str = "0"
-    # -- screenshots, devices, steps, robustness (issue 4 part B) --
-    allow_private_targets: bool = False
-    """Capture loopback/private/link-local hosts; off so a URL cannot probe the office LAN."""
-    allowed_private_hosts: tuple[str, ...] = ()
-    """``host`` or ``host:port`` entries that may be captured even though they are private
-    (an agency's own intranet mirror) while every other private address stays refused."""
-    browser_args: tuple[str, ...] = ()
-    """Extra Chromium command-line flags; the environment record lists every flag used."""
-    device: str = ""
-    """Device preset ("iphone-13", "pixel-7", "desktop-1280" or a Playwright device
-    name); empty means the desktop viewport and user agent above."""
-    tile_height: int = 16_384
-    """Pages taller than this (CSS px) are photographed in tiles of this height."""
-    max_stitch_pixels: int = 80_000_000
-    """Tiles are stitched into one ``screenshot.png`` only up to this many pixels."""
-    record_video: bool | None = None
-    """Record the session as a video; ``None`` means "when ffmpeg is installed"."""
-    steps: tuple[CaptureStep, ...] = ()
-    storage_state_path: Path | None = None
-    """A Playwright storage-state JSON (cookies, localStorage) for a logged-in capture."""
-    account_label: str = ""
-    total_timeout_s: float = 180.0
-    """Hard bound on one capture: the browser is killed when it is exceeded."""
-    step_timeout_s: float = 10.0
-    max_scroll_steps: int = 80
-    max_dialogs: int = 20
-    max_response_bytes: int = 256 * 1024 * 1024
-    """Response bodies above this are not copied into the WARC (marked truncated)."""
-    max_download_bytes: int = 100 * 1024 * 1024
-    # --- provenance and clean-environment check (issue 4A) ---
-    environment_policy: str = "record"
-    """``record``: run the clean-environment check and record every result;
-    ``refuse``: additionally refuse to capture when a check fails."""
-    reference_clock: Clock | None = None
-    """A trusted time source (e.g. the TSA's genTime) to compare the local clock with."""
-    ntp_servers: tuple[str, ...] = ("ntp.ntsc.ac.cn", "cn.pool.ntp.org")
-    """``host`` or ``host:port``; asked in turn (1 s each) when no reference clock is given."""
-    certificate_errors: str = "record"
-    """``record``: capture a page whose TLS certificate is not trusted and record the error;
-    ``refuse``: fail the capture instead."""
-    tls_trust_roots: Path | None = None
-    """Extra PEM trust roots (e.g. an agency CA) for checking servers' certificate chains."""
-
-
-@dataclass(frozen=True, slots=True)
-class CapturedFile:
-    """One file the capture wrote into its working directory."""
-
-    path: Path
-    name: str
-    role: str
-    media_type: str
-
-
-@dataclass(frozen=True, slots=True)
-class HttpExchange:
-    """Summary of one request/response the browser made (full detail is in the WARC)."""
-
-    url: str
-    method: str
-    status: int
-    server_ip: str | None
-    mime_type: str
-    body_size: int
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureRecord:
-    """What a capture saw and wrote, before anything is sealed."""
-
-    requested_url: str
-    final_url: str
-    redirect_chain: tuple[str, ...]
-    started_at: datetime
-    finished_at: datetime
-    page_title: str
-    http_status: int | None
-    server_ip: str | None
-    user_agent: str
-    browser_version: str
-    viewport: tuple[int, int]
-    files: tuple[CapturedFile, ...]
-    exchanges: tuple[HttpExchange, ...] = ()
-    warnings: tuple[str, ...] = ()
-    # -- screenshots, devices, steps, robustness (issue 4 part B) --
-    device: str = ""
-    locale: str = ""
-    timezone_id: str = ""
-    device_scale_factor: int = 1
-    is_mobile: bool = False
-    page_height: int = 0
-    """Height of the page in CSS px when it was photographed."""
-    screenshot_tiles: tuple[ScreenshotTile, ...] = ()
-    screenshot_stitched: bool = True
-    steps: tuple[StepResult, ...] = ()
-    """Every navigation step executed (进入步骤), in order."""
-    account_label: str = ""
-    storage_state_sha256: str = ""
-    video_note: str = ""
-    """Why there is no session video, when there is none."""
-    dialogs: tuple[str, ...] = ()
-    popups: tuple[str, ...] = ()
-    downloads: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    """Machine-readable markers: http-error, bot-challenge, unsettled, truncated, ..."""
-    # --- provenance and clean-environment check (issue 4A) ---
-    hosts: tuple[HostRecord, ...] = ()
-    tls: tuple[TlsOrigin, ...] = ()
-    environment: tuple[EnvironmentCheck, ...] = ()
-    capture_host: str = ""
-    outbound_ip: str | None = None
-    clock_offset_ms: int | None = None
-    """Local clock minus the trusted time, when one could be asked."""
-    clock_source: str = ""
-
-
-# --- capture provenance and environment (issue 4A) -------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HostRecord:
-    """A host the browser contacted, as the capture machine's resolver answered for it."""
-
-    host: str
-    """ASCII form (punycode for an IDN host), as it appears in URLs on the wire."""
-    unicode_host: str
-    """The same name in Unicode (equal to ``host`` for a plain ASCII name)."""
-    addresses: tuple[str, ...]
-    """A/AAAA answers from the OS resolver at capture time (not the browser's own cache)."""
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TlsOrigin:
-    """An HTTPS origin the browser contacted and the certificate chain it presents."""
-
-    origin: str
-    """``https://host[:port]`` (ASCII host)."""
-    protocol: str
-    cipher: str
-    subject: str
-    issuer: str
-    not_before: datetime | None
-    not_after: datetime | None
-    subject_alt_names: tuple[str, ...]
-    chain_sha256: tuple[str, ...]
-    """SHA-256 fingerprints (hex) of the chain as served, leaf first."""
-    certificate_error: str | None
-    """Why the chain is not trusted for this host (``None``: it verified)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EnvironmentCheck:
-    """One item of the clean-environment check (清洁性检查)."""
-
-    name: str
-    status: str
-    """``pass``, ``warn``, ``fail`` or ``not_checked``."""
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureStep:
-    """One step of a repeatable navigation (see ``capture.load_steps``).
-
-    ``action`` is goto, click, type, press, scroll, wait or screenshot;
-    ``target`` is the URL (goto), CSS selector (click, type, press, wait) or
-    name (screenshot); ``value`` the text (type) or key (press); ``amount``
-    milliseconds (wait) or pixels (scroll, 0 = to the bottom).
-    """
-
-    action: str
-    target: str = ""
-    value: str = ""
-    amount: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    """What happened when a step ran."""
-
-    index: int
-    action: str
-    description: str
-    started_at: datetime
-    finished_at: datetime
-    outcome: str
-    """``ok``, ``failed: <reason>`` or ``skipped``."""
-    artifact: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ScreenshotTile:
-    """One tile of a page too tall for a single screenshot."""
-
-    index: int
-    name: str
-    y: int
-    """Offset of the tile's top edge in CSS px from the top of the page."""
-    height: int
-    """Height in CSS px."""
-    pixel_y: int
-    """Offset in the stitched image, in image pixels."""
-    pixel_height: int
 
 
 # --- timestamp -----------------------------------------------------------
@@ -441,6 +218,25 @@ class VerificationReport:
 # --- custody and report signing -----------------------------------------
 
 
+class CustodyAction(enum.StrEnum):
+    """What a custody event records (``action`` in ``docs/custody.md``); stored as the value."""
+
+    CASE_CREATE = "case.create"
+    CAPTURE_START = "capture.start"
+    CAPTURE_FAIL = "capture.fail"
+    SEAL = "seal"
+    TIMESTAMP = "timestamp"
+    ANCHOR = "anchor"
+    SIGN = "sign"
+    REPORT = "report"
+    EXPORT = "export"
+    EXPORT_WACZ = "export.wacz"
+    VIEW = "view"
+    VERIFY = "verify"
+    DOCTOR_MARK_FAILED = "doctor.mark-failed"
+    """``evidence doctor`` settled a capture that was interrupted before sealing."""
+
+
 @dataclass(frozen=True, slots=True)
 class CustodyLine:
     """One entry of an item's custody log as the report shows it."""
@@ -449,6 +245,8 @@ class CustodyLine:
     at: datetime
     actor: str
     action: str
+    """As stored: a :class:`CustodyAction` value for every event this toolkit writes, kept
+    as text so that a log written by another version still shows what it holds."""
     reason: str
     hash_after: str
     """Hex digest of the log's hash chain after this entry."""
@@ -467,7 +265,7 @@ class ReportSigner:
     """Who signs, e.g. ``张三（执法证号 11010001）``; shown in the signature dictionary."""
 
 
-# --- officers and manifest signatures (issue 3 item 5) -------------------
+# --- officers and manifest signatures -------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ, useful
 from pyasn1_modules import rfc5280, rfc5652
 
-from evidence.model.errors import CertificateError, SignatureError
+from evidence.model.errors import CertificateError, SignatureError, SignatureFailure
 from evidence.model.officer_keys import (
     OfficerPrivateKey,
     common_name_of,
@@ -185,7 +185,7 @@ def verify_manifest_signature(
         raise SignatureError(
             f"digest mismatch: the signature by {who} covers {digest_name} {claimed.hex()}, "
             f"but the manifest's {digest_name} is {expected.hex()}",
-            failure="digest",
+            failure=SignatureFailure.DIGEST,
         )
 
     signed_bytes = _signed_attributes_der(list(signer["signedAttrs"]))
@@ -203,7 +203,7 @@ def verify_manifest_signature(
             f"certificate of {who} was not valid at the signing time {signing_time.isoformat()} "
             f"(valid from {certificate.not_valid_before_utc.isoformat()} "
             f"to {certificate.not_valid_after_utc.isoformat()})",
-            failure="certificate",
+            failure=SignatureFailure.CERTIFICATE,
         )
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -211,7 +211,7 @@ def verify_manifest_signature(
             raise SignatureError(
                 f"certificate of {who} does not allow signing "
                 "(keyUsage lacks digitalSignature and nonRepudiation)",
-                failure="certificate",
+                failure=SignatureFailure.CERTIFICATE,
             )
     except x509.ExtensionNotFound:
         pass
@@ -272,7 +272,7 @@ def _signed_attributes_der(attributes: list[rfc5652.Attribute]) -> bytes:
 
 
 def _malformed(detail: str) -> SignatureError:
-    return SignatureError(f"malformed CMS signature: {detail}", failure="malformed")
+    return SignatureError(f"malformed CMS signature: {detail}", failure=SignatureFailure.MALFORMED)
 
 
 def _decode_signed_data(signature_der: bytes) -> rfc5652.SignedData:
@@ -410,7 +410,7 @@ def _check_signature(
     except InvalidSignature:
         raise SignatureError(
             f"bad signature: the signature does not verify with the certificate of {who}",
-            failure="signature",
+            failure=SignatureFailure.SIGNATURE,
         ) from None
     except UnsupportedAlgorithm as exc:
         raise _malformed(f"unsupported key in the certificate of {who}") from exc
@@ -463,7 +463,7 @@ def _check_trust(
     raise SignatureError(
         f"untrusted signer {who}: the certificate does not chain to any of the "
         f"{len(roots)} trust root(s) given",
-        failure="untrusted",
+        failure=SignatureFailure.UNTRUSTED,
     )
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from evidence.model import custody as custody_log
 from evidence.model.config import Settings
-from evidence.model.records import Clock, IdFactory
+from evidence.model.records import Clock, CustodyAction, IdFactory
 from evidence.model.store import ArtifactStore
 
 
@@ -39,7 +39,7 @@ class ServiceContext:
     def custody(
         self,
         session: Session,
-        action: str,
+        action: CustodyAction,
         *,
         item_id: str | None = None,
         case_id: str | None = None,

@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from anchoring.anvil import LocalChain
 from anchoring.chain import AlreadyAnchoredError, ChainUnreachableError, check_anchor
 from evidence.model import custody as custody_log
 from evidence.model.errors import AnchorError, EvidenceError, LifecycleError
 from evidence.model.merkle import MerkleTree
-from evidence.model.records import AnchorReceipt
+from evidence.model.records import AnchorReceipt, CustodyAction
 from evidence.model.tables import AnchorBatch, AnchorRecord, EvidenceItem, ItemStatus
 from evidence.services._context import ServiceContext
 from evidence.services._rows import chunks
@@ -33,6 +33,7 @@ from evidence.services.cases import item_info, item_row
 from evidence.services.chains import ChainAccess
 from evidence.services.checkpoints import ChainCheckpoints
 from evidence.services.results import BatchInfo, ItemInfo, RecheckOutcome, RecheckResult
+from reports.bundle.layout import CustodyAnchor
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ class AnchorService:
                 )
             events = [
                 custody_log.NewEvent(
-                    "anchor",
+                    CustodyAction.ANCHOR,
                     item_id=item_id,
                     hash_before=leaves[index].hex(),
                     hash_after=receipt.root.removeprefix("0x"),
@@ -405,3 +406,62 @@ def _confirm(batch: AnchorBatch, receipt: AnchorReceipt) -> None:
     batch.block_time = receipt.block_time
     batch.submitter = receipt.submitter
     batch.development = receipt.development
+
+
+def custody_anchor(session: Session, item_id: str) -> CustodyAnchor | None:
+    """The custody head's inclusion proof in the tree that anchors ``item_id`` now.
+
+    Recomputed from the batch's leaves in leaf order (its items' manifest
+    digests, then the custody head) and given only when that tree has the
+    batch's recorded root: never a wrong proof. None, with a log line saying
+    why, when the item is not anchored in a batch or the tree cannot be
+    reproduced (e.g. a batch given other extra leaves than the custody head).
+    """
+    record = session.exec(
+        select(AnchorRecord).where(
+            AnchorRecord.item_id == item_id, AnchorRecord.superseded_by == ""
+        )
+    ).first()
+    if record is None or record.batch_id is None:
+        return None
+    try:
+        batch, tree = _anchored_tree(session, record)
+    except ValueError as exc:
+        logger.warning("no custody proof exported for item %s: %s", item_id, exc)
+        return None
+    proof = tree.proof(tree.size - 1)
+    return CustodyAnchor(
+        event_hash=batch.custody_head,
+        seq=batch.custody_seq,
+        leaf_index=proof.leaf_index,
+        proof=tuple(h.hex() for h in proof.path),
+    )
+
+
+def _anchored_tree(session: Session, record: AnchorRecord) -> tuple[AnchorBatch, MerkleTree]:
+    """The record's batch and its tree rebuilt; ValueError saying why it cannot be."""
+    batch = session.get(AnchorBatch, record.batch_id)
+    if batch is None:
+        raise ValueError(f"batch {record.batch_id} is not recorded")
+    if not batch.custody_head:
+        raise ValueError(f"batch {batch.id} was made without a custody head")
+    if batch.root.lower() != record.root.lower():
+        raise ValueError(f"batch {batch.id} has root {batch.root}, the item's anchor {record.root}")
+    rows = session.exec(
+        select(AnchorRecord.leaf_index, EvidenceItem.manifest_sha256)
+        .join(EvidenceItem, col(EvidenceItem.id) == col(AnchorRecord.item_id))
+        .where(AnchorRecord.batch_id == batch.id)
+        .order_by(col(AnchorRecord.leaf_index))
+    ).all()
+    if [index for index, _ in rows] != list(range(len(rows))):
+        raise ValueError(f"the leaf indexes of batch {batch.id} are not 0, 1, 2, ...")
+    digests = [digest for _, digest in rows if digest is not None]
+    if len(digests) != len(rows):
+        raise ValueError(f"an item of batch {batch.id} has no manifest digest")
+    tree = MerkleTree([*map(bytes.fromhex, digests), bytes.fromhex(batch.custody_head)])
+    if tree.size != batch.tree_size or "0x" + tree.root.hex() != batch.root.lower():
+        raise ValueError(
+            f"the leaves of batch {batch.id} give root 0x{tree.root.hex()} over {tree.size} "
+            f"leaves, not the anchored {batch.root} over {batch.tree_size} (other extra leaves)"
+        )
+    return batch, tree

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evidence.model.capture_options import CaptureOptions
 from evidence.model.errors import EvidenceError, NotFoundError, UrlListError
-from evidence.model.records import CaptureOptions
 from evidence.model.tables import ItemStatus
 from evidence.services.results import (
     BatchCaptureResult,

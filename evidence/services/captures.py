@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import capture
+from evidence.model.capture_options import CaptureOptions, CaptureStep
+from evidence.model.capture_record import CaptureRecord
 from evidence.model.errors import EvidenceError
 from evidence.model.manifest import (
     ARTIFACT_DIR,
@@ -22,7 +24,7 @@ from evidence.model.manifest import (
     canonical_json,
     capture_to_json,
 )
-from evidence.model.records import CaptureOptions, CaptureRecord, CaptureStep, isoformat
+from evidence.model.records import CustodyAction, isoformat
 from evidence.model.tables import Artifact, Case, EvidenceItem, ItemStatus
 from evidence.model.version import __version__, dependency_versions
 from evidence.services._context import ServiceContext
@@ -54,8 +56,8 @@ class CaptureService:
         # Refused before an item exists: a refused URL is bad input, not a failed capture.
         capture.check_target(
             url,
-            allow_private=options.allow_private_targets,
-            allowed_hosts=options.allowed_private_hosts,
+            allow_private=options.safety.allow_private_targets,
+            allowed_hosts=options.safety.allowed_private_hosts,
         )
         item_id = self._record_start(case_number, url, options)
         workdir = self._ctx.settings.work_dir / item_id
@@ -88,8 +90,8 @@ class CaptureService:
             for entry in entries:
                 session.add(_artifact_row(self._ctx.new_id(), item_id, entry))
             item.status = ItemStatus.SEALED
-            item.final_url = record.final_url
-            item.page_title = record.page_title
+            item.final_url = record.page.final_url
+            item.page_title = record.page.title
             item.sealed_at = sealed_at
             item.manifest_sha256 = digests.sha256
             item.manifest_sm3 = digests.sm3
@@ -97,14 +99,14 @@ class CaptureService:
             session.add(item)
             self._ctx.custody(
                 session,
-                "seal",
+                CustodyAction.SEAL,
                 item_id=item_id,
                 case_id=item.case_id,
                 hash_after=digests.sha256,
                 details={
                     "artifacts": len(entries),
                     "manifest_sm3": digests.sm3,
-                    "final_url": record.final_url,
+                    "final_url": record.page.final_url,
                 },
             )
             # Artifacts, manifest, status and its custody event land in one transaction, after the
@@ -122,22 +124,35 @@ class CaptureService:
             item.error = reason
             session.add(item)
             self._ctx.custody(
-                session, "capture.fail", item_id=item.id, case_id=item.case_id, reason=reason
+                session,
+                CustodyAction.CAPTURE_FAIL,
+                item_id=item.id,
+                case_id=item.case_id,
+                reason=reason,
             )
             session.commit()
 
     def _effective_options(self, options: CaptureOptions) -> CaptureOptions:
         """The caller's options completed from the settings (browser, operator, allow-list)."""
         settings = self._ctx.settings
+        browser, provenance, safety = options.browser, options.provenance, options.safety
         return replace(
             options,
-            chromium_path=options.chromium_path or settings.chromium_path,
-            operator=options.operator or settings.operator,
-            software_version=__version__,
-            allow_private_targets=options.allow_private_targets or settings.allow_private_targets,
-            allowed_private_hosts=(
-                *options.allowed_private_hosts,
-                *settings.allowed_private_hosts,
+            browser=replace(browser, chromium_path=browser.chromium_path or settings.chromium_path),
+            provenance=replace(
+                provenance,
+                operator=provenance.operator or settings.operator,
+                software_version=__version__,
+            ),
+            safety=replace(
+                safety,
+                allow_private_targets=(
+                    safety.allow_private_targets or settings.allow_private_targets
+                ),
+                allowed_private_hosts=(
+                    *safety.allowed_private_hosts,
+                    *settings.allowed_private_hosts,
+                ),
             ),
         )
 
@@ -154,10 +169,10 @@ class CaptureService:
             session.flush()
             self._ctx.custody(
                 session,
-                "capture.start",
+                CustodyAction.CAPTURE_START,
                 item_id=item.id,
                 case_id=case.id,
-                details={"url": url, "device": options.device or "desktop"},
+                details={"url": url, "device": options.rendering.device or "desktop"},
             )
             session.commit()
             return item.id

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from evidence.model.db import as_utc
 from evidence.model.errors import EvidenceError, NotFoundError
+from evidence.model.records import CustodyAction
 from evidence.model.tables import (
     AnchorRecord,
     Artifact,
@@ -134,7 +135,7 @@ class CaseService:
             session.add(case)
             session.flush()
             self._ctx.custody(
-                session, "case.create", case_id=case.id,
+                session, CustodyAction.CASE_CREATE, case_id=case.id,
                 details={"number": number, "title": title, "cause": cause},
             )  # fmt: skip
             session.commit()

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from evidence.model import custody as custody_log
 from evidence.model.custody import LogVerification
 from evidence.model.db import as_utc
-from evidence.model.records import CustodyLine
+from evidence.model.records import CustodyAction, CustodyLine
 from evidence.model.tables import CustodyEvent
 from evidence.services._context import ServiceContext
 from evidence.services.cases import item_row
@@ -28,7 +28,7 @@ class CustodyService:
 
     def record_custody(
         self,
-        action: str,
+        action: CustodyAction,
         *,
         item_id: str | None = None,
         reason: str = "",
@@ -45,7 +45,9 @@ class CustodyService:
             )
             session.commit()
 
-    def record_output(self, action: str, item_id: str, path: Path, details: dict[str, Any]) -> None:
+    def record_output(
+        self, action: CustodyAction, item_id: str, path: Path, details: dict[str, Any]
+    ) -> None:
         """Custody event for a file made from an item, naming the file's SHA-256."""
         with path.open("rb") as stream:
             digest = hashlib.file_digest(stream, "sha256").hexdigest()

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from evidence.model.capture_options import CaptureOptions, SafetyOptions
 from evidence.model.errors import NotFoundError
-from evidence.model.records import CaptureOptions, VerificationReport
+from evidence.model.records import VerificationReport
 from evidence.services.demo_site import DemoSite
 from evidence.services.results import CompletionResult, ItemInfo
 from evidence.services.toolkit import Toolkit
@@ -74,7 +75,7 @@ def run_demo(
     options = CaptureOptions()
     if url is None:
         # The sample shop is served on 127.0.0.1, which captures refuse by default.
-        options = replace(options, allow_private_targets=True)
+        options = replace(options, safety=SafetyOptions(allow_private_targets=True))
     with _target(url) as target:
         item = toolkit.capture(DEMO_CASE_NUMBER, target, options)
     (capturing, _), (cosigning, _) = DEMO_OFFICERS[0][::-1], DEMO_OFFICERS[1][::-1]

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from evidence.model.errors import LifecycleError
 from evidence.model.manifest import capture_from_json
-from evidence.model.records import CustodyLine, ReportSigner
+from evidence.model.records import CustodyAction, CustodyLine, ReportSigner
 from evidence.model.tables import Case
 from evidence.model.version import __version__
 from evidence.services._context import ServiceContext
+from evidence.services.anchors import custody_anchor
 from evidence.services.cases import CaseService, artifact_rows, item_info, item_row
 from evidence.services.custody import CustodyService
 from evidence.services.reporting import ReportService
@@ -64,7 +65,9 @@ class ExportService:
                 custody_jsonl=custody_jsonl,
             )
             written = write_bundle(data, out_path)
-        self._custody.record_output("export", data.item_id, written, {"language": language})
+        self._custody.record_output(
+            CustodyAction.EXPORT, data.item_id, written, {"language": language}
+        )
         return written
 
     def bundle_input(
@@ -94,6 +97,7 @@ class ExportService:
             # artifact against the manifest as it copies it.
             manifest_bytes = self._ctx.store.read_bytes(item.manifest_sha256)
             sources = tuple((a.name, self._ctx.store.path_for(a.sha256)) for a in artifacts)
+            custody_proof = custody_anchor(session, item.id) if info.anchor else None
         report_path = self._reports.report(
             info.id,
             tmp / f"report-{info.id}.pdf",
@@ -113,6 +117,7 @@ class ExportService:
             tool_version=__version__,
             custody_jsonl=custody_jsonl,
             signatures=bf.bundle_signatures(self._signatures.item_signatures(info.id)),
+            custody_anchor=custody_proof,
         )
 
     def export_case(self, case_number: str, out_path: Path, *, language: str = "zh") -> Path:
@@ -175,7 +180,7 @@ class ExportService:
                     software=f"evidence-toolkit {__version__}",
                     warcs=wacz.warcs,
                     pages=(wacz.page,),
-                    extras=(
+                    package_fields=(
                         ("evidenceItem", wacz.item_id),
                         ("evidenceManifestSha256", wacz.manifest_sha256),
                     ),
@@ -184,7 +189,7 @@ class ExportService:
                 out_path,
             )
         self._custody.record_output(
-            "export.wacz", wacz.item_id, written, {"evidence": with_evidence}
+            CustodyAction.EXPORT_WACZ, wacz.item_id, written, {"evidence": with_evidence}
         )
         return written
 
@@ -196,21 +201,21 @@ class ExportService:
                 raise LifecycleError(f"item {item.id} is {item.status.value}, not sealed")
             case = session.get(Case, item.case_id)
             assert case is not None
-            record = capture_from_json(json.loads(item.capture_json))
+            page = capture_from_json(json.loads(item.capture_json)).page
             warcs = [a for a in artifact_rows(session, item.id) if a.role == "warc"]
             for warc in warcs:
                 self._ctx.store.verify(warc.sha256)
             return _WaczSources(
                 item_id=item.id,
                 manifest_sha256=item.manifest_sha256,
-                title=f"{case.number} {record.page_title}".strip(),
+                title=f"{case.number} {page.title}".strip(),
                 warcs=tuple(
                     (a.name.rsplit("/", 1)[-1], self._ctx.store.path_for(a.sha256)) for a in warcs
                 ),
                 page=WaczPage(
-                    url=record.final_url or record.requested_url,
-                    title=record.page_title,
-                    captured_at=record.started_at,
+                    url=page.final_url or page.requested_url,
+                    title=page.title,
+                    captured_at=page.started_at,
                     id=item.id,
                 ),
             )

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from evidence.model import custody
 from evidence.model.errors import EvidenceError
+from evidence.model.records import CustodyAction
 from evidence.model.tables import AnchorBatch, Artifact, EvidenceItem, ItemStatus
 from evidence.services._context import ServiceContext
 from evidence.services.results import NEEDS_ATTENTION, DoctorFinding, DoctorReport
@@ -68,7 +69,7 @@ class MaintenanceService:
                 at=self._ctx.clock(),
                 new_id=self._ctx.new_id,
                 actor=who,
-                action="doctor.mark-failed",
+                action=CustodyAction.DOCTOR_MARK_FAILED,
                 item_id=item.id,
                 case_id=item.case_id,
                 reason=item.error,

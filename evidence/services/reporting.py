@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from evidence.model.capture_record import CaptureRecord
 from evidence.model.errors import LifecycleError
 from evidence.model.manifest import capture_from_json
 from evidence.model.records import (
-    CaptureRecord,
+    CustodyAction,
     CustodyLine,
     ExhibitRow,
     ReportInput,
@@ -84,14 +85,16 @@ class ReportService:
         )
         if not signers:
             rendered = render_report(data, out_path)
-            self._custody.record_output("report", data.item_id, rendered, {"language": language})
+            self._custody.record_output(
+                CustodyAction.REPORT, data.item_id, rendered, {"language": language}
+            )
             return rendered
         with tempfile.TemporaryDirectory(prefix="evidence-report-") as tmp:
             signed = self._render_signed(data, signers, Path(tmp))
             out_path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(signed, out_path)
         self._custody.record_output(
-            "report",
+            CustodyAction.REPORT,
             data.item_id,
             out_path,
             {"language": language, "signed_by": [s.label for s in signers]},
@@ -216,10 +219,10 @@ def _tile_paths(
     tile_artifacts = {a.name: a for a in artifacts if a.role == "screenshot-tile"}
     # A page too tall to stitch is reported from its tiles: a screenshot.png
     # kept beside them shows only the top of the page.
-    if not tile_artifacts or (screenshot is not None and record.screenshot_stitched):
+    if not tile_artifacts or (screenshot is not None and record.screenshots.stitched):
         return ()
     # Page order is the capture record's; artifacts come sorted by name.
-    order = [t.name for t in record.screenshot_tiles]
+    order = [t.name for t in record.screenshots.tiles]
     if sorted(order) != sorted(tile_artifacts):
         order = list(tile_artifacts)
     return tuple(store.path_for(tile_artifacts[n].sha256) for n in order)

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from evidence.model import officer_keys
 from evidence.model.db import as_utc
 from evidence.model.errors import LifecycleError
-from evidence.model.records import SignatureInfo, SignerInfo
+from evidence.model.records import CustodyAction, SignatureInfo, SignerInfo
 from evidence.model.signatures import sign_manifest, verify_manifest_signature
 from evidence.model.tables import ItemStatus, ManifestSignature, Officer
 from evidence.services._context import ServiceContext
@@ -169,7 +169,7 @@ class SignatureService:
             signed_item = item_row(session, request.item_id)
             self._ctx.custody(
                 session,
-                "sign",
+                CustodyAction.SIGN,
                 item_id=request.item_id,
                 case_id=signed_item.case_id,
                 hash_before=signed_item.manifest_sha256 or "",

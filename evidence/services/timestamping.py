@@ -24,7 +24,7 @@ from anchoring.tsa_presets import PRESETS, preset_config
 from anchoring.tsa_presets import TSAPreset as TSAPreset  # re-exported by the facade
 from evidence.model.config import Settings
 from evidence.model.errors import ConfigurationError, LifecycleError, TimestampError
-from evidence.model.records import TimestampToken, isoformat
+from evidence.model.records import CustodyAction, TimestampToken, isoformat
 from evidence.model.tables import ItemStatus, TimestampRecord
 from evidence.services._context import ServiceContext
 from evidence.services._rows import timestamp_row, token_from_row
@@ -139,7 +139,7 @@ class TimestampService:
                 session.add(timestamp_row(self._ctx.new_id(), item_id, token))
                 self._ctx.custody(
                     session,
-                    "timestamp",
+                    CustodyAction.TIMESTAMP,
                     item_id=item_id,
                     case_id=item.case_id,
                     hash_before=item.manifest_sha256 or "",

@@ -21,13 +21,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from evidence.model.capture_options import CaptureOptions, CaptureStep
 from evidence.model.config import Settings
 from evidence.model.custody import LogVerification
 from evidence.model.db import open_engine
 from evidence.model.records import (
-    CaptureOptions,
-    CaptureStep,
     Clock,
+    CustodyAction,
     CustodyLine,
     IdFactory,
     OfficerInfo,
@@ -528,7 +528,7 @@ class Toolkit:
 
     def record_custody(
         self,
-        action: str,
+        action: CustodyAction,
         *,
         item_id: str | None = None,
         reason: str = "",

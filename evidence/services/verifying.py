@@ -18,7 +18,12 @@ from sqlmodel import select
 
 from anchoring.tsa import TSAConfig
 from evidence.model.errors import ConfigurationError, EvidenceError
-from evidence.model.records import AnchorReceipt, ReportSigner, VerificationReport
+from evidence.model.records import (
+    AnchorReceipt,
+    CustodyAction,
+    ReportSigner,
+    VerificationReport,
+)
 from evidence.model.tables import EvidenceItem
 from evidence.model.version import __version__, dependency_versions
 from evidence.services._context import ServiceContext
@@ -168,7 +173,7 @@ class VerifyService:
                 return
             self._ctx.custody(
                 session,
-                "verify",
+                CustodyAction.VERIFY,
                 item_id=item.id,
                 case_id=item.case_id,
                 hash_before=report.manifest_sha256,

@@ -12,9 +12,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidence.model.capture_options import CaptureOptions, RenderingOptions
 from evidence.model.errors import BrowserUnavailableError, BundleError, CaptureError
 from evidence.model.manifest import Manifest, ManifestEntry
-from evidence.model.records import CaptureOptions, Verdict
+from evidence.model.records import Verdict
 from evidence.verification.context import Check, Context, Fact, Findings, one_line
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
@@ -101,7 +102,9 @@ def _plan(ctx: Context, out: Findings, manifest: Manifest) -> _Replay | None:
     agent = manifest.capture.get("user_agent")
     # The recorded user agent: a server may send another page to another browser.
     options = (
-        CaptureOptions(user_agent=agent) if isinstance(agent, str) and agent else CaptureOptions()
+        CaptureOptions(rendering=RenderingOptions(user_agent=agent))
+        if isinstance(agent, str) and agent
+        else CaptureOptions()
     )
     return _Replay(shot, warc, url, size, options)
 

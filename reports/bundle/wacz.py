@@ -76,7 +76,7 @@ class WaczInput:
     warcs: tuple[tuple[str, Path], ...]
     """(file name inside ``archive/``, source WARC file)."""
     pages: tuple[WaczPage, ...]
-    extras: tuple[tuple[str, str], ...] = ()
+    package_fields: tuple[tuple[str, str], ...] = ()
     """Extra top-level datapackage keys (string values), e.g. the manifest digest."""
     evidence_bundle: Path | None = None
     """The item's evidence bundle zip, stored as :data:`EVIDENCE_BUNDLE` when given."""
@@ -150,7 +150,7 @@ def _datapackage(data: WaczInput, resources: list[dict[str, object]]) -> bytes:
     if data.pages:
         package["mainPageUrl"] = data.pages[0].url
         package["mainPageDate"] = _iso(data.pages[0].captured_at)
-    package.update(dict(data.extras))
+    package.update(dict(data.package_fields))
     return json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
 
 

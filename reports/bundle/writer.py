@@ -171,7 +171,7 @@ def _item_members(item: _SealedItem) -> list[tuple[str, bytes | Path]]:
         members.append((bf.TSA_ROOT, data.timestamp.trust_root_pem))
         members.append((bf.TIMESTAMP_JSON, bf.timestamp_to_json(data.timestamp)))
     if data.anchor is not None:
-        members.append((bf.ANCHOR_JSON, bf.anchor_to_json(data.anchor)))
+        members.append((bf.ANCHOR_JSON, bf.anchor_to_json(data.anchor, data.custody_anchor)))
     if data.custody_jsonl is not None:
         members.append((bf.CUSTODY_LOG, data.custody_jsonl))
     for stem, signature_der, certificate_pem in data.signatures:

@@ -6,15 +6,15 @@ from typing import Any
 
 from reportlab.platypus import Flowable, Table, TableStyle
 
-from evidence.model.records import EnvironmentCheck
+from evidence.model.capture_record import EnvironmentCheck, EnvironmentStatus
 from reports.pdf.layout import Layout
 from reports.pdf.styles import FRAME_WIDTH, PENDING_FILL, WARNING_BORDER, WARNING_FILL
 
 _STATUS_KEYS = {
-    "pass": "env_pass",
-    "warn": "env_warn",
-    "fail": "env_fail",
-    "not_checked": "env_not_checked",
+    EnvironmentStatus.PASS: "env_pass",
+    EnvironmentStatus.WARN: "env_warn",
+    EnvironmentStatus.FAIL: "env_fail",
+    EnvironmentStatus.NOT_CHECKED: "env_not_checked",
 }
 
 
@@ -35,10 +35,10 @@ def environment_section(layout: Layout, checks: tuple[EnvironmentCheck, ...]) ->
                 layout.p(layout.clip(check.detail), layout.s.cell),
             ]
         )
-        if check.status == "fail":
+        if check.status is EnvironmentStatus.FAIL:
             style.append(("TEXTCOLOR", (1, index), (1, index), WARNING_BORDER))
             style.append(("BACKGROUND", (1, index), (1, index), WARNING_FILL))
-        elif check.status == "warn":
+        elif check.status is EnvironmentStatus.WARN:
             style.append(("BACKGROUND", (1, index), (1, index), PENDING_FILL))
     table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle(style))
@@ -47,6 +47,4 @@ def environment_section(layout: Layout, checks: tuple[EnvironmentCheck, ...]) ->
 
 
 def _status(layout: Layout, check: EnvironmentCheck) -> str:
-    key = _STATUS_KEYS.get(check.status)
-    # An unknown status is printed as recorded rather than mapped to a guess.
-    return layout.t(key) if key else check.status
+    return layout.t(_STATUS_KEYS[check.status])

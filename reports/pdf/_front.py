@@ -6,7 +6,8 @@ from xml.sax.saxutils import escape
 
 from reportlab.platypus import Flowable, Paragraph
 
-from evidence.model.records import CaptureRecord, ReportInput
+from evidence.model.capture_record import CaptureRecord
+from evidence.model.records import ReportInput
 from reports.pdf.layout import MAX_URL_CHARS, Layout, tool_name
 
 Rows = list[tuple[str, Flowable]]
@@ -41,14 +42,15 @@ def capture_summary(layout: Layout, capture: CaptureRecord) -> list[Flowable]:
 def _page_rows(layout: Layout, c: CaptureRecord) -> Rows:
     s, t = layout.s, layout.t
     unknown = t("unknown")
+    page, provenance, viewport = c.page, c.provenance, c.rendering.viewport
     redirects: Flowable = (
         layout.lines(
             layout.clip_list(
-                [f"{i}. {url}" for i, url in enumerate(c.redirect_chain, 1)], MAX_URL_CHARS
+                [f"{i}. {url}" for i, url in enumerate(page.redirect_chain, 1)], MAX_URL_CHARS
             ),
             s.mono,
         )
-        if c.redirect_chain
+        if page.redirect_chain
         else layout.p(t("no_redirects"), s.value)
     )
     warnings: Flowable = (
@@ -56,19 +58,19 @@ def _page_rows(layout: Layout, c: CaptureRecord) -> Rows:
         if c.warnings
         else layout.p(t("none"), s.value)
     )
-    status = str(c.http_status) if c.http_status is not None else unknown
+    status = str(page.http_status) if page.http_status is not None else unknown
     return [
-        (t("requested_url"), layout.p(layout.clip(c.requested_url, MAX_URL_CHARS), s.mono)),
-        (t("final_url"), layout.p(layout.clip(c.final_url, MAX_URL_CHARS), s.mono)),
+        (t("requested_url"), layout.p(layout.clip(page.requested_url, MAX_URL_CHARS), s.mono)),
+        (t("final_url"), layout.p(layout.clip(page.final_url, MAX_URL_CHARS), s.mono)),
         (t("redirect_chain"), redirects),
-        (t("capture_start"), layout.time_cell(c.started_at)),
-        (t("capture_end"), layout.time_cell(c.finished_at)),
-        (t("page_title"), layout.p(layout.clip(c.page_title) or unknown, s.value)),
+        (t("capture_start"), layout.time_cell(page.started_at)),
+        (t("capture_end"), layout.time_cell(page.finished_at)),
+        (t("page_title"), layout.p(layout.clip(page.title) or unknown, s.value)),
         (t("http_status"), layout.p(status, s.value)),
-        (t("server_ip"), layout.p(c.server_ip or unknown, s.mono)),
-        (t("browser_version"), layout.p(c.browser_version or unknown, s.value)),
-        (t("user_agent"), layout.p(layout.clip(c.user_agent) or unknown, s.mono)),
-        (t("viewport"), layout.p(t("viewport_value", w=c.viewport[0], h=c.viewport[1]), s.value)),
+        (t("server_ip"), layout.p(page.server_ip or unknown, s.mono)),
+        (t("browser_version"), layout.p(provenance.browser_version or unknown, s.value)),
+        (t("user_agent"), layout.p(layout.clip(provenance.user_agent) or unknown, s.mono)),
+        (t("viewport"), layout.p(t("viewport_value", w=viewport[0], h=viewport[1]), s.value)),
         (t("warnings"), warnings),
     ]
 
@@ -77,20 +79,23 @@ def _capture_context_rows(layout: Layout, c: CaptureRecord) -> Rows:
     """Rows only some captures have: device, host, clock check, navigation steps."""
     s, t = layout.s, layout.t
     rows: Rows = []
-    if c.device:
-        rows.append((t("device"), layout.p(c.device, s.value)))
-    if c.capture_host:
-        rows.append((t("capture_host"), layout.p(c.capture_host, s.mono)))
-    if c.outbound_ip:
-        rows.append((t("outbound_ip"), layout.p(c.outbound_ip, s.mono)))
-    if c.clock_offset_ms is not None:
+    if c.rendering.device:
+        rows.append((t("device"), layout.p(c.rendering.device, s.value)))
+    if c.provenance.capture_host:
+        rows.append((t("capture_host"), layout.p(c.provenance.capture_host, s.mono)))
+    if c.provenance.outbound_ip:
+        rows.append((t("outbound_ip"), layout.p(c.provenance.outbound_ip, s.mono)))
+    clock = c.environment
+    if clock.clock_offset_ms is not None:
         offset = t(
             "clock_offset_value",
-            ms=f"{c.clock_offset_ms:+d}",
-            source=c.clock_source or t("unknown"),
+            ms=f"{clock.clock_offset_ms:+d}",
+            source=clock.clock_source or t("unknown"),
         )
         rows.append((t("clock_offset"), layout.p(offset, s.value)))
-    if c.steps:
-        steps = [f"{step.index}. {step.description} — {step.outcome}" for step in c.steps]
+    if c.interaction.steps:
+        steps = [
+            f"{step.index}. {step.description} — {step.outcome}" for step in c.interaction.steps
+        ]
         rows.append((t("steps"), layout.lines(layout.clip_list(steps), s.value)))
     return rows

@@ -6,7 +6,8 @@ from xml.sax.saxutils import escape
 
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
-from evidence.model.records import CaptureRecord, TlsOrigin, isoformat
+from evidence.model.capture_record import CaptureRecord, TlsOrigin
+from evidence.model.records import isoformat
 from reports.pdf.layout import Layout
 from reports.pdf.styles import FRAME_WIDTH
 
@@ -23,9 +24,9 @@ def network_section(layout: Layout, capture: CaptureRecord) -> list[Flowable]:
     out.append(_hosts(layout, capture))
     out.append(Spacer(1, 8))
     out += _subheading(layout, "tls_heading")
-    if not capture.tls:
+    if not capture.provenance.tls:
         out.append(layout.p(layout.t("net_none"), layout.s.value))
-    out += [_tls_origin(layout, origin) for origin in capture.tls]
+    out += [_tls_origin(layout, origin) for origin in capture.provenance.tls]
     out.append(Spacer(1, 8))
     out += _subheading(layout, "exchanges_heading")
     out += _exchanges(layout, capture)
@@ -38,7 +39,8 @@ def _subheading(layout: Layout, key: str) -> list[Flowable]:
 
 def _hosts(layout: Layout, capture: CaptureRecord) -> Flowable:
     s = layout.s
-    if not capture.hosts:
+    hosts = capture.provenance.hosts
+    if not hosts:
         return layout.p(layout.t("net_none"), s.value)
     rows = [
         [
@@ -47,7 +49,7 @@ def _hosts(layout: Layout, capture: CaptureRecord) -> Flowable:
             ),
             layout.lines(list(h.addresses) or [h.error or layout.t("net_none")], s.mono),
         ]
-        for h in capture.hosts[:MAX_EXCHANGES]
+        for h in hosts[:MAX_EXCHANGES]
     ]
     return layout.grid_table(("col_host", "col_addresses"), rows, [200.0, FRAME_WIDTH - 200.0])
 

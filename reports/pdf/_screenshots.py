@@ -103,7 +103,7 @@ class TiledScreenshot:
         self.layout = layout
         self.data = data
         self.paths = data.screenshot_tiles
-        names = [tile.name for tile in data.capture.screenshot_tiles]
+        names = [tile.name for tile in data.capture.screenshots.tiles]
         # The capture record's names are used only when it lists every tile.
         self.names = names if len(names) == len(self.paths) else None
         self.pixel_height = 0
@@ -143,7 +143,7 @@ class TiledScreenshot:
         names = self.names or ["#1", f"#{count}"]
         message = self.text(
             "tiles_front",
-            h=f"{self.data.capture.page_height or self.pixel_height:,}",
+            h=f"{self.data.capture.screenshots.page_height or self.pixel_height:,}",
             n=count,
             first=names[0],
             last=names[-1],

@@ -52,7 +52,7 @@ from reports.pdf._screenshots import TiledScreenshot, screenshot_section, viewpo
 from reports.pdf._timestamp import timestamp_section
 from reports.pdf.layout import Layout, pdf_date, tool_name
 from reports.pdf.styles import FRAME_HEIGHT, FRAME_WIDTH
-from reports.pdfa import make_pdfa
+from reports.pdfa import ReportIdentity, make_pdfa
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ class PdfMeta:
     keywords: str
     creator: str
     created_at: datetime
+    identity: ReportIdentity | None = None
+    """The item and manifest digest an item's report is about (XMP only)."""
 
 
 def render_report(data: ReportInput, out_path: Path) -> Path:
@@ -137,7 +139,7 @@ def report_story(
     story: list[Flowable] = front_matter(layout, data)
     after_front = len(story)
     story += capture_summary(layout, capture)
-    story += environment_section(layout, capture.environment)
+    story += environment_section(layout, capture.environment.checks)
     tiled: TiledScreenshot | None = None
     if screenshot is not None:
         story += screenshot_section(layout, screenshot)
@@ -194,6 +196,7 @@ def _meta(data: ReportInput) -> PdfMeta:
         keywords=data.case_number,
         creator=tool_name(data.tool_version),
         created_at=data.generated_at,
+        identity=ReportIdentity(data.item_id, data.manifest_sha256),
     )
 
 
@@ -229,6 +232,7 @@ def build_pdf(
             keywords=meta.keywords,
             creator=meta.creator,
             created_at=meta.created_at,
+            identity=meta.identity,
         )
         final_tmp.replace(out_path)
     except ReportError:
