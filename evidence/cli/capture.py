@@ -99,10 +99,11 @@ def capture(
             _capture_list(kit, case_number, url_list, options, jobs, no_complete, as_json)
             return
         assert url is not None
-        item = kit.capture(case_number, url, options)
         pending: tuple[str, ...] = ()
-        if not no_complete:
-            done = kit.complete(item.id)
+        if no_complete:
+            item = kit.capture(case_number, url, options)
+        else:
+            done = kit.capture_and_complete(case_number, url, options)
             item, pending = done.item, done.pending
     if as_json:
         emit_json({"item": item_json(item), "pending": list(pending)})

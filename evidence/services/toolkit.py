@@ -41,6 +41,7 @@ from evidence.model.records import (
 )
 from evidence.model.store import ArtifactStore
 from evidence.services._context import ServiceContext
+from evidence.services._preload import preload
 from evidence.services.results import (
     BatchCaptureResult,
     BatchInfo,
@@ -52,6 +53,15 @@ from evidence.services.results import (
     DoctorReport,
     ItemInfo,
     RecheckResult,
+)
+
+# What timestamping and anchoring import (web3 and eth_account are the slow part).
+COMPLETION_MODULES = (
+    "evidence.services.completion",
+    "anchoring.chain",
+    "anchoring.tsa",
+    "anchoring.devtsa",
+    "anchoring.anvil",
 )
 
 if TYPE_CHECKING:
@@ -368,6 +378,21 @@ class Toolkit:
 
     def complete(self, item_id: str) -> CompletionResult:
         return self.completion.complete(item_id)
+
+    def capture_and_complete(
+        self, case_number: str, url: str, options: CaptureOptions | None = None
+    ) -> CompletionResult:
+        """Capture and seal ``url``, then timestamp and anchor it (see :meth:`complete`).
+
+        The timestamp and chain clients load while the browser works, so the
+        whole takes little more than the capture itself.
+        """
+        loading = preload(COMPLETION_MODULES)
+        try:
+            item = self.capture(case_number, url, options)
+        finally:
+            loading.join()
+        return self.complete(item.id)
 
     def complete_pending(self) -> list[CompletionResult]:
         return self.completion.complete_pending()
