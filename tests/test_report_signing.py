@@ -323,6 +323,28 @@ def test_garbage_is_one_line_error(pki: PKI, tmp_path: Path) -> None:
         validate_pdf_signatures(junk, pki.roots)
 
 
+def _sign_as_officer(
+    pki: PKI,
+    signed: dict[str, Path],
+    out: Path,
+    timestamper: PdfTimestamper | None,
+    tsa_roots: bytes | None,
+) -> Path:
+    """张三 signs the report with the given timestamp client (the variable under test)."""
+    officer = _officer(pki, "张三")
+    return sign_pdf(
+        signed["report"],
+        out,
+        key=officer.key,
+        certificate=officer.certificate,
+        chain=[pki.root],
+        field_name="Officer1",
+        signer_label="张三",
+        timestamper=timestamper,
+        tsa_roots=tsa_roots,
+    )
+
+
 def test_timestamps_come_from_the_given_client(
     pki: PKI, signed: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -334,17 +356,8 @@ def test_timestamps_come_from_the_given_client(
         asked.append((message_digest, hash_algorithm))
         return client(message_digest, hash_algorithm)
 
-    officer = _officer(pki, "张三")
-    out = sign_pdf(
-        signed["report"],
-        tmp_path / "recorded.pdf",
-        key=officer.key,
-        certificate=officer.certificate,
-        chain=[pki.root],
-        field_name="Officer1",
-        signer_label="张三",
-        timestamper=recording,
-        tsa_roots=pki.tsa.ca_certificate_pem,
+    out = _sign_as_officer(
+        pki, signed, tmp_path / "recorded.pdf", recording, pki.tsa.ca_certificate_pem
     )
     assert [algorithm for _, algorithm in asked] == ["sha256", "sha256"]
     assert all(len(digest) == 32 for digest, _ in asked)
@@ -360,19 +373,8 @@ def test_a_token_over_another_digest_is_refused(
     def wrong(message_digest: bytes, hash_algorithm: str) -> bytes:
         return client(bytes(32), hash_algorithm)
 
-    officer = _officer(pki, "张三")
     with pytest.raises(ReportError, match="over a different digest"):
-        sign_pdf(
-            signed["report"],
-            tmp_path / "x.pdf",
-            key=officer.key,
-            certificate=officer.certificate,
-            chain=[pki.root],
-            field_name="Officer1",
-            signer_label="张三",
-            timestamper=wrong,
-            tsa_roots=pki.tsa.ca_certificate_pem,
-        )
+        _sign_as_officer(pki, signed, tmp_path / "x.pdf", wrong, pki.tsa.ca_certificate_pem)
     assert not list(tmp_path.iterdir())
 
 
@@ -387,18 +389,9 @@ def test_a_timestamp_response_is_not_a_token(
         ).tokens
         return token.response_der
 
-    officer = _officer(pki, "张三")
     with pytest.raises(ReportError, match="did not return an RFC 3161 TimeStampToken"):
-        sign_pdf(
-            signed["report"],
-            tmp_path / "x.pdf",
-            key=officer.key,
-            certificate=officer.certificate,
-            chain=[pki.root],
-            field_name="Officer1",
-            signer_label="张三",
-            timestamper=response_instead,
-            tsa_roots=pki.tsa.ca_certificate_pem,
+        _sign_as_officer(
+            pki, signed, tmp_path / "x.pdf", response_instead, pki.tsa.ca_certificate_pem
         )
     assert not list(tmp_path.iterdir())
 
@@ -406,16 +399,5 @@ def test_a_timestamp_response_is_not_a_token(
 def test_a_timestamper_without_roots_is_refused(
     pki: PKI, signed: dict[str, Path], tmp_path: Path
 ) -> None:
-    officer = _officer(pki, "张三")
     with pytest.raises(ReportError, match="without the TSA's trust roots"):
-        sign_pdf(
-            signed["report"],
-            tmp_path / "x.pdf",
-            key=officer.key,
-            certificate=officer.certificate,
-            chain=[pki.root],
-            field_name="Officer1",
-            signer_label="张三",
-            timestamper=tsa_timestamper(pki.tsa.config()),
-            tsa_roots=None,
-        )
+        _sign_as_officer(pki, signed, tmp_path / "x.pdf", tsa_timestamper(pki.tsa.config()), None)
