@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from evidence.model import custody
 from evidence.model.config import Settings
-from evidence.model.db import head_revision, open_engine, schema_revision
+from evidence.model.db import HEAD_REVISION, head_revision, open_engine, schema_revision
 from evidence.model.errors import ConfigurationError
 from evidence.model.records import CustodyAction, IdFactory
 from evidence.model.tables import ItemStatus
@@ -189,3 +189,26 @@ def test_an_older_schema_is_migrated_with_its_data_kept(database_url: str) -> No
     with engine.connect() as connection:
         assert connection.execute(text('SELECT title FROM "case"')).scalar_one() == "旧案"
     engine.dispose()
+
+
+def test_the_known_head_is_alembics_head() -> None:
+    # open_engine skips Alembic when the database is at HEAD_REVISION: a new
+    # migration must move that constant too, or databases would not migrate.
+    assert head_revision() == HEAD_REVISION
+
+
+def test_an_up_to_date_database_opens_without_importing_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    open_engine(url).dispose()
+    code = (
+        "import sys\n"
+        "from evidence.model.db import open_engine\n"
+        f"open_engine({url!r}).dispose()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
