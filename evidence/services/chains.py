@@ -112,6 +112,14 @@ class ChainAccess:
         """Start (if needed) the embedded anvil node and return its RPC URL."""
         return self._local().ensure_running()
 
+    def local_chain_has_history(self) -> bool:
+        """This data directory has run a local node (its state is on disk)."""
+        chain = self._local()
+        return chain.state_path.exists() or chain.good_state_path.exists()
+
+    def local_chain_running(self) -> bool:
+        return self._local().pid is not None
+
     def stop_local_chain(self) -> None:
         LocalChain(self._settings.home).stop()
 

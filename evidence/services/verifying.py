@@ -70,7 +70,7 @@ class VerifyService:
         report_tsa_url: str | None = None,
         report_tsa_roots_pem: bytes | None = None,
     ) -> VerificationReport:
-        """Verify a bundle or a WACZ; the embedded local chain is started if the bundle names it.
+        """Verify a bundle or a WACZ; this machine's own local chain is used if the bundle names it.
 
         ``options`` (when given) replaces ``rpc_url``/``trust_roots_pem``/``offline``.
         With ``report_path`` the verification report PDF is written there too;
@@ -88,7 +88,14 @@ class VerifyService:
             options = VerifyOptions(
                 rpc_url=rpc_url, trust_roots_pem=trust_roots_pem, offline=offline
             )
-        run = run_verification(bundle, self._with_local_knowledge(bundle, options))
+        started_local = False
+        try:
+            options, started_local = self._with_local_knowledge(bundle, options)
+            run = run_verification(bundle, options)
+        finally:
+            if started_local:
+                # A verification leaves no process behind: the node it woke goes back down.
+                self._chains.stop_local_chain()
         if report_path is not None:
             self._write_report(run, report_path, report_language, verifier_name, report_signer)
             if report_signer is not None:
@@ -123,16 +130,22 @@ class VerifyService:
                 )
         return self._timestamping.pdf_timestamper(chosen), trust_roots_of(chosen)
 
-    def _with_local_knowledge(self, bundle: Path, options: VerifyOptions) -> VerifyOptions:
+    def _with_local_knowledge(
+        self, bundle: Path, options: VerifyOptions
+    ) -> tuple[VerifyOptions, bool]:
+        """The options completed from this machine, and whether its local node was started."""
+        started = False
         if options.signer_roots_pem is None:
             # This toolkit knows its own officers' certificates; an outside expert
             # passes the agency CA (or the officers' certificates) instead.
             options = replace(options, signer_roots_pem=self._officers.officer_certificates_pem())
         if not options.offline and options.rpc_url is None:
             settings = self._ctx.settings
-            local = None if settings.rpc_url else self._local_rpc_for(bundle, options)
+            local = None
+            if not settings.rpc_url:
+                local, started = self._local_rpc_for(bundle, options)
             options = replace(options, rpc_url=local or settings.rpc_url or None)
-        return options
+        return options, started
 
     def _write_report(
         self,
@@ -186,12 +199,18 @@ class VerifyService:
             )
             session.commit()
 
-    def _local_rpc_for(self, bundle: Path, options: VerifyOptions) -> str | None:
-        """When a bundle was anchored on our own local chain, make sure that node runs."""
+    def _local_rpc_for(self, bundle: Path, options: VerifyOptions) -> tuple[str | None, bool]:
+        """This machine's local node, when the bundle names a local chain and this
+        machine has one with history; and whether it had to be started.
+
+        A machine without a local chain of its own never gets a fresh, empty node
+        for the purpose: that node could only make a genuine bundle fail.
+        """
         anchor = _recorded_anchor(bundle, options)
-        if anchor is None or not anchor.development:
-            return None
-        return self._chains.local_chain_rpc_url()
+        if anchor is None or not anchor.development or not self._chains.local_chain_has_history():
+            return None, False
+        was_running = self._chains.local_chain_running()
+        return self._chains.local_chain_rpc_url(), not was_running
 
 
 def _recorded_anchor(bundle: Path, options: VerifyOptions) -> AnchorReceipt | None:

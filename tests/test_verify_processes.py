@@ -1,0 +1,80 @@
+"""A verification leaves no process behind and never starts an empty chain.
+
+On the capturing machine a stopped local node is woken to check the anchor
+and stopped again; on an expert's machine, which has no local chain of its
+own, no node is started at all (a fresh, empty one could only make a
+genuine bundle fail).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from anchoring.anvil import LocalChain, find_anvil
+from evidence.model.capture_options import CaptureOptions, SafetyOptions
+from evidence.model.config import Settings
+from evidence.model.errors import ConfigurationError
+from evidence.model.records import Verdict
+from evidence.services.demo_site import DemoSite
+from evidence.services.toolkit import Toolkit
+from tests.conftest import require, require_tool
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    require(Path("/usr/bin/chromium").exists(), "Debian chromium is not installed")
+    require_tool("openssl")
+    try:
+        find_anvil()
+    except ConfigurationError as exc:
+        require(False, exc.message)
+    home = tmp_path_factory.mktemp("capturing-home")
+    with Toolkit(Settings.from_env(home)) as kit, DemoSite() as site:
+        kit.create_case("C-proc", "verification processes", exist_ok=True)
+        local = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
+        item = kit.capture("C-proc", site.url_for("/old-listing"), local)
+        done = kit.complete(item.id)
+        assert not done.pending, done.pending
+        out = kit.export(item.id, home / "item.zip")
+    yield home, out
+    LocalChain(home).stop()
+
+
+def _chain_verdicts(report_checks: object) -> list[Verdict]:
+    return [c.verdict for c in report_checks if c.check == "anchor.chain"]  # type: ignore[attr-defined]
+
+
+def test_the_capturing_machine_wakes_its_node_and_puts_it_back_down(
+    bundle: tuple[Path, Path],
+) -> None:
+    home, out = bundle
+    LocalChain(home).stop()
+    assert LocalChain(home).pid is None
+    with Toolkit(Settings.from_env(home)) as kit:
+        report = kit.verify(out, options=None)
+    assert _chain_verdicts(report.checks) == [Verdict.PASS]
+    assert LocalChain(home).pid is None
+
+
+def test_a_running_node_is_left_running(bundle: tuple[Path, Path]) -> None:
+    home, out = bundle
+    chain = LocalChain(home)
+    chain.ensure_running()
+    pid = chain.pid
+    with Toolkit(Settings.from_env(home)) as kit:
+        kit.verify(out)
+    assert LocalChain(home).pid == pid
+
+
+def test_an_expert_machine_starts_no_chain(bundle: tuple[Path, Path], tmp_path: Path) -> None:
+    home, out = bundle
+    LocalChain(home).stop()  # the capturing machine's node is not reachable from elsewhere
+    expert = tmp_path / "expert-home"
+    with Toolkit(Settings.from_env(expert)) as kit:
+        report = kit.verify(out)
+    assert _chain_verdicts(report.checks) == [Verdict.NOT_CHECKED]
+    assert LocalChain(expert).pid is None
+    assert not LocalChain(expert).state_path.exists()
