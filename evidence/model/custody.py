@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x45564944  # "EVID": one advisory lock for the custody chain
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_REDACTED_KEYS = {"event_hash", "prev_hash", "redacted", "seq"}
+"""All a redacted line of an extract may hold: the chain is followed without its content."""
 
 
 def default_actor() -> str:
@@ -234,32 +238,63 @@ def extract_lines(
 
 def verify_extract(data: bytes) -> tuple[int, str]:
     """Check a bundle's custody extract; returns (events, head hash) or raises BundleError."""
-    previous: dict[str, Any] | None = None
-    count = 0
-    for number, raw_line in enumerate(data.splitlines(), start=1):
-        entry = safe_json.loads(raw_line, f"custody log line {number}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("event_hash"), str):
-            raise BundleError(f"custody log line {number} has no event_hash")
-        if not entry.get("redacted"):
-            body = {k: v for k, v in entry.items() if k != "event_hash"}
-            if hash_body(body) != entry["event_hash"]:
-                raise BundleError(
-                    f"custody log line {number} (seq {entry.get('seq')}) does not match its "
-                    "hash: the event was edited"
-                )
-        if previous is not None:
-            if entry.get("prev_hash") != previous["event_hash"]:
-                raise BundleError(
-                    f"custody log line {number} (seq {entry.get('seq')}) does not link to the "
-                    "line before it: an event was inserted, removed or reordered"
-                )
-            if entry.get("seq") != previous.get("seq", 0) + 1:
-                raise BundleError(
-                    f"custody log line {number}: seq {entry.get('seq')} does not follow "
-                    f"{previous.get('seq')}"
-                )
-        previous = entry
-        count += 1
-    if previous is None:
-        raise BundleError("the custody log extract is empty")
-    return count, str(previous["event_hash"])
+    events = chained_events(data)
+    return len(events), str(events[-1]["event_hash"])
+
+
+def chained_events(data: bytes) -> list[dict[str, Any]]:
+    """The events of an extract whose chain holds, in order. Raises :class:`BundleError`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"not UTF-8 ({exc})") from exc
+    previous: tuple[str, int] | None = None
+    events: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        event = _event(number, line)
+        event_hash, prev_hash, seq = event["event_hash"], event["prev_hash"], event["seq"]
+        label = f"line {number} (seq {seq})"
+        if previous is not None and prev_hash != previous[0]:
+            raise BundleError(
+                f"{label}: prev_hash {prev_hash} does not link to the previous event_hash "
+                f"{previous[0]} (an event was removed, inserted or reordered)"
+            )
+        if previous is not None and seq != previous[1] + 1:
+            raise BundleError(f"{label}: seq follows {previous[1]} (gap or reordering)")
+        _check_event_hash(label, event)
+        previous = (event_hash, seq)
+        events.append(event)
+    if not events:
+        raise BundleError("the extract holds no events")
+    return events
+
+
+def _event(number: int, line: str) -> dict[str, Any]:
+    """One line as a JSON object whose hashes and seq are well formed."""
+    if not line.strip():
+        raise BundleError(f"line {number} is empty")
+    event = safe_json.loads(line, f"line {number}")
+    if not isinstance(event, dict):
+        raise BundleError(f"line {number} is not a JSON object")
+    for key in ("event_hash", "prev_hash"):
+        value = event.get(key)
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            raise BundleError(f"line {number}: {key} is missing or not 64 hex digits")
+    seq = event.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise BundleError(f"line {number}: seq is missing or not an integer")
+    return event
+
+
+def _check_event_hash(label: str, event: dict[str, Any]) -> None:
+    if event.get("redacted") is True:
+        if set(event) - _REDACTED_KEYS:
+            raise BundleError(f"{label}: a redacted event may hold only its hashes and seq")
+        return
+    body = {k: v for k, v in event.items() if k != "event_hash"}
+    recomputed = hash_body(body)
+    if recomputed != event["event_hash"]:
+        raise BundleError(
+            f"{label}: event_hash {event['event_hash']} differs from the recomputed {recomputed} "
+            f"(the {event.get('action', '?')!s} event was edited)"
+        )
