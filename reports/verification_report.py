@@ -118,6 +118,7 @@ _VERDICT_COLOURS = {
     Verdict.PASS: colors.HexColor("#1b5e20"),
     Verdict.FAIL: colors.HexColor("#b71c1c"),
     Verdict.NOT_CHECKED: colors.HexColor("#8d6e00"),
+    Verdict.UNTRUSTED: colors.HexColor("#6a1b9a"),
 }
 
 

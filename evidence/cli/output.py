@@ -95,7 +95,7 @@ def print_pending(lines: Iterable[str]) -> None:
 
 def print_verification(result: VerificationReport) -> None:
     """Every check on its own line, then the verdict in the user's language."""
-    marks = {Verdict.PASS: "PASS", Verdict.FAIL: "FAIL", Verdict.NOT_CHECKED: "NOT CHECKED"}
+    marks = {verdict: verdict.value for verdict in Verdict}
     for check in result.checks:
         click.echo(
             f"[{marks[check.verdict]:>11}] {check.check:<18} {check.subject}: {check.detail}"
@@ -104,5 +104,12 @@ def print_verification(result: VerificationReport) -> None:
         click.echo(gettext("Verification: all checks passed"))
     elif result.exit_code == 1:
         click.echo(gettext("Verification: FAILED"))
+    elif result.untrusted:
+        click.echo(
+            gettext(
+                "Verification: UNTRUSTED — consistent, but resting on material the bundle "
+                "supplies about itself; compare the fingerprints above out of band"
+            )
+        )
     else:
         click.echo(gettext("Verification: some checks could not be run"))

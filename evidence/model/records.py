@@ -175,6 +175,9 @@ class Verdict(enum.StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"
     NOT_CHECKED = "NOT CHECKED"
+    UNTRUSTED = "UNTRUSTED"
+    """Consistent, but resting only on what the bundle supplies about itself (its TSA
+    root, its signers' certificates, its chain): never a pass."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,15 +205,20 @@ class VerificationReport:
         return tuple(c for c in self.checks if c.verdict is Verdict.NOT_CHECKED)
 
     @property
+    def untrusted(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.verdict is Verdict.UNTRUSTED)
+
+    @property
     def passed(self) -> bool:
-        return not self.failures and not self.not_checked
+        return not self.failures and not self.not_checked and not self.untrusted
 
     @property
     def exit_code(self) -> int:
-        """0 all passed, 1 something failed, 2 something could not be checked."""
+        """0 all passed, 1 something failed, 2 something could not be checked or rests
+        only on the bundle's own word (UNTRUSTED)."""
         if self.failures:
             return 1
-        if self.not_checked:
+        if self.not_checked or self.untrusted:
             return 2
         return 0
 
