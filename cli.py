@@ -29,6 +29,7 @@ from evidence.cli import (
     exports,
     maintenance,
     officers,
+    trust,
     tsa,
     verify,
 )
@@ -94,7 +95,9 @@ def main(ctx: click.Context, home: str | None, verbose: int) -> None:
 
 
 def _register_commands() -> None:
-    modules = (demo, cases, capture, exports, verify, chain, tsa, maintenance, custody, officers)
+    modules = (
+        demo, cases, capture, exports, verify, trust, chain, tsa, maintenance, custody, officers
+    )
     for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)

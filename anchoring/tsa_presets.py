@@ -1,10 +1,11 @@
 """Well-known public RFC 3161 time-stamp authorities, by name.
 
-A preset is only a URL and where to get the TSA's trust roots: the roots
-themselves are **not** shipped, because a trust decision must be the
-operator's (download them from the TSA's own site, check their fingerprints,
-and keep the PEM file with the case system's configuration). See
-``docs/timestamping.md``.
+A preset is a URL and where the TSA's trust roots come from. The roots of
+DigiCert, Sectigo and GlobalSign ship in ``tsa_roots/`` (from Debian's
+ca-certificates), but trusting one stays the operator's or expert's decision
+(``evidence trust add tsa --preset NAME`` after comparing the fingerprint in
+``docs/trust.md`` with the TSA's own site). FreeTSA's root is not in that
+store and is not shipped. See ``docs/timestamping.md``.
 
 None of these services can be reached from the toolkit's test machines (no
 internet there); the same code paths are tested against the local
@@ -15,10 +16,16 @@ against the TSA's current documentation before relying on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from anchoring.tsa import TSAConfig
 from evidence.model.errors import ConfigurationError
+
+ROOTS_DIRECTORY: Final = Path(__file__).resolve().parent / "tsa_roots"
+"""The public TSAs' roots, copied from Debian's ca-certificates (Mozilla's programme) so
+that a verification years later does not depend on the machine's certificate store;
+their fingerprints are listed in ``docs/trust.md``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,14 @@ from evidence.model.records import (
     Verdict,
     VerificationReport,
 )
+from evidence.model.trust import (
+    TrustedCertificate,
+    TrustedChain,
+    TrustError,
+    TrustKind,
+    TrustPolicy,
+    load_trust,
+)
 from evidence.model.version import __version__
 
 if TYPE_CHECKING:
@@ -97,6 +105,7 @@ if TYPE_CHECKING:
         tsa_presets,
     )
     from evidence.services.toolkit import Toolkit
+    from evidence.services.trust import PresetRoot, preset_roots
     from evidence.verification import BundleLimits, VerifyOptions, verify_bundle
 
 # Everything below is loaded on first use, for start-up time: ``evidence --help``
@@ -136,6 +145,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "BundleLimits": ("evidence.verification", "BundleLimits"),
     "VerifyOptions": ("evidence.verification", "VerifyOptions"),
     "verify_bundle": ("evidence.verification", "verify_bundle"),
+    "PresetRoot": ("evidence.services.trust", "PresetRoot"),
+    "preset_roots": ("evidence.services.trust", "preset_roots"),
 }
 
 
@@ -191,6 +202,7 @@ __all__ = [
     "NotFoundError",
     "OfficerInfo",
     "OfficerKeyError",
+    "PresetRoot",
     "ProvenanceOptions",
     "RecheckOutcome",
     "RecheckResult",
@@ -211,6 +223,11 @@ __all__ = [
     "TimestampError",
     "TimestampToken",
     "Toolkit",
+    "TrustError",
+    "TrustKind",
+    "TrustPolicy",
+    "TrustedCertificate",
+    "TrustedChain",
     "UrlListError",
     "Verdict",
     "VerificationReport",
@@ -218,6 +235,8 @@ __all__ = [
     "__version__",
     "language_from_environment",
     "load_steps",
+    "load_trust",
+    "preset_roots",
     "read_url_list",
     "run_demo",
     "serve_agency_tsa",

@@ -74,7 +74,11 @@ _TEXT: dict[str, str] = {
     "outcome_0": N_("Every check passed"),
     "outcome_1": N_("At least one check FAILED"),
     "outcome_2": N_("No check failed, but some could not be carried out"),
-    "counts": N_("{p} passed, {f} failed, {n} not checked"),
+    "outcome_untrusted": N_(
+        "No check failed, but some rest only on what the bundle supplies about itself "
+        "(UNTRUSTED): compare the fingerprints and addresses below out of band"
+    ),
+    "counts": N_("{p} passed, {f} failed, {n} not checked, {u} untrusted"),
     "sec_setup": N_("1. What the checks relied on"),
     "sec_results": N_("2. Every check and its result"),
     "sec_notes": N_("3. Notes"),
@@ -88,6 +92,7 @@ _TEXT: dict[str, str] = {
     "PASS": N_("PASS"),
     "FAIL": N_("FAIL"),
     "NOT CHECKED": N_("NOT CHECKED"),
+    "UNTRUSTED": N_("UNTRUSTED"),
     "note_method": N_(
         "Each check was recomputed independently by the verifier: every file's SHA-256 and "
         "SM3 digest, the manifest signatures, the RFC 3161 time-stamp (signature, message "
@@ -102,6 +107,7 @@ _TEXT: dict[str, str] = {
 
 # Setup key -> English label; a key not listed here is printed as it is.
 _SETUP_LABELS: dict[str, str] = {
+    "trust": N_("Trust configuration"),
     "tsa_roots": N_("Time-stamp trust roots"),
     "signer_roots": N_("Signer trust roots"),
     "rpc_url": N_("Chain endpoint (JSON-RPC)"),
@@ -292,6 +298,12 @@ class _Layout:
         passed = sum(c.verdict is Verdict.PASS for c in checks)
         failed = sum(c.verdict is Verdict.FAIL for c in checks)
         unchecked = sum(c.verdict is Verdict.NOT_CHECKED for c in checks)
+        untrusted = sum(c.verdict is Verdict.UNTRUSTED for c in checks)
+        outcome = (
+            "outcome_untrusted"
+            if result.exit_code == 2 and untrusted
+            else f"outcome_{result.exit_code}"
+        )
         verified = self.data.verified_at.astimezone(BEIJING)
         rows = [
             (self.t("bundle"), self.p(result.bundle, self.mono)),
@@ -312,8 +324,9 @@ class _Layout:
             (
                 self.t("outcome"),
                 self.p(
-                    f"{self.t(f'outcome_{result.exit_code}')} — "
-                    f"{self.t('counts', p=passed, f=failed, n=unchecked)} (exit {result.exit_code})"
+                    f"{self.t(outcome)} — "
+                    f"{self.t('counts', p=passed, f=failed, n=unchecked, u=untrusted)} "
+                    f"(exit {result.exit_code})"
                 ),
             )
         )

@@ -17,14 +17,26 @@ _PEM = click.Path(dir_okay=False, path_type=Path)
 
 @click.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--rpc-url", help="Query this JSON-RPC endpoint instead of the recorded one.")
+@click.option(
+    "--trust",
+    "trust_file",
+    type=_PEM,
+    help="Your trust configuration (default: EVIDENCE_TRUST_FILE, else DATA_DIR/trust.json; "
+    "see `evidence trust`).",
+)
+@click.option(
+    "--rpc-url",
+    help="A JSON-RPC endpoint you trust for the recorded chain (the bundle's is never asked).",
+)
 @click.option(
     "--trust-roots",
     type=_PEM,
-    help="PEM file of TSA roots you trust (default: the root shipped in the bundle).",
+    help="PEM file of TSA roots you trust, besides your trust configuration's.",
 )
 @click.option(
-    "--signer-roots", type=_PEM, help="PEM file of roots for the officers' signing certificates."
+    "--signer-roots",
+    type=_PEM,
+    help="PEM file of roots you trust for officers' signatures, besides your configuration's.",
 )
 @click.option("--offline", is_flag=True, help="Do not query the chain (reported NOT CHECKED).")
 @click.option(
@@ -88,6 +100,7 @@ _PEM = click.Path(dir_okay=False, path_type=Path)
 def verify(
     ctx: click.Context,
     bundle: Path,
+    trust_file: Path | None,
     rpc_url: str | None,
     trust_roots: Path | None,
     signer_roots: Path | None,
@@ -109,8 +122,10 @@ def verify(
 ) -> None:
     """Verify an evidence bundle (zip or unpacked folder) or a WACZ we exported.
 
-    Exit 0 when every check passes, 1 when any fails, 2 when some could not
-    be checked (for example the chain was unreachable).
+    PASS means established against what you trust (`evidence trust`);
+    what the bundle supplies about itself gives UNTRUSTED. Exit 0 when every
+    check passes, 1 when any fails, 2 when some could not be checked (for
+    example the chain was unreachable) or rest only on the bundle's word.
     """
     from evidence import BundleLimits, VerifyOptions
 
@@ -144,6 +159,7 @@ def verify(
             report_signer=signer,
             report_tsa_url=tsa_url,
             report_tsa_roots_pem=read_optional(tsa_roots),
+            trust_file=trust_file,
         )
     if as_json:
         emit_json({**asdict(result), "exit_code": result.exit_code})

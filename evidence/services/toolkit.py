@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from evidence.services.reporting import ReportService
     from evidence.services.signatures import SignatureService
     from evidence.services.timestamping import TimestampService
+    from evidence.services.trust import TrustService
     from evidence.services.verifying import VerifyService
     from evidence.verification import VerifyOptions
 
@@ -211,7 +212,14 @@ class Toolkit:
     def verification(self) -> VerifyService:
         from evidence.services.verifying import VerifyService
 
-        return VerifyService(self.context, self.chains, self.timestamping, self.officers)
+        return VerifyService(self.context, self.chains, self.timestamping, self.trust)
+
+    @cached_property
+    def trust(self) -> TrustService:
+        """The expert's trust configuration (``evidence trust``)."""
+        from evidence.services.trust import TrustService
+
+        return TrustService(self.context, self.chains, self.officers)
 
     @cached_property
     def maintenance(self) -> MaintenanceService:
@@ -472,9 +480,11 @@ class Toolkit:
         report_signer: ReportSigner | None = None,
         report_tsa_url: str | None = None,
         report_tsa_roots_pem: bytes | None = None,
+        trust_file: Path | None = None,
     ) -> VerificationReport:
         return self.verification.verify(
             bundle,
+            trust_file=trust_file,
             rpc_url=rpc_url,
             trust_roots_pem=trust_roots_pem,
             offline=offline,

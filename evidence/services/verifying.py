@@ -1,10 +1,11 @@
-"""Verifying a bundle or WACZ with this toolkit's knowledge, and the verification report.
+"""Verifying a bundle or WACZ against the expert's trust, and the verification report.
 
 The verifier itself knows nothing of this data directory; this service adds
-what the toolkit knows: its officers' certificates as signer roots, its own
-local chain (started when a bundle was anchored there), and its TSA client
-for timestamping an expert's signature on the verification report. When the
-verified bundle is one of ours, the item's custody log records the check.
+the expert's trust configuration (``evidence trust``: nothing of this
+machine is trusted unless it says so), wakes this data directory's local
+node when a trusted entry names it, and timestamps an expert's signature on
+the verification report with the toolkit's TSA client. When the verified
+bundle is one of ours, the item's custody log records the check.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from evidence.model.tables import EvidenceItem
 from evidence.model.version import __version__, dependency_versions
 from evidence.services._context import ServiceContext
 from evidence.services.chains import ChainAccess
-from evidence.services.officers import OfficerService
 from evidence.services.timestamping import TimestampService, trust_roots_of
+from evidence.services.trust import TrustService
 from evidence.verification import VerificationRun, VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from reports.bundle.reader import open_bundle
@@ -48,12 +49,12 @@ class VerifyService:
         context: ServiceContext,
         chains: ChainAccess,
         timestamping: TimestampService,
-        officers: OfficerService,
+        trust: TrustService,
     ) -> None:
         self._ctx = context
         self._chains = chains
         self._timestamping = timestamping
-        self._officers = officers
+        self._trust = trust
 
     def verify(
         self,
@@ -69,10 +70,13 @@ class VerifyService:
         report_signer: ReportSigner | None = None,
         report_tsa_url: str | None = None,
         report_tsa_roots_pem: bytes | None = None,
+        trust_file: Path | None = None,
     ) -> VerificationReport:
-        """Verify a bundle or a WACZ; this machine's own local chain is used if the bundle names it.
+        """Verify a bundle or a WACZ against the expert's trust configuration.
 
-        ``options`` (when given) replaces ``rpc_url``/``trust_roots_pem``/``offline``.
+        The configuration is ``trust_file``, else the data directory's (see
+        :meth:`TrustService.trust_path`); ``options`` adds the command line's
+        roots and chain, and (when given) replaces ``rpc_url``/``trust_roots_pem``/``offline``.
         With ``report_path`` the verification report PDF is written there too;
         with ``report_signer`` (see :meth:`expert_signer`) it is PAdES-signed as
         the expert, timestamped by ``report_tsa_url`` when given (``"configured"``
@@ -90,7 +94,7 @@ class VerifyService:
             )
         started_local = False
         try:
-            options, started_local = self._with_local_knowledge(bundle, options)
+            options, started_local = self._with_trust(bundle, options, trust_file)
             run = run_verification(bundle, options)
         finally:
             if started_local:
@@ -130,22 +134,33 @@ class VerifyService:
                 )
         return self._timestamping.pdf_timestamper(chosen), trust_roots_of(chosen)
 
-    def _with_local_knowledge(
-        self, bundle: Path, options: VerifyOptions
+    def _with_trust(
+        self, bundle: Path, options: VerifyOptions, trust_file: Path | None
     ) -> tuple[VerifyOptions, bool]:
-        """The options completed from this machine, and whether its local node was started."""
+        """The options with the trust configuration, and whether the local node was started.
+
+        A trusted entry naming this data directory's local node gets its
+        endpoint here, the node being woken only when the bundle was anchored
+        on that chain and this machine has a chain with history: a fresh,
+        empty node could only make a genuine bundle fail.
+        """
+        policy = self._trust.trust_policy(trust_file).merged(options.trust)
+        local = [c for c in policy.chains if c.local_node]
         started = False
-        if options.signer_roots_pem is None:
-            # This toolkit knows its own officers' certificates; an outside expert
-            # passes the agency CA (or the officers' certificates) instead.
-            options = replace(options, signer_roots_pem=self._officers.officer_certificates_pem())
-        if not options.offline and options.rpc_url is None:
-            settings = self._ctx.settings
-            local = None
-            if not settings.rpc_url:
-                local, started = self._local_rpc_for(bundle, options)
-            options = replace(options, rpc_url=local or settings.rpc_url or None)
-        return options, started
+        if local and not options.offline:
+            anchor = _recorded_anchor(bundle, options)
+            wanted = anchor is not None and any(c.chain_id == anchor.chain_id for c in local)
+            if wanted and self._chains.local_chain_has_history():
+                started = not self._chains.local_chain_running()
+                url = self._chains.local_chain_rpc_url()
+                policy = replace(
+                    policy,
+                    chains=tuple(
+                        replace(c, rpc_urls=(url, *c.rpc_urls)) if c.local_node else c
+                        for c in policy.chains
+                    ),
+                )
+        return replace(options, trust=policy), started
 
     def _write_report(
         self,
@@ -198,19 +213,6 @@ class VerifyService:
                 },
             )
             session.commit()
-
-    def _local_rpc_for(self, bundle: Path, options: VerifyOptions) -> tuple[str | None, bool]:
-        """This machine's local node, when the bundle names a local chain and this
-        machine has one with history; and whether it had to be started.
-
-        A machine without a local chain of its own never gets a fresh, empty node
-        for the purpose: that node could only make a genuine bundle fail.
-        """
-        anchor = _recorded_anchor(bundle, options)
-        if anchor is None or not anchor.development or not self._chains.local_chain_has_history():
-            return None, False
-        was_running = self._chains.local_chain_running()
-        return self._chains.local_chain_rpc_url(), not was_running
 
 
 def _recorded_anchor(bundle: Path, options: VerifyOptions) -> AnchorReceipt | None:

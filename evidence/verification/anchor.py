@@ -8,9 +8,11 @@ import hashlib
 
 from evidence.model.errors import AnchorError, BundleError
 from evidence.model.merkle import InclusionProof, root_from_proof
-from evidence.model.records import AnchorReceipt, Verdict
+from evidence.model.records import AnchorCheck, AnchorReceipt, Verdict
+from evidence.model.redaction import redact_url
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
+from evidence.verification.trust import ChainTrust, chain_trust
 from reports.bundle import layout as bf
 
 CLOCK_SKEW_S = 300
@@ -62,8 +64,8 @@ def check_proof(ctx: Context, out: Findings) -> None:
         f"root {anchor.root}",
     )
     ctx.provide(Fact.ANCHOR, anchor)
-    _check_registry(ctx, out, anchor)
     _check_chain_id(ctx, out, anchor)
+    _check_registry(ctx, out, anchor)
 
 
 def _read_record(ctx: Context, out: Findings) -> AnchorReceipt | None:
@@ -84,45 +86,74 @@ def _read_record(ctx: Context, out: Findings) -> AnchorReceipt | None:
     return None
 
 
+def _check_chain_id(ctx: Context, out: Findings, anchor: AnchorReceipt) -> None:
+    """The recorded chain is one the expert trusts (and the one pinned, if any)."""
+    subject = f"{bf.ANCHOR_JSON}: chain_id"
+    pinned = ctx.options.chain_id
+    trust = _trust(ctx, anchor)
+    ctx.setup["chain_id"] = f"{anchor.chain_id} (recorded in the bundle)"
+    if pinned is not None and pinned != anchor.chain_id:
+        out.add(
+            CheckId.ANCHOR_CHAIN_ID,
+            subject,
+            Verdict.FAIL,
+            f"recorded chain id {anchor.chain_id} differs from the trusted chain id {pinned}",
+        )
+    elif trust is None:
+        out.add(
+            CheckId.ANCHOR_CHAIN_ID,
+            subject,
+            Verdict.UNTRUSTED,
+            f"chain id {anchor.chain_id} is not a chain you trust; the bundle names contract "
+            f"{anchor.contract_address} at {redact_url(anchor.rpc_url)} — compare out of band, "
+            "then evidence trust add chain (or --chain-id/--registry/--rpc-url)",
+        )
+    else:
+        out.add(
+            CheckId.ANCHOR_CHAIN_ID,
+            subject,
+            Verdict.PASS,
+            f"recorded chain id {anchor.chain_id} is a chain you trust "
+            f"({', '.join(trust.names)})",
+        )
+
+
 def _check_registry(ctx: Context, out: Findings, anchor: AnchorReceipt) -> None:
-    registry = ctx.options.registry
-    if registry is None:
-        ctx.setup["registry"] = f"{anchor.contract_address} (recorded in the bundle)"
-        return
-    ctx.setup["registry"] = f"{registry} (trusted, given by the verifier)"
+    """The recorded contract is the registry the expert trusts on that chain."""
+    trust = _trust(ctx, anchor)
+    if trust is None:
+        return  # the chain itself is not trusted: said once, by the chain id line
     subject = f"{bf.ANCHOR_JSON}: contract_address"
-    if anchor.contract_address.lower() != registry.lower():
+    if trust.registry is None:
+        ctx.setup["registry"] = f"{anchor.contract_address} (recorded in the bundle)"
+        out.add(
+            CheckId.ANCHOR_REGISTRY,
+            subject,
+            Verdict.UNTRUSTED,
+            f"anchored in {anchor.contract_address} by the bundle's word: you trust no "
+            f"registry on chain {anchor.chain_id} (evidence trust add chain, or --registry)",
+        )
+        return
+    ctx.setup["registry"] = f"{trust.registry} (trusted: {trust.registry_source})"
+    if anchor.contract_address.lower() != trust.registry.lower():
         out.add(
             CheckId.ANCHOR_REGISTRY,
             subject,
             Verdict.FAIL,
             f"contract mismatch: the root was anchored in {anchor.contract_address}, "
-            f"not our contract, the trusted registry {registry}",
+            f"not our contract, the trusted registry {trust.registry}",
         )
     else:
         out.add(
             CheckId.ANCHOR_REGISTRY,
             subject,
             Verdict.PASS,
-            f"anchored in the trusted registry {registry}",
+            f"anchored in the trusted registry {trust.registry} ({trust.registry_source})",
         )
 
 
-def _check_chain_id(ctx: Context, out: Findings, anchor: AnchorReceipt) -> None:
-    expected = ctx.options.chain_id
-    if expected is None:
-        ctx.setup["chain_id"] = f"{anchor.chain_id} (recorded in the bundle)"
-        return
-    ctx.setup["chain_id"] = f"{expected} (trusted, given by the verifier)"
-    verdict = Verdict.PASS if anchor.chain_id == expected else Verdict.FAIL
-    out.add(
-        CheckId.ANCHOR_CHAIN_ID,
-        f"{bf.ANCHOR_JSON}: chain_id",
-        verdict,
-        f"recorded chain id {anchor.chain_id}"
-        + (" is" if verdict is Verdict.PASS else " differs from")
-        + f" the trusted chain id {expected}",
-    )
+def _trust(ctx: Context, anchor: AnchorReceipt) -> ChainTrust | None:
+    return chain_trust(ctx.trust, anchor.chain_id, ctx.options.min_confirmations)
 
 
 def check_block_time(ctx: Context, out: Findings) -> None:
@@ -154,7 +185,8 @@ def check_block_time(ctx: Context, out: Findings) -> None:
 
 
 def check_chain(ctx: Context, out: Findings) -> None:
-    """The registry on the chain holds the root, in the recorded transaction and block."""
+    """The registry on a chain the expert trusts holds the root, in the recorded
+    transaction and block; asked only at endpoints the expert trusts."""
     anchor = ctx.anchor
     if ctx.options.offline:
         out.add(
@@ -164,27 +196,58 @@ def check_chain(ctx: Context, out: Findings) -> None:
             "offline mode: the chain was not queried",
         )
         return
-    rpc = ctx.options.rpc_url or anchor.rpc_url
-    ctx.setup["rpc_url"] = rpc + (
-        " (given by the verifier)" if ctx.options.rpc_url else " (recorded in the bundle)"
-    )
-    from anchoring.chain import ChainUnreachableError, check_anchor  # web3: about 1 s
-
-    try:
-        seen = check_anchor(
-            rpc,
-            chain_id=ctx.options.chain_id or anchor.chain_id,
-            contract_address=ctx.options.registry or anchor.contract_address,
-            transaction_hash=anchor.transaction_hash,
-            root=bytes.fromhex(anchor.root.lower()[2:]),
-            min_confirmations=ctx.options.min_confirmations,
+    trust = _trust(ctx, anchor)
+    pinned = ctx.options.chain_id
+    if trust is None or not trust.endpoints or pinned not in (None, anchor.chain_id):
+        out.add(
+            CheckId.ANCHOR_CHAIN,
+            bf.ANCHOR_JSON,
+            Verdict.NOT_CHECKED,
+            f"no RPC endpoint you trust serves chain {anchor.chain_id}; the endpoint the "
+            f"bundle names ({redact_url(anchor.rpc_url)}) is never asked, its word is not trust",
         )
-    except ChainUnreachableError as exc:
-        out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.NOT_CHECKED, exc.message)
         return
-    except AnchorError as exc:
-        out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.FAIL, exc.message)
+    from anchoring.chain import ChainUnreachableError  # web3: about 1 s
+
+    unreachable: list[str] = []
+    for url, entry in trust.endpoints:
+        endpoint = f"{redact_url(url)} (trusted: {entry})"
+        ctx.setup["rpc_url"] = endpoint
+        try:
+            seen = _read_back(url, anchor, trust)
+        except ChainUnreachableError as exc:
+            unreachable.append(f"{endpoint}: {exc.message}")
+            continue
+        except AnchorError as exc:
+            out.add(
+                CheckId.ANCHOR_CHAIN,
+                bf.ANCHOR_JSON,
+                Verdict.FAIL,
+                f"{exc.message} (asked {endpoint})",
+            )
+            return
+        _judge_read_back(out, anchor, seen, trust, endpoint)
         return
+    out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.NOT_CHECKED, "; ".join(unreachable))
+
+
+def _read_back(url: str, anchor: AnchorReceipt, trust: ChainTrust) -> AnchorCheck:
+    from anchoring.chain import check_anchor  # web3: about 1 s
+
+    return check_anchor(
+        url,
+        chain_id=anchor.chain_id,
+        contract_address=trust.registry or anchor.contract_address,
+        transaction_hash=anchor.transaction_hash,
+        root=bytes.fromhex(anchor.root.lower()[2:]),
+        min_confirmations=trust.min_confirmations,
+        submitters=trust.submitters or None,
+    )
+
+
+def _judge_read_back(
+    out: Findings, anchor: AnchorReceipt, seen: AnchorCheck, trust: ChainTrust, endpoint: str
+) -> None:
     mismatches = []
     if seen.block_number != anchor.block_number:
         mismatches.append(f"block_number {anchor.block_number} (chain: {seen.block_number})")
@@ -196,17 +259,25 @@ def check_chain(ctx: Context, out: Findings) -> None:
             f"(chain: {seen.anchored_at_block_time.isoformat()})"
         )
     if mismatches:
-        detail = "recorded " + "; ".join(mismatches) + " differ from the chain"
+        detail = "recorded " + "; ".join(mismatches) + f" differ from the chain at {endpoint}"
         out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.FAIL, detail)
         return
-    dev = " — local DEVELOPMENT chain" if anchor.development else ""
-    out.add(
-        CheckId.ANCHOR_CHAIN,
-        bf.ANCHOR_JSON,
-        Verdict.PASS,
+    dev = " — a DEVELOPMENT chain, as your trust configuration says" if trust.development else ""
+    found = (
         f"transaction {anchor.transaction_hash} in block {seen.block_number} on chain "
-        f"{seen.chain_id} carries the root; {seen.confirmations} confirmation(s){dev}",
+        f"{seen.chain_id} carries the root in registry {seen.contract_address}, anchored by "
+        f"{seen.submitter}; {seen.confirmations} confirmation(s); asked {endpoint}{dev}"
     )
+    if trust.registry is None:
+        # A trusted node confirms it, but the registry is the bundle's choice.
+        out.add(
+            CheckId.ANCHOR_CHAIN,
+            bf.ANCHOR_JSON,
+            Verdict.UNTRUSTED,
+            f"{found}; that registry is the bundle's word, not one you trust",
+        )
+        return
+    out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.PASS, found)
 
 
 PROOF = Check(

@@ -23,6 +23,7 @@ from evidence.model.errors import BundleError
 from evidence.model.hashing import Digests, DualHasher
 from evidence.model.manifest import Manifest
 from evidence.model.records import AnchorReceipt, CheckResult, Verdict
+from evidence.model.trust import TrustPolicy
 from evidence.verification.ids import CheckId
 from evidence.verification.options import VerifyOptions
 from reports.bundle.limits import MAX_SMALL_FILE
@@ -144,7 +145,7 @@ class Context:
         label: str,
         options: VerifyOptions,
         *,
-        signer_roots: list[x509.Certificate] | None,
+        trust: TrustPolicy,
         nested: Callable[[BundleSource, str], Outcome],
     ) -> None:
         self.source = source
@@ -153,7 +154,11 @@ class Context:
         self.names = frozenset(source.names())
         self.setup = options.setup()
         """What the checks ran against, for the verification report; checks add to it."""
-        self.signer_roots = signer_roots
+        self.trust = trust
+        """What the expert trusts: the trust configuration plus the command line."""
+        self.signer_roots: list[x509.Certificate] | None = (
+            [entry.certificate() for entry in trust.signer_roots] if trust.signer_roots else None
+        )
         self.verify_nested = nested
         """Runs every bundle check over another source (the bundle inside a WACZ)."""
         self._facts: dict[Fact, object] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from evidence.model.records import VerificationReport
+from evidence.model.trust import TrustPolicy
 from reports.bundle.limits import BundleLimits
 
 __all__ = ["VerificationRun", "VerifyOptions"]
@@ -12,14 +13,20 @@ __all__ = ["VerificationRun", "VerifyOptions"]
 
 @dataclass(frozen=True, slots=True)
 class VerifyOptions:
-    """What the expert trusts and how far the verifier may go."""
+    """What the expert trusts and how far the verifier may go.
+
+    ``trust`` is the expert's trust configuration; the other trust fields are
+    what the command line adds to it (and come first). Nothing the bundle says
+    about itself is trust: without a trusted root, chain or signer, a
+    consistent finding is UNTRUSTED, never PASS.
+    """
 
     rpc_url: str | None = None
-    """Query this endpoint instead of the one recorded in the bundle."""
+    """An endpoint the expert trusts for the recorded chain (the bundle's is never queried)."""
     trust_roots_pem: bytes | None = None
-    """TSA roots the expert trusts; without them the root shipped in the bundle is used."""
+    """TSA roots the expert trusts, beside those of the trust configuration."""
     signer_roots_pem: bytes | None = None
-    """Roots for the officers' signing certificates (manifest CMS signatures)."""
+    """Roots for the officers' signing certificates (manifest, index and report signatures)."""
     offline: bool = False
     min_confirmations: int = 1
     registry: str | None = None
@@ -30,6 +37,7 @@ class VerifyOptions:
     replay: bool = True
     replay_threshold: float = 0.97
     limits: BundleLimits = field(default_factory=BundleLimits)
+    trust: TrustPolicy = field(default_factory=TrustPolicy)
 
     def setup(self) -> dict[str, str]:
         """The options as the verification report lists them; checks add what they used."""

@@ -231,11 +231,11 @@ def _judge_signature(check: PdfSignatureCheck, *, roots_given: bool) -> tuple[Ve
     )
     if check.trusted:
         return Verdict.PASS, (
-            f"valid PAdES signature by {who}; it {covers}; the certificate chains to the "
-            "given signer roots"
+            f"valid PAdES signature by {who}; it {covers}; the certificate chains to a "
+            "signer root you trust"
         )
-    hint = "" if roots_given else " (give --signer-roots)"
-    return Verdict.NOT_CHECKED, (
+    hint = "" if roots_given else " (evidence trust add signer, or --signer-roots)"
+    return Verdict.UNTRUSTED, (
         f"intact signature by {who}; it {covers}; the signer is not established against "
         f"your signer roots{hint}"
     )

@@ -14,7 +14,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from evidence.model.errors import BundleError
 from evidence.model.records import Verdict, VerificationReport
+from evidence.model.trust import TrustError
 from evidence.verification import (
     anchor,
     custody,
@@ -38,6 +40,7 @@ from evidence.verification.context import (
 )
 from evidence.verification.ids import CheckId
 from evidence.verification.options import VerificationRun, VerifyOptions
+from evidence.verification.trust import policy_of
 from reports.bundle.reader import BundleSource, open_bundle
 from reports.bundle.wacz_reader import is_wacz
 
@@ -166,7 +169,10 @@ def _why_missing(fact: Fact, runs: list[CheckRun]) -> str:
             continue
         problem = next((r for r in run.results if r.verdict is not Verdict.PASS), None)
         if problem is not None:
-            what = "failed" if problem.verdict is Verdict.FAIL else "was not checked"
+            what = {
+                Verdict.FAIL: "failed",
+                Verdict.UNTRUSTED: "rests only on the bundle's own word",
+            }.get(problem.verdict, "was not checked")
             return f"needs {fact.label}: {problem.subject} {what} ({problem.check})"
         return f"needs {fact.label}, which {run.check.id} could not establish"
     return f"needs {fact.label}, which no check established"
@@ -177,17 +183,34 @@ def run_source(source: BundleSource, label: str, options: VerifyOptions) -> Outc
 
     Raises :class:`BundleError` only for unusable options (signer roots that are not PEM).
     """
-    signer_roots = signatures.load_signer_roots(options.signer_roots_pem)
+    try:
+        trust = policy_of(options)
+    except TrustError as exc:
+        # The expert's own file is wrong: their error, raised before any check runs
+        # rather than charged to the bundle.
+        raise BundleError(exc.message) from exc
 
     def nested(inner: BundleSource, inner_label: str) -> Outcome:
-        ctx = Context(inner, inner_label, options, signer_roots=signer_roots, nested=nested)
+        ctx = Context(inner, inner_label, options, trust=trust, nested=nested)
         return _outcome(BUNDLE_CHECKS, ctx)
 
-    ctx = Context(source, label, options, signer_roots=signer_roots, nested=nested)
+    ctx = Context(source, label, options, trust=trust, nested=nested)
+    _describe_trust(ctx)
     if is_wacz(source.names()):
         ctx.setup["format"] = "WACZ"
         return _outcome(WACZ_CHECKS, ctx)
     return _outcome(BUNDLE_CHECKS, ctx)
+
+
+def _describe_trust(ctx: Context) -> None:
+    """What the verdicts rest on, for the verification report's setup table."""
+    trust = ctx.trust
+    ctx.setup["trust"] = ", ".join(trust.sources) or "nothing (every finding is UNTRUSTED)"
+    for kind, entries in (("tsa_root", trust.tsa_roots), ("signer_root", trust.signer_roots)):
+        for i, entry in enumerate(entries, 1):
+            ctx.setup[f"{kind}_{i}"] = f"{entry.name}: SHA-256 {entry.sha256}"
+    for i, chain in enumerate(trust.chains, 1):
+        ctx.setup[f"chain_{i}"] = f"{chain.name}: {chain.describe()}"
 
 
 def _outcome(checks: Sequence[Check], ctx: Context) -> Outcome:

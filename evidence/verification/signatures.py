@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from evidence.model.errors import BundleError, EvidenceError
+from evidence.model.errors import EvidenceError
 from evidence.model.records import SignerInfo, Verdict
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
 
-if TYPE_CHECKING:
-    from cryptography import x509
-
 SIGNATURE_DIR = bf.SIGNATURES_DIR + "/"
-
-
-def load_signer_roots(pem: bytes | None) -> list[x509.Certificate] | None:
-    """The expert's roots for officers' certificates; a bad file is the expert's error,
-    raised before any check runs rather than charged to the bundle."""
-    if pem is None:
-        return None
-    from cryptography import x509
-
-    try:
-        return x509.load_pem_x509_certificates(pem)
-    except ValueError as exc:
-        raise BundleError(f"the signer trust roots are not PEM certificates ({exc})") from exc
 
 
 def check_signatures(ctx: Context, out: Findings) -> None:
@@ -65,14 +47,15 @@ def check_signatures(ctx: Context, out: Findings) -> None:
 
 def _report_signer(out: Findings, name: str, signer: SignerInfo) -> None:
     if not signer.trusted:
-        # The CMS signature is intact, but who signed is unproven without roots.
+        # The CMS signature is intact, but who signed rests on the certificate the
+        # bundle carries: the expert compares its fingerprint out of band.
         out.add(
             CheckId.MANIFEST_SIGNATURE,
             name,
-            Verdict.NOT_CHECKED,
+            Verdict.UNTRUSTED,
             f"signature over {bf.MANIFEST} is intact, by {describe_signer(signer)}, "
-            "but the certificate was not checked against trusted roots "
-            "(give --signer-roots)",
+            "but that certificate does not chain to a signer root you trust "
+            "(evidence trust add signer, or --signer-roots)",
         )
         return
     out.add(
@@ -80,7 +63,7 @@ def _report_signer(out: Findings, name: str, signer: SignerInfo) -> None:
         name,
         Verdict.PASS,
         f"valid signature over {bf.MANIFEST} by {describe_signer(signer)}, "
-        "certificate chains to the given signer roots",
+        "certificate chains to a signer root you trust",
     )
 
 

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from evidence.model.errors import BundleError, TimestampError
+from evidence.model.errors import TimestampError
 from evidence.model.records import Verdict
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
 
+if TYPE_CHECKING:
+    from anchoring.tsa import TimestampVerification
+
 
 def check_token(ctx: Context, out: Findings) -> None:
-    """The token is signed by a trusted TSA over the SHA-256 of ``manifest.json``."""
+    """The token is signed by a TSA the expert trusts, over the SHA-256 of ``manifest.json``.
+
+    Against a root the expert trusts: PASS (with a warning when that entry is a
+    development root) or FAIL. Against no trusted root but the one the bundle
+    ships: UNTRUSTED, with that root's fingerprint for an out-of-band comparison.
+    """
     token = ctx.read_small(bf.TOKEN, out)
     if token is None:
         if bf.TOKEN not in ctx.names:
@@ -24,62 +33,84 @@ def check_token(ctx: Context, out: Findings) -> None:
                 "the bundle has no time-stamp token (the item was not timestamped yet)",
             )
         return
-    trusted = _trust_roots(ctx, out)
-    if trusted is None:
-        return
-    roots, roots_label = trusted
-    ctx.setup["tsa_roots"] = f"{roots_label}, SHA-256 {hashlib.sha256(roots).hexdigest()}"
-    manifest_digest = hashlib.sha256(ctx.manifest_bytes).hexdigest()
-    from anchoring.tsa import verify_timestamp  # only when there is a token to verify
-
-    try:
-        result = verify_timestamp(token, bytes.fromhex(manifest_digest), roots)
-    except TimestampError as exc:
-        # The token is over manifest.json: a mismatch may mean either was changed.
+    digest = hashlib.sha256(ctx.manifest_bytes).digest()
+    untrusted_certs = ctx.read_small(bf.TSA_CERT, out) if bf.TSA_CERT in ctx.names else None
+    failure: TimestampError | None = None
+    for root in ctx.trust.tsa_roots:
+        try:
+            result = _verify(token, digest, root.pem, untrusted_certs)
+        except TimestampError as exc:
+            failure = failure or exc
+            continue
+        ctx.provide(Fact.GEN_TIME, result.gen_time)
+        note = " — a DEVELOPMENT TSA, not a trusted third party" if root.development else ""
         out.add(
             CheckId.TIMESTAMP_TOKEN,
             bf.TOKEN,
-            Verdict.FAIL,
-            f"{exc.message} (token over {bf.MANIFEST}, whose SHA-256 is {manifest_digest})",
+            Verdict.PASS,
+            f"signed by {result.tsa_subject} at {result.gen_time.isoformat()} over the "
+            f"manifest digest; the chain ends at {root.name!r} (SHA-256 {root.sha256}), "
+            f"a TSA root you trust{note}",
         )
         return
-    ctx.provide(Fact.GEN_TIME, result.gen_time)
-    note = " — DEVELOPMENT TSA, not a trusted third party" if _development(ctx, out) else ""
+    _judge_on_bundle_root(ctx, out, token, digest, untrusted_certs, failure)
+
+
+def _verify(
+    token: bytes, digest: bytes, root_pem: bytes, certificates: bytes | None
+) -> TimestampVerification:
+    from anchoring.tsa import verify_timestamp  # only when there is a token to verify
+
+    # The bundle's TSA certificate only helps build the chain (like openssl's
+    # -untrusted): it adds no trust, the chain must still end at root_pem.
+    return verify_timestamp(token, digest, root_pem, tsa_certificates_pem=certificates)
+
+
+def _judge_on_bundle_root(
+    ctx: Context,
+    out: Findings,
+    token: bytes,
+    digest: bytes,
+    certificates: bytes | None,
+    trusted_failure: TimestampError | None,
+) -> None:
+    """No trusted root verified the token: FAIL, or UNTRUSTED if the bundle's root does."""
+    about = f"(token over {bf.MANIFEST}, whose SHA-256 is {digest.hex()})"
+    shipped = ctx.read_small(bf.TSA_ROOT, out) if bf.TSA_ROOT in ctx.names else None
+    try:
+        if shipped is None:
+            raise TimestampError(f"{bf.TSA_ROOT} is missing and no TSA root you trust verifies it")
+        result = _verify(token, digest, shipped, certificates)
+    except TimestampError as exc:
+        reason = trusted_failure or exc
+        out.add(CheckId.TIMESTAMP_TOKEN, bf.TOKEN, Verdict.FAIL, f"{reason.message} {about}")
+        return
+    root = _describe_root(shipped)
+    why = (
+        f"against your TSA roots: {trusted_failure.message}"
+        if trusted_failure is not None
+        else "you trust no TSA root (evidence trust add tsa, or --trust-roots)"
+    )
     out.add(
         CheckId.TIMESTAMP_TOKEN,
         bf.TOKEN,
-        Verdict.PASS,
-        f"signed by {result.tsa_subject} at {result.gen_time.isoformat()} over the "
-        f"manifest digest, chain verified against {roots_label}{note}",
+        Verdict.UNTRUSTED,
+        f"consistent: signed by {result.tsa_subject} at {result.gen_time.isoformat()} over "
+        f"the manifest digest, but only against the root the bundle ships ({bf.TSA_ROOT}: "
+        f"{root}); {why}",
     )
 
 
-def _trust_roots(ctx: Context, out: Findings) -> tuple[bytes, str] | None:
-    """The expert's TSA roots, else the root shipped in the bundle (and which it was)."""
-    if ctx.options.trust_roots_pem is not None:
-        return ctx.options.trust_roots_pem, "the trust roots given on the command line"
-    shipped = ctx.read_small(bf.TSA_ROOT, out)
-    if shipped is None:
-        out.add(
-            CheckId.TIMESTAMP_TOKEN,
-            bf.TOKEN,
-            Verdict.FAIL,
-            f"no trust root: {bf.TSA_ROOT} is missing and none was given",
-        )
-        return None
-    return shipped, f"the root shipped in the bundle ({bf.TSA_ROOT})"
+def _describe_root(pem: bytes) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
 
-
-def _development(ctx: Context, out: Findings) -> bool:
-    """Whether ``timestamp.json`` says the TSA was the development one (shown, not trusted)."""
-    details = ctx.read_small(bf.TIMESTAMP_JSON, out)
-    if details is None:
-        return False
     try:
-        return bf.timestamp_is_development(details)  # bounded JSON reader
-    except BundleError as exc:
-        out.add(CheckId.TIMESTAMP_DETAILS, bf.TIMESTAMP_JSON, Verdict.FAIL, exc.message)
-    return False
+        certificate = x509.load_pem_x509_certificates(pem)[0]
+    except (ValueError, IndexError):
+        return f"unreadable, file SHA-256 {hashlib.sha256(pem).hexdigest()}"
+    fingerprint = certificate.fingerprint(hashes.SHA256()).hex()
+    return f"{certificate.subject.rfc4514_string()}, SHA-256 {fingerprint}"
 
 
 def check_time_order(ctx: Context, out: Findings) -> None:
