@@ -88,6 +88,7 @@ _TEXT: dict[str, str] = {
     "PASS": N_("PASS"),
     "FAIL": N_("FAIL"),
     "NOT CHECKED": N_("NOT CHECKED"),
+    "UNTRUSTED": N_("UNTRUSTED"),
     "note_method": N_(
         "Each check was recomputed independently by the verifier: every file's SHA-256 and "
         "SM3 digest, the manifest signatures, the RFC 3161 time-stamp (signature, message "

@@ -18,6 +18,7 @@ from evidence.model.records import Verdict, VerificationReport
 from evidence.verification import (
     anchor,
     custody,
+    index,
     integrity,
     replay,
     report,
@@ -61,6 +62,9 @@ BUNDLE_CHECKS: tuple[Check, ...] = (
     integrity.SHA256SUMS,
     integrity.SM3SUMS,
     integrity.ARTIFACTS,
+    index.MEMBERS,
+    index.SIGNATURE_CHECK,
+    index.TIMESTAMP_CHECK,
     signatures.SIGNATURES,
     timestamp.TOKEN,
     timestamp.TIME_ORDER,
