@@ -1,13 +1,14 @@
 """The embedded development chain: one anvil node per evidence home, started on demand.
 
-The node keeps its chain in ``<home>/chain/anvil-state.json``. anvil rewrites
-that file in place every ``--state-interval`` seconds and on a clean exit, so
-a SIGKILL in the middle of a write leaves a truncated file that anvil then
-refuses to load. :meth:`LocalChain.wait_persisted` therefore also keeps a
-verified copy (``anvil-state.good.json``) that a start falls back on.
+The node keeps its chain in ``<home>/chain/anvil-state.json``;
+:meth:`LocalChain.wait_persisted` also keeps a verified copy that a start
+falls back on (see ``_anvil_state``).
 
 Nobody but this machine witnesses this chain: it proves nothing to a third
-party, which is why everything it produces is marked ``development``.
+party, which is why everything it produces is marked ``development``. It
+anchors with the data directory's own key (``<home>/chain/submitter.key``),
+never with anvil's published one, so that an expert who trusts that key's
+address can tell this home's anchors from anyone else's.
 """
 
 from __future__ import annotations
@@ -15,26 +16,43 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import gzip
 import json
 import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from anchoring._anvil_node import (
+    cmdline,
+    dump_state,
+    ephemeral_port,
+    port_is_free,
+    process_state,
+    rpc_answers,
+    rpc_call,
+)
+from anchoring._anvil_state import StateFiles, read_state_block, write_atomically
+from anchoring._submitter_key import load_or_create
 from evidence.model.child_env import child_environment
 from evidence.model.errors import AnchorError, ConfigurationError
+
+__all__ = [
+    "ANVIL_ENV",
+    "DEV_CHAIN_ID",
+    "DEV_PRIVATE_KEY",
+    "LocalChain",
+    "NodeRecord",
+    "find_anvil",
+    "rpc_answers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +61,10 @@ DEV_CHAIN_ID = 31337
 DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 """anvil's default account 0 (address ``0xf39F…2266``).
 
-A well-known, published development key: anyone can sign with it. Use it only
-on the embedded local chain, never on a network that others can reach.
+A well-known, published development key: anyone can sign with it, so nothing
+it anchors says who anchored. The toolkit never anchors with it: it only
+authorises a data directory's own key in a registry that it deployed in
+earlier versions (and therefore owns).
 """
 
 ANVIL_ENV = "EVIDENCE_ANVIL"
@@ -86,90 +106,6 @@ def find_anvil() -> Path:
     )
 
 
-# The node is on loopback: an http_proxy from the environment must not be asked.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def rpc_answers(rpc_url: str, *, timeout_s: float = 1.0) -> int | None:
-    """The chain id the node at ``rpc_url`` reports, or None if nothing answers."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
-    request = urllib.request.Request(
-        rpc_url, data=body.encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with _DIRECT.open(request, timeout=timeout_s) as response:
-            reply = json.loads(response.read())
-        return int(reply["result"], 16)
-    except (OSError, ValueError, KeyError, TypeError, urllib.error.URLError):
-        return None
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Without SO_REUSEADDR a port in TIME_WAIT after our own node's exit looks
-        # taken, and the chain would wander to a new port on every restart.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _process_state(pid: int) -> str | None:
-    """The one-letter state from ``/proc/PID/stat``, or None if there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name in parentheses may contain spaces: the state follows the last ')'.
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _read_state_block(raw: bytes) -> int | None:
-    """Highest block number a complete anvil state dump holds, None if unreadable."""
-    summary = _state_summary(raw)
-    return summary[1] if summary is not None else None
-
-
-def _state_summary(raw: bytes) -> tuple[str, int] | None:
-    """(identity of the genesis block, best block number) of a complete state dump."""
-    try:
-        state = json.loads(raw)
-        best = int(state["best_block_number"])
-        headers = {int(block["header"]["number"], 16): block["header"] for block in state["blocks"]}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-    # A dump that claims a best block it does not contain is not one to trust.
-    if best not in headers or 0 not in headers:
-        return None
-    return json.dumps(headers[0], sort_keys=True), best
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 @dataclass(frozen=True, slots=True)
 class NodeRecord:
     """What ``anvil.json`` says about the node last started for this home."""
@@ -202,7 +138,7 @@ class NodeRecord:
             "binary": self.binary,
             "started_at": self.started_at,
         }
-        _write_atomically(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+        write_atomically(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
 class LocalChain:
@@ -211,8 +147,8 @@ class LocalChain:
     development = True
     chain_id = DEV_CHAIN_ID
     network_name = "local anvil (development, chain id 31337)"
-    private_key = DEV_PRIVATE_KEY
-    """The key that deploys and anchors on this chain: see :data:`DEV_PRIVATE_KEY`."""
+    funding_wei = 1000 * 10**18
+    """What :meth:`fund` tops an account up to: gas for many thousands of anchors."""
 
     def __init__(
         self,
@@ -231,11 +167,13 @@ class LocalChain:
         self.record_path = self.directory / "anvil.json"
         self.log_path = self.directory / "anvil.log"
         self.lock_path = self.directory / "anvil.lock"
+        self.submitter_key_path = self.directory / "submitter.key"
         self._binary = binary
         self._start_timeout_s = start_timeout_s
         self._stop_timeout_s = stop_timeout_s
         self._state_interval_s = state_interval_s
         self._children = _CHILDREN
+        self._state = StateFiles(self.state_path, self.good_state_path)
 
     # --- public --------------------------------------------------------------
 
@@ -281,7 +219,25 @@ class LocalChain:
                 started_at=record.started_at,
             ).save(self.record_path)
             # A clean exit wrote a complete dump: it becomes the fallback too.
-            self._keep_good_copy()
+            self._state.keep_good_copy()
+
+    def submitter_key(self) -> str:
+        """This home's own private key for deploying and anchoring, made on first use.
+
+        Kept only in :attr:`submitter_key_path` (mode 0600): it is never logged and
+        never passed to the node, which receives signed transactions only.
+        """
+        return load_or_create(self.submitter_key_path)
+
+    def fund(self, address: str) -> None:
+        """Give ``address`` ether for gas on the running node when it has less than half
+        of :attr:`funding_wei` (``anvil_setBalance``: the chain's ether is play money)."""
+        record = NodeRecord.load(self.record_path)
+        if record is None or record.pid is None:
+            raise AnchorError("anchor: the local chain is not running: nothing to fund")
+        balance = int(str(rpc_call(record.rpc_url, "eth_getBalance", [address, "latest"])), 16)
+        if balance < self.funding_wei // 2:
+            rpc_call(record.rpc_url, "anvil_setBalance", [address, hex(self.funding_wei)])
 
     def wait_persisted(self, block_number: int, timeout_s: float = 10.0) -> None:
         """Return once the state file on disk holds ``block_number``.
@@ -291,11 +247,11 @@ class LocalChain:
         Raises :class:`AnchorError` if the block is not on disk within ``timeout_s``.
         """
         dumped = self._dump_over_rpc()
-        if dumped is not None and (_read_state_block(dumped) or -1) >= block_number:
+        if dumped is not None and (read_state_block(dumped) or -1) >= block_number:
             # The node's own dump, taken now, holds the block: kept as the verified
             # copy, it survives a SIGKILL before anvil's next periodic write (start-up
             # prefers the newer of the two), so there is no need to wait for that write.
-            self._save_good_copy(dumped)
+            self._state.save_good_copy(dumped)
             return
         deadline = time.monotonic() + timeout_s
         last_seen: int | None = None
@@ -307,9 +263,9 @@ class LocalChain:
                 if stamp != last_stamp:
                     raw = self.state_path.read_bytes()
                     last_stamp = stamp
-                    last_seen = _read_state_block(raw)
+                    last_seen = read_state_block(raw)
                     if last_seen is not None and last_seen >= block_number:
-                        self._save_good_copy(raw)
+                        self._state.save_good_copy(raw)
                         return
             except FileNotFoundError:
                 pass
@@ -365,7 +321,7 @@ class LocalChain:
         if child is not None and child.poll() is not None:
             self._children.pop(pid, None)
             return False
-        state = _process_state(pid)
+        state = process_state(pid)
         if state is None or state in ("Z", "X"):
             if child is not None:
                 # A killed multi-threaded anvil shows as a zombie before its last
@@ -375,7 +331,7 @@ class LocalChain:
                     self._children.pop(pid, None)
             return False
         # A recycled PID must never be signalled: only an anvil on our state file is ours.
-        return str(self.state_path) in _cmdline(pid)
+        return str(self.state_path) in cmdline(pid)
 
     def _command(self, binary: Path, port: int) -> list[str]:
         return [
@@ -396,13 +352,13 @@ class LocalChain:
 
     def _start(self, previous_port: int | None) -> str:
         binary = self._binary or find_anvil()
-        self._prepare_state_file()
+        self._state.prepare()
         ports: list[int] = []
-        if previous_port is not None and _port_is_free(previous_port):
+        if previous_port is not None and port_is_free(previous_port):
             ports.append(previous_port)
         # A second ephemeral try covers the race where someone grabs the port between
         # our probe and anvil's bind.
-        ports += [_ephemeral_port(), _ephemeral_port()]
+        ports += [ephemeral_port(), ephemeral_port()]
         failure = ""
         for port in ports:
             rpc_url = f"http://127.0.0.1:{port}"
@@ -502,84 +458,12 @@ class LocalChain:
             return True
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if _process_state(pid) in (None, "Z", "X"):
+            if process_state(pid) in (None, "Z", "X"):
                 return True
             time.sleep(_POLL_S)
         return False
 
-    def _prepare_state_file(self) -> None:
-        """Make sure anvil loads the newest complete state: its file or the verified copy."""
-        try:
-            raw = self.state_path.read_bytes()
-        except FileNotFoundError:
-            if self.good_state_path.exists():
-                logger.warning("%s is missing; restoring the verified copy", self.state_path)
-                shutil.copyfile(self.good_state_path, self.state_path)
-            return
-        current = _state_summary(raw)
-        if current is not None:
-            if self._good_copy_is_newer(current):
-                logger.warning(
-                    "%s lacks blocks the verified copy holds; restoring the copy", self.state_path
-                )
-                shutil.copyfile(self.good_state_path, self.state_path)
-            return
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        broken = self.state_path.with_name(f"anvil-state.broken-{stamp}.json")
-        os.replace(self.state_path, broken)
-        if self.good_state_path.exists():
-            logger.warning(
-                "%s is incomplete (kept as %s); restoring the verified copy",
-                self.state_path,
-                broken.name,
-            )
-            shutil.copyfile(self.good_state_path, self.state_path)
-        else:
-            logger.warning(
-                "%s is incomplete (kept as %s) and there is no verified copy; starting a new chain",
-                self.state_path,
-                broken.name,
-            )
-
-    def _good_copy_is_newer(self, current: tuple[str, int]) -> bool:
-        try:
-            good = _state_summary(self.good_state_path.read_bytes())
-        except FileNotFoundError:
-            return False
-        return good is not None and good[0] == current[0] and good[1] > current[1]
-
     def _dump_over_rpc(self) -> bytes | None:
         """The running node's complete state (``anvil_dumpState``), or None."""
         record = NodeRecord.load(self.record_path)
-        if record is None:
-            return None
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "anvil_dumpState", "params": []})
-        request = urllib.request.Request(
-            record.rpc_url, data=body.encode(), headers={"Content-Type": "application/json"}
-        )
-        try:
-            with _DIRECT.open(request, timeout=5.0) as response:
-                reply = json.loads(response.read())
-            return gzip.decompress(bytes.fromhex(str(reply["result"]).removeprefix("0x")))
-        except (OSError, ValueError, KeyError, TypeError, EOFError, urllib.error.URLError):
-            return None
-
-    def _save_good_copy(self, raw: bytes) -> None:
-        latest = _state_summary(raw)
-        if latest is None:
-            return
-        try:
-            previous = _state_summary(self.good_state_path.read_bytes())
-        except FileNotFoundError:
-            previous = None
-        # Processes may wait on different blocks: never replace the copy with an older
-        # dump of the same chain (a new chain, with another genesis, always wins).
-        if previous is None or previous[0] != latest[0] or latest[1] >= previous[1]:
-            _write_atomically(self.good_state_path, raw)
-
-    def _keep_good_copy(self) -> None:
-        try:
-            raw = self.state_path.read_bytes()
-        except FileNotFoundError:
-            return
-        self._save_good_copy(raw)
+        return None if record is None else dump_state(record.rpc_url)

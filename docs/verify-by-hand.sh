@@ -67,7 +67,10 @@ elif out=$(sha256sum --quiet --strict -c SHA256SUMS 2>&1); then
 else
   fail sha256 "$(printf '%s' "$out" | grep -v '^sha256sum:' | head -n 3 | tr '\n' ' ')"
 fi
-extra=$(find . -type f ! -name SHA256SUMS ! -name SM3SUMS | sed 's|^\./||' | sort \
+# The signed index and what seals it are not in SHA256SUMS (the index lists SHA256SUMS): step 2b.
+INDEX=signed/bundle-index.txt; INDEX_SIG=signed/bundle-index.p7s; INDEX_TSR=signed/bundle-index.tsr
+extra=$(find . -type f ! -name SHA256SUMS ! -name SM3SUMS ! -path "./$INDEX" ! -path "./$INDEX_SIG" \
+  ! -path "./$INDEX_TSR" | sed 's|^\./||' | sort \
   | while read -r f; do grep -q "^[0-9a-f]\{64\}  $f\$" SHA256SUMS 2>/dev/null || echo "$f"; done)
 [ -n "$extra" ] && fail sha256 "files not listed in SHA256SUMS: $(echo $extra)"
 
@@ -82,6 +85,52 @@ else
   done < SM3SUMS
   if [ -z "$bad" ]; then pass sm3 "every file listed in SM3SUMS matches"
   else fail sm3 "SM3 differs for:$bad"; fi
+fi
+
+# 2b. The exporting officer's signed index: every other file with its SHA-256, SM3 and size
+# (manifest.json and the artifacts it seals are bound by it even if unlisted: step 3).
+if [ ! -f "$INDEX" ]; then
+  unbound=$(find . -type f ! -name manifest.json ! -path './artifacts/*' | sed 's|^\./||' | sort)
+  if [ -n "$unbound" ]; then fail index "no $INDEX: nothing binds $(echo $unbound)"
+  else pass index "only manifest.json and artifacts: nothing else to bind"; fi
+  skip index-signature "no $INDEX"
+  skip index-timestamp "no $INDEX"
+else
+  bad=""
+  while read -r sha sm3 size name; do
+    if [ ! -f "$name" ]; then bad="$bad $name(missing)"; continue; fi
+    [ "$(sha256sum "$name" | cut -c1-64)" = "$sha" ] || bad="$bad $name(sha256)"
+    [ "$(openssl dgst -sm3 -r "$name" | cut -c1-64)" = "$sm3" ] || bad="$bad $name(sm3)"
+    [ "$(wc -c < "$name")" -eq "$size" ] || bad="$bad $name(size)"
+  done <<< "$(sed -nE 's/^([0-9a-f]{64})  ([0-9a-f]{64})  ([0-9]+)  (.*)$/\1 \2 \3 \4/p' "$INDEX")"
+  # Listed paths twice, present files once: a line seen exactly once is present but unlisted.
+  unlisted=$({ sed -nE 's/^[0-9a-f]{64}  [0-9a-f]{64}  [0-9]+  (.*)$/\1/p' "$INDEX"
+    sed -nE 's/^[0-9a-f]{64}  [0-9a-f]{64}  [0-9]+  (.*)$/\1/p' "$INDEX"
+    find . -type f ! -path "./$INDEX" ! -path "./$INDEX_SIG" ! -path "./$INDEX_TSR" \
+      ! -name manifest.json ! -path './artifacts/*' | cut -c3-; } | sort | uniq -u)
+  [ -n "$unlisted" ] && bad="$bad $(echo $unlisted | sed 's/\([^ ]*\)/\1(unlisted)/g')"
+  if [ -z "$bad" ]; then pass index "every file matches $INDEX"
+  else fail index "$INDEX disagrees with:$bad"; fi
+  if [ ! -f "$INDEX_SIG" ]; then
+    fail index-signature "$INDEX_SIG is missing"
+  elif [ -z "${SIGNER_ROOTS:-}" ]; then
+    skip index-signature "set SIGNER_ROOTS to the PEM roots of the officers' certificates"
+  elif openssl cms -verify -binary -inform DER -in "$INDEX_SIG" -content "$INDEX" \
+      -CAfile "$SIGNER_ROOTS" -purpose any -out /dev/null 2>/dev/null; then
+    pass index-signature "$INDEX_SIG verifies over $INDEX"
+  else
+    fail index-signature "$INDEX_SIG does not verify over $INDEX"
+  fi
+  if [ ! -f "$INDEX_TSR" ]; then
+    skip index-timestamp "no time-stamp token for the index"
+  elif [ -z "${TSA_ROOTS:-}" ]; then
+    skip index-timestamp "set TSA_ROOTS to the PEM roots of the TSAs you trust"
+  elif out=$(openssl ts -verify -data "$INDEX_SIG" -in "$INDEX_TSR" -CAfile "$TSA_ROOTS" 2>&1) \
+      && printf '%s' "$out" | grep -q "Verification: OK"; then
+    pass index-timestamp "openssl ts -verify over $INDEX_SIG: Verification: OK"
+  else
+    fail index-timestamp "openssl ts -verify over $INDEX_SIG: $(printf '%s' "$out" | tail -n 1)"
+  fi
 fi
 
 # 3. The manifest's artifact entries (canonical JSON, sorted keys) against the files.

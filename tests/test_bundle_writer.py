@@ -16,8 +16,12 @@ from evidence.model.hashing import digest_file
 from evidence.model.manifest import Manifest, ManifestEntry, parse_manifest
 from reports.bundle import layout as bf
 from reports.bundle.writer import CaseBundleInput, write_bundle, write_case_bundle
+from tests.test_bundle_index import synthetic_sealer
 
 WHEN = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+# One Ed25519 officer for the module: its signatures are deterministic, so two
+# writes of the same inputs still give the same bytes.
+SEAL = synthetic_sealer(WHEN)
 
 
 def _input(tmp_path: Path, item_id: str = "00000000-0000-4000-8000-000000000001") -> bf.BundleInput:
@@ -67,10 +71,12 @@ def test_a_given_manifest_is_not_parsed_again_and_changes_no_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = _input(tmp_path)
-    plain = write_bundle(data, tmp_path / "plain.zip")
+    plain = write_bundle(data, tmp_path / "plain.zip", seal_index=SEAL)
     _no_parsing(monkeypatch)
     given = write_bundle(
-        replace(data, manifest=parse_manifest(data.manifest_bytes)), tmp_path / "given.zip"
+        replace(data, manifest=parse_manifest(data.manifest_bytes)),
+        tmp_path / "given.zip",
+        seal_index=SEAL,
     )
     assert given.read_bytes() == plain.read_bytes()
 
@@ -80,10 +86,10 @@ def test_a_case_bundle_with_given_manifests_changes_no_byte(
 ) -> None:
     items = (_input(tmp_path, "item-b"), _input(tmp_path, "item-a"))
     case = CaseBundleInput("C-1", "bundle writer", WHEN, "test", items)
-    plain = write_case_bundle(case, tmp_path / "plain.zip")
+    plain = write_case_bundle(case, tmp_path / "plain.zip", seal_index=SEAL)
     _no_parsing(monkeypatch)
     given = tuple(replace(i, manifest=parse_manifest(i.manifest_bytes)) for i in items)
-    again = write_case_bundle(replace(case, items=given), tmp_path / "given.zip")
+    again = write_case_bundle(replace(case, items=given), tmp_path / "given.zip", seal_index=SEAL)
     assert again.read_bytes() == plain.read_bytes()
     with zipfile.ZipFile(again) as zf:
         names = zf.namelist()
@@ -95,7 +101,7 @@ def test_a_manifest_that_is_not_the_bytes_is_refused(tmp_path: Path) -> None:
     other = parse_manifest(data.manifest_bytes)
     other = replace(other, artifacts=other.artifacts[:1])
     with pytest.raises(ReportError, match="not the manifest's bytes"):
-        write_bundle(replace(data, manifest=other), tmp_path / "bad.zip")
+        write_bundle(replace(data, manifest=other), tmp_path / "bad.zip", seal_index=SEAL)
     assert not (tmp_path / "bad.zip").exists()
 
 
@@ -106,6 +112,6 @@ def test_a_damaged_artifact_is_caught_while_copying_with_a_given_manifest(
     data = replace(data, manifest=parse_manifest(data.manifest_bytes))
     data.artifacts[1][1].write_bytes(b"<p>changed</p>")
     with pytest.raises(IntegrityError, match=r"artifacts/dom\.html"):
-        write_bundle(data, tmp_path / "bad.zip")
+        write_bundle(data, tmp_path / "bad.zip", seal_index=SEAL)
     assert not (tmp_path / "bad.zip").exists()
     assert not list(tmp_path.glob(".bundle-*"))

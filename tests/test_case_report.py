@@ -25,6 +25,7 @@ from reports.case_report import CaseReportInput, CaseReportItem, render_case_rep
 from reports.pdfa import pdfa_identification
 from tests.conftest import require, require_tool
 from tests.test_report_pdf import GENERATED, _hex, make_input, pdf_text, squeezed
+from tests.test_verify_checks import exporting_officer
 
 pytestmark = pytest.mark.slow
 
@@ -109,7 +110,9 @@ def test_case_report_of_unknown_case(case: CaseFixture) -> None:
 
 def test_case_bundle_layout_and_sums(case: CaseFixture) -> None:
     require_tool("sha256sum")
-    bundle = case.kit.export_case(CASE, case.out / "case.zip")
+    bundle = case.kit.export_case(
+        CASE, case.out / "case.zip", exported_by=exporting_officer(case.kit)
+    )
     unpacked = case.out / "case-unpacked"
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
@@ -136,7 +139,9 @@ def test_case_bundle_layout_and_sums(case: CaseFixture) -> None:
 
 def test_case_bundle_damage_is_named(case: CaseFixture) -> None:
     require_tool("sha256sum")
-    bundle = case.kit.export_case(CASE, case.out / "case2.zip")
+    bundle = case.kit.export_case(
+        CASE, case.out / "case2.zip", exported_by=exporting_officer(case.kit)
+    )
     unpacked = case.out / "case2-unpacked"
     with zipfile.ZipFile(bundle) as zf:
         zf.extractall(unpacked)
@@ -159,7 +164,12 @@ def test_case_bundle_damage_is_named(case: CaseFixture) -> None:
 
 def test_item_bundle_has_readme_and_custody(case: CaseFixture) -> None:
     custody = b'{"seq":1,"action":"capture"}\n'
-    bundle = case.kit.export(case.done_id, case.out / "item.zip", custody_jsonl=custody)
+    bundle = case.kit.export(
+        case.done_id,
+        case.out / "item.zip",
+        custody_jsonl=custody,
+        exported_by=exporting_officer(case.kit),
+    )
     with zipfile.ZipFile(bundle) as zf:
         assert zf.read(bf.CUSTODY_LOG) == custody
         readme = zf.read(bf.README).decode("utf-8")

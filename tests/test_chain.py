@@ -518,9 +518,9 @@ def test_keystore_signer_and_node_account(node: Node, tmp_path: Path) -> None:
 
 def test_legacy_fees_on_a_chain_without_base_fee(tmp_path: Path) -> None:
     _require_anvil()
-    from anchoring.anvil import _ephemeral_port
+    from anchoring._anvil_node import ephemeral_port
 
-    port = _ephemeral_port()
+    port = ephemeral_port()
     process = subprocess.Popen(
         [str(find_anvil()), "--port", str(port), "--hardfork", "berlin", "--quiet"],
         stdout=subprocess.DEVNULL,
@@ -534,7 +534,7 @@ def test_legacy_fees_on_a_chain_without_base_fee(tmp_path: Path) -> None:
             time.sleep(0.05)
         client = ChainClient.connect(url, DEV_PRIVATE_KEY, development=True)
         assert client.uses_eip1559 is False
-        fees = client._fees()
+        fees = client._transactor.fees()
         assert set(fees) == {"gasPrice"} and fees["gasPrice"] > 0
         # The registry is compiled for cancun (PUSH0): a pre-Shanghai EVM refuses it
         # by name, in one line (docs/chains.md: recompile with an older evmVersion).

@@ -69,6 +69,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         stop_local_chain(home)
 
 
+def _trusting(demo: Demo) -> tuple[str, str]:
+    """``--trust-roots`` naming the demo's own development TSA, as its expert would."""
+    return ("--trust-roots", str(demo.home / "devtsa" / "ca.pem"))
+
+
 def test_demo_runs_the_whole_path(demo: Demo) -> None:
     succeeded(demo.result)
     out = demo.result.stdout
@@ -112,17 +117,22 @@ def test_export_bundle_signed_case_and_wacz(demo: Demo, tmp_path: Path) -> None:
     with zipfile.ZipFile(bundle) as zf:
         assert "manifest.json" in zf.namelist()
     case_zip = tmp_path / "case.zip"
-    succeeded(run(demo.home, "export", "--case", DEMO_CASE_NUMBER, "--out", str(case_zip)))
+    case_args = ("export", "--case", DEMO_CASE_NUMBER, "--out", str(case_zip))
+    succeeded(run(demo.home, *case_args, "--sign", FIRST_OFFICER, env=PASSPHRASE))
     assert zipfile.is_zipfile(case_zip)
     wacz = tmp_path / "item.wacz"
-    succeeded(run(demo.home, "export", demo.item_id, "--format", "wacz", "--out", str(wacz)))
+    wacz_args = ("export", demo.item_id, "--format", "wacz", "--out", str(wacz))
+    succeeded(run(demo.home, *wacz_args, "--sign", FIRST_OFFICER, env=PASSPHRASE))
     with zipfile.ZipFile(wacz) as zf:
         assert "archive/capture.warc" in zf.namelist()
 
 
 def test_export_errors(demo: Demo, tmp_path: Path) -> None:
     out = str(tmp_path / "x.zip")
-    assert "no evidence item" in one_line_error(run(demo.home, "export", "zzzz", "--out", out))
+    unknown = ("export", "zzzz", "--out", out, "--sign", FIRST_OFFICER)
+    assert "no evidence item" in one_line_error(run(demo.home, *unknown, env=PASSPHRASE))
+    unsigned = run(demo.home, "export", demo.item_id, "--out", out)
+    assert "--sign ENF_ID" in usage_error(unsigned)
     wacz_case = run(
         demo.home, "export", "--case", DEMO_CASE_NUMBER, "--format", "wacz", "--out", out
     )
@@ -131,7 +141,7 @@ def test_export_errors(demo: Demo, tmp_path: Path) -> None:
 
 def test_verify_passes_and_writes_its_report(demo: Demo, tmp_path: Path) -> None:
     pdf = tmp_path / "verification.pdf"
-    args = ("verify", str(demo.bundle), "--report", str(pdf), "--lang", "en")
+    args = ("verify", str(demo.bundle), "--report", str(pdf), "--lang", "en", *_trusting(demo))
     verified = succeeded(run(demo.home, *args))
     lines = verified.stdout.splitlines()
     assert lines[-2:] == ["Verification: all checks passed", f"Report (PDF): {pdf}"]
@@ -141,7 +151,7 @@ def test_verify_passes_and_writes_its_report(demo: Demo, tmp_path: Path) -> None
 
 
 def test_verify_offline_cannot_check_the_anchor(demo: Demo) -> None:
-    args = ("verify", str(demo.bundle), "--offline", "--no-replay")
+    args = ("verify", str(demo.bundle), "--offline", "--no-replay", *_trusting(demo))
     data = json.loads(run(demo.home, *args, "--json").stdout)
     assert data["exit_code"] == 2
     assert {c["check"] for c in data["checks"] if c["verdict"] == "NOT CHECKED"} >= {"anchor.chain"}

@@ -115,6 +115,7 @@ def test_the_bundle_writer_refuses_an_artifact_that_changed(tmp_path: Path) -> N
     from evidence.model.errors import IntegrityError
     from reports.bundle import layout as bf
     from reports.bundle.writer import write_bundle
+    from tests.test_bundle_index import synthetic_sealer
 
     artifact = tmp_path / "a.png"
     artifact.write_bytes(b"sealed bytes")
@@ -132,9 +133,10 @@ def test_the_bundle_writer_refuses_an_artifact_that_changed(tmp_path: Path) -> N
         artifacts=(("artifacts/a.png", artifact),), timestamp=None, anchor=None,
         report_pdf=report, tool_version="test",
     )
-    assert write_bundle(data, tmp_path / "ok.zip").is_file()
+    seal = synthetic_sealer(data.created_at)
+    assert write_bundle(data, tmp_path / "ok.zip", seal_index=seal).is_file()
     artifact.write_bytes(b"damaged bytes")
     with pytest.raises(IntegrityError, match=r"artifacts/a\.png"):
-        write_bundle(data, tmp_path / "bad.zip")
+        write_bundle(data, tmp_path / "bad.zip", seal_index=seal)
     assert not (tmp_path / "bad.zip").exists()
     assert not list(tmp_path.glob(".bundle-*"))

@@ -68,15 +68,24 @@ def captured(
         done = kit.complete(item.id)
         assert done.pending == ()
         assert done.item.status is ItemStatus.ANCHORED
-        bundle = kit.export(item.id, out / "bundle.zip")
+        bundle = kit.export(
+            item.id, out / "bundle.zip", exported_by=kit.report_signer("T-0001", PASSPHRASE)
+        )
         unpacked = out / "unpacked"
         with zipfile.ZipFile(bundle) as zf:
             zf.extractall(unpacked)
         yield Captured(kit, item.id, bundle, unpacked)
 
 
+def _tsa_roots(captured: Captured) -> bytes:
+    """The development TSA's root: what an expert who trusts that TSA passes."""
+    token = captured.kit.get_item(captured.item_id).timestamp
+    assert token is not None
+    return token.trust_root_pem
+
+
 def test_the_bundle_verifies(captured: Captured) -> None:
-    report = captured.kit.verify(captured.bundle)
+    report = captured.kit.verify(captured.bundle, trust_roots_pem=_tsa_roots(captured))
     assert report.exit_code == 0, [c for c in report.checks if c.verdict is not Verdict.PASS]
     names = {(c.check, c.subject) for c in report.checks}
     for artifact in ("artifacts/screenshot.png", "artifacts/capture.warc", "artifacts/dom.html"):
@@ -93,7 +102,8 @@ def test_the_bundle_verifies(captured: Captured) -> None:
     token = next(c for c in report.checks if c.check == "timestamp.token")
     assert "DEVELOPMENT" in token.detail
     # The unpacked folder is the same bundle.
-    assert captured.kit.verify(captured.unpacked).exit_code == 0
+    roots = _tsa_roots(captured)
+    assert captured.kit.verify(captured.unpacked, trust_roots_pem=roots).exit_code == 0
 
 
 def test_item_records_the_whole_path(captured: Captured) -> None:
@@ -378,7 +388,8 @@ def test_the_demo_command_runs_the_whole_path(tmp_path: Path) -> None:
         assert payload["item"]["status"] == "anchored"
         assert payload["item"]["case_number"] == DEMO_CASE_NUMBER
         assert Path(payload["bundle"]).is_file() and Path(payload["report"]).is_file()
-        again = _cli(home, "verify", payload["bundle"])
+        roots = str(home / "devtsa" / "ca.pem")
+        again = _cli(home, "verify", payload["bundle"], "--trust-roots", roots)
         assert again.returncode == 0, again.stdout
     finally:
         from anchoring.anvil import LocalChain

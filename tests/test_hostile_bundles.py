@@ -26,6 +26,7 @@ from evidence.verification import BundleLimits, VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from reports.bundle.writer import write_bundle
 from tests.conftest import REPO
+from tests.test_bundle_index import synthetic_sealer
 
 OFFLINE = VerifyOptions(offline=True, replay=False)
 WHEN = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -78,6 +79,7 @@ def make_bundle(out: Path, sizes: dict[str, int], *, report: bytes | None = None
             tool_version="test",
         ),
         out,
+        seal_index=synthetic_sealer(WHEN),
     )
 
 

@@ -29,7 +29,15 @@ from evidence.verification import VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from reports.pdfa import ReportIdentity, read_identity, set_identity
 from tests.conftest import require_tool
-from tests.test_verify_checks import CASE, Captured, capture_bundle, copy_of, reseal_checksums
+from tests.test_verify_checks import (
+    CASE,
+    Captured,
+    capture_bundle,
+    copy_of,
+    exporting_officer,
+    reseal_checksums,
+    reseal_index,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -427,7 +435,8 @@ def test_a_bundle_without_a_custody_proof_is_not_checked(
     anchor = json.loads((old / bf.ANCHOR_JSON).read_bytes())
     del anchor["custody"]
     (old / bf.ANCHOR_JSON).write_bytes(canonical_json(anchor))
-    reseal_checksums(old)
+    # Exported so by an older version: its exporting officer signed it as it is.
+    reseal_index(old, exporting_officer(captured.kit))
     report = _verify(old)
     anchored = _only(report, "custody.anchor")
     assert anchored.verdict is Verdict.NOT_CHECKED
@@ -445,7 +454,7 @@ def test_no_custody_proof_is_exported_for_a_tree_that_cannot_be_rebuilt(
     # A batch whose extra leaf is not the custody head: its tree cannot be rebuilt.
     kit.anchor_batch([item.id], extra_leaves=[b"\x07" * 32])
     with caplog.at_level(logging.WARNING, logger="evidence.services.anchors"):
-        bundle = kit.export(item.id, tmp_path / "extra.zip")
+        bundle = kit.export(item.id, tmp_path / "extra.zip", exported_by=exporting_officer(kit))
     with zipfile.ZipFile(bundle) as zf:
         anchor = json.loads(zf.read(bf.ANCHOR_JSON))
     assert "custody" not in anchor

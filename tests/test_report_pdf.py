@@ -294,6 +294,7 @@ def make_input(
             confirmations=7,
             root=anchor.root,
             anchored_at_block_time=anchor.block_time,
+            submitter=anchor.submitter,
         )
         if anchored
         else None,

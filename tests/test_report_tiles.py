@@ -34,6 +34,7 @@ from reports.bundle import layout as bf
 from reports.pdf import render_report
 from tests.conftest import require, require_tool
 from tests.test_report_pdf import page_count, pdf_text, squeezed
+from tests.test_verify_checks import exporting_officer
 
 pytestmark = pytest.mark.slow
 
@@ -120,7 +121,7 @@ def tiled(
             out,
             kit.report(item.id, out / "report-zh.pdf"),
             kit.report(item.id, out / "report-en.pdf", language="en"),
-            kit.export(item.id, out / "bundle.zip"),
+            kit.export(item.id, out / "bundle.zip", exported_by=exporting_officer(kit)),
         )
 
 

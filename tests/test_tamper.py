@@ -28,9 +28,11 @@ from tests.test_verify_checks import (
     Captured,
     capture_bundle,
     copy_of,
+    exporting_officer,
     failing,
     flip,
     reseal_checksums,
+    reseal_index,
 )
 
 pytestmark = pytest.mark.slow
@@ -170,7 +172,8 @@ def signed(captured: Captured, tmp_path_factory: pytest.TempPathFactory) -> tupl
     trusted = _officer("张三", TRUSTED_ID)
     root = copy_of(captured.unpacked, tmp_path_factory.mktemp("signed") / "bundle")
     _put_signature(root, TRUSTED_ID, trusted.sign((root / bf.MANIFEST).read_bytes()), trusted)
-    reseal_checksums(root)
+    # Exported again with the signature: its exporting officer signs the new index.
+    reseal_index(root, exporting_officer(captured.kit))
     return root, trusted
 
 
@@ -240,14 +243,16 @@ def test_replaced_screenshot_and_manifest_re_signed_by_another_key(
 
 
 def test_one_signature_replaced_by_another_keys_signature_over_the_same_manifest(
-    signed: tuple[Path, Officer], tmp_path: Path
+    captured: Captured, signed: tuple[Path, Officer], tmp_path: Path
 ) -> None:
     root, trusted = signed
     other = _officer("李四", OTHER_ID)
     bad = copy_of(root, tmp_path / "swapped")
-    # Same file name (the trusted officer's slot), same manifest, another signer.
+    # Same file name (the trusted officer's slot), same manifest, another signer; and
+    # exported so (the exporting officer re-signs the index): the manifest signature
+    # check alone must catch it.
     p7s = _put_signature(bad, TRUSTED_ID, other.sign((bad / bf.MANIFEST).read_bytes()), other)
-    reseal_checksums(bad)
+    reseal_index(bad, exporting_officer(captured.kit))
     options = VerifyOptions(offline=True, replay=False, signer_roots_pem=trusted.pem)
     report = run_verification(bad, options).report
     [(subject, verdict, detail)] = _signature_checks(report)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from evidence import Settings, Verdict
 from evidence.model.records import CheckResult
@@ -33,7 +34,12 @@ from reports.bundle import layout as bf
 from reports.bundle.reader import open_bundle
 from tests.conftest import REPO, require_tool
 from tests.test_hostile_bundles import make_bundle
-from tests.test_verify_checks import Captured, capture_bundle, reseal_checksums
+from tests.test_verify_checks import (
+    Captured,
+    capture_bundle,
+    exporting_officer,
+    reseal_checksums,
+)
 
 OFFLINE = VerifyOptions(offline=True, replay=False)
 
@@ -215,7 +221,15 @@ def test_every_check_reports_on_a_good_bundle_and_an_empty_one(
 ) -> None:
     require_tool("ffmpeg")  # a capture without video has no video.frames line
     anchor = json.loads((captured.unpacked / bf.ANCHOR_JSON).read_bytes())
-    good = _runs(captured.unpacked, VerifyOptions(rpc_url=anchor["rpc_url"]))
+    token = captured.kit.get_item(captured.item_id).timestamp
+    assert token is not None
+    # The roots an expert who trusts this TSA and this exporting officer would give.
+    trusted = VerifyOptions(
+        rpc_url=anchor["rpc_url"],
+        trust_roots_pem=token.trust_root_pem,
+        signer_roots_pem=exporting_officer(captured.kit).certificate.public_bytes(Encoding.PEM),
+    )
+    good = _runs(captured.unpacked, trusted)
     assert [run.check for run in good] == list(BUNDLE_CHECKS)
     assert _silent(good) == []
     verdicts = {r.verdict for run in good for r in run.results}
@@ -232,7 +246,9 @@ def test_every_check_reports_on_a_good_bundle_and_an_empty_one(
 def test_every_wacz_check_reports_on_a_good_wacz_and_an_empty_one(
     captured: Captured, tmp_path: Path
 ) -> None:
-    wacz = captured.kit.export_wacz(captured.item_id, tmp_path / "item.wacz")
+    wacz = captured.kit.export_wacz(
+        captured.item_id, tmp_path / "item.wacz", exported_by=exporting_officer(captured.kit)
+    )
     good = _runs(wacz)
     assert [run.check for run in good] == list(WACZ_CHECKS)
     assert _silent(good) == []

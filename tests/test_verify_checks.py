@@ -15,6 +15,7 @@ import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,15 @@ from evidence.model.capture_options import (
 )
 from evidence.model.hashing import digest_file
 from evidence.model.manifest import canonical_json
-from evidence.model.records import VerificationReport
+from evidence.model.records import ReportSigner, VerificationReport
 from evidence.services.demo_site import DemoSite
 from evidence.verification import VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from tests.conftest import require, require_tool
 
 CASE = "测试-2026-VERIFY"
+EXPORT_OFFICER = ("周九", "T-EXPORT-1")
+EXPORT_PASSPHRASE = "export test passphrase"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,14 @@ class Captured:
     item_id: str
     bundle: Path
     unpacked: Path
+
+
+def exporting_officer(kit: Toolkit) -> ReportSigner:
+    """The officer who signs exported bundles' index; made once per data directory."""
+    name, enforcement_id = EXPORT_OFFICER
+    if enforcement_id not in {o.enforcement_id for o in kit.list_officers()}:
+        kit.add_officer(name, enforcement_id, passphrase=EXPORT_PASSPHRASE)
+    return kit.report_signer(enforcement_id, EXPORT_PASSPHRASE)
 
 
 def capture_bundle(settings: Settings, out: Path) -> Iterator[Captured]:
@@ -55,7 +66,7 @@ def capture_bundle(settings: Settings, out: Path) -> Iterator[Captured]:
         local = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
         item = kit.capture(CASE, site.url_for("/old-listing"), local)
         kit.complete(item.id)
-        bundle = kit.export(item.id, out / "bundle.zip")
+        bundle = kit.export(item.id, out / "bundle.zip", exported_by=exporting_officer(kit))
         unpacked = out / "unpacked"
         with zipfile.ZipFile(bundle) as zf:
             zf.extractall(unpacked)
@@ -86,6 +97,45 @@ def reseal_checksums(root: Path) -> None:
         sm3_lines.append(f"{digests.sm3}  {name}\n")
     (root / bf.CHECKSUMS).write_text("".join(sha_lines), encoding="ascii")
     (root / bf.SM3_CHECKSUMS).write_text("".join(sm3_lines), encoding="ascii")
+
+
+def rewrite_sums(root: Path) -> None:
+    """Rewrite SHA256SUMS and SM3SUMS as the writer does: every file but the signed index's."""
+    sha_lines, sm3_lines = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        if name in (bf.CHECKSUMS, bf.SM3_CHECKSUMS) or name in bf.SIGNED_INDEX_FILES:
+            continue
+        digests = digest_file(path)
+        sha_lines.append(f"{digests.sha256}  {name}\n")
+        sm3_lines.append(f"{digests.sm3}  {name}\n")
+    (root / bf.CHECKSUMS).write_text("".join(sha_lines), encoding="ascii")
+    (root / bf.SM3_CHECKSUMS).write_text("".join(sm3_lines), encoding="ascii")
+
+
+def reseal_index(root: Path, officer: ReportSigner) -> None:
+    """Re-export the folder as it now stands: sums and a signed index by ``officer``.
+
+    For a bundle that is meant to be genuine in some other way (say, written by
+    an older version); the index then has no token (index.timestamp NOT CHECKED).
+    """
+    from evidence.model.officer_keys import OfficerPrivateKey
+    from evidence.model.signatures import sign_detached
+
+    assert isinstance(officer.key, OfficerPrivateKey)
+    rewrite_sums(root)
+    for name in bf.SIGNED_INDEX_FILES:
+        (root / name).unlink(missing_ok=True)
+    entries = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        d = digest_file(path)
+        entries.append(bf.IndexEntry(path.relative_to(root).as_posix(), d.sha256, d.sm3, d.size))
+    index = bf.index_to_text(entries)
+    (root / bf.SIGNED_INDEX).parent.mkdir(exist_ok=True)
+    (root / bf.SIGNED_INDEX).write_bytes(index)
+    (root / bf.SIGNED_INDEX_SIGNATURE).write_bytes(
+        sign_detached(index, officer.key, officer.certificate, signing_time=datetime.now(UTC))
+    )
 
 
 def verdicts(report: VerificationReport, check: str) -> list[Verdict]:

@@ -21,6 +21,7 @@ from evidence.model.records import Verdict
 from evidence.services.demo_site import DemoSite
 from evidence.services.toolkit import Toolkit
 from tests.conftest import require, require_tool
+from tests.test_verify_checks import exporting_officer
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pat
         item = kit.capture("C-proc", site.url_for("/old-listing"), local)
         done = kit.complete(item.id)
         assert not done.pending, done.pending
-        out = kit.export(item.id, home / "item.zip")
+        out = kit.export(item.id, home / "item.zip", exported_by=exporting_officer(kit))
     yield home, out
     LocalChain(home).stop()
 

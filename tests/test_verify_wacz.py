@@ -28,7 +28,13 @@ from reports.bundle.wacz import EVIDENCE_BUNDLE
 from reports.signing import validate_pdf_signatures
 from reports.verification_report import EXPERT_FIELD
 from tests.conftest import REPO, require, require_tool
-from tests.test_verify_checks import Captured, capture_bundle, failing, verdicts
+from tests.test_verify_checks import (
+    Captured,
+    capture_bundle,
+    exporting_officer,
+    failing,
+    verdicts,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +60,9 @@ def waczs(session_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
         # A signed item, so that the signature check runs inside the WACZ too.
         captured.kit.add_officer("王五", OFFICER, passphrase=PASSPHRASE)
         captured.kit.sign_item(captured.item_id, OFFICER, PASSPHRASE)
-        full = captured.kit.export_wacz(captured.item_id, out / "item.wacz")
+        full = captured.kit.export_wacz(
+            captured.item_id, out / "item.wacz", exported_by=exporting_officer(captured.kit)
+        )
         bare = captured.kit.export_wacz(captured.item_id, out / "bare.wacz", with_evidence=False)
         yield Waczs(captured, full, bare)
 
@@ -107,7 +115,11 @@ def test_the_evidence_folder_name_is_shared() -> None:
 
 def test_good_wacz_passes_every_check(waczs: Waczs, tmp_path: Path) -> None:
     kit = waczs.captured.kit
-    report = kit.verify(waczs.full, report_path=tmp_path / "v.pdf")
+    token = kit.get_item(waczs.captured.item_id).timestamp
+    assert token is not None
+    # An expert who trusts this development TSA (the officers' roots are this machine's).
+    roots = token.trust_root_pem
+    report = kit.verify(waczs.full, trust_roots_pem=roots, report_path=tmp_path / "v.pdf")
     assert not report.failures, report.failures
     assert not report.not_checked, report.not_checked
     assert report.exit_code == 0

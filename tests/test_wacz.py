@@ -29,6 +29,7 @@ from evidence.model.errors import ReportError
 from evidence.services.demo_site import DemoSite
 from reports.bundle.wacz import WaczInput, write_wacz
 from tests.conftest import REPO, require
+from tests.test_verify_checks import EXPORT_OFFICER, EXPORT_PASSPHRASE, exporting_officer
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +63,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
         item = kit.capture(
             CASE, url, CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
         )
-        wacz = kit.export_wacz(item.id, home / "item.wacz")
+        wacz = kit.export_wacz(item.id, home / "item.wacz", exported_by=exporting_officer(kit))
         assert item.manifest_sha256 is not None
         manifest = json.loads(kit.store.read_bytes(item.manifest_sha256))
         yield Exported(home, item.id, url, wacz, manifest)
@@ -172,7 +173,11 @@ def test_pywb_replays_the_page(exported: Exported, tmp_path: Path) -> None:
 
 def test_cli_export_format_wacz(exported: Exported, tmp_path: Path) -> None:
     out = tmp_path / "cli.wacz"
-    env = {**os.environ, "EVIDENCE_HOME": str(exported.home)}
+    env = {
+        **os.environ,
+        "EVIDENCE_HOME": str(exported.home),
+        "EVIDENCE_OFFICER_PASSPHRASE": EXPORT_PASSPHRASE,
+    }
     env.pop("EVIDENCE_DATABASE_URL", None)
     run = subprocess.run(
         [
@@ -185,6 +190,8 @@ def test_cli_export_format_wacz(exported: Exported, tmp_path: Path) -> None:
             "wacz",
             "--out",
             str(out),
+            "--sign",
+            EXPORT_OFFICER[1],
         ],
         cwd=REPO,
         env=env,

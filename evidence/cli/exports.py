@@ -13,6 +13,11 @@ _SIGN_HELP = (
     "Sign the report PDF (PAdES + timestamp) as this officer; repeat for the co-signer. "
     "Passphrase from EVIDENCE_OFFICER_PASSPHRASE or a prompt."
 )
+_EXPORT_SIGN_HELP = (
+    "Required. The exporting officer: the first --sign signs the bundle's index of every "
+    "file; each --sign signs the report PDF (PAdES + timestamp). Passphrase from "
+    "EVIDENCE_OFFICER_PASSPHRASE or a prompt."
+)
 
 
 @click.command()
@@ -70,7 +75,7 @@ def report(
     "evidence bundle inside (evidence/bundle.zip) so that 'evidence verify' checks it.",
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--sign", "signers", multiple=True, metavar="ENF_ID", help=_SIGN_HELP)
+@click.option("--sign", "signers", multiple=True, metavar="ENF_ID", help=_EXPORT_SIGN_HELP)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -86,13 +91,17 @@ def export(
         raise click.UsageError("give either ITEM_ID or --case NUMBER")
     if fmt == "wacz" and item_id is None:
         raise click.UsageError("--format wacz exports one item: give ITEM_ID")
+    if not signers:
+        # A bundle whose index nobody signed could never verify: refuse before any work.
+        raise click.UsageError("give --sign ENF_ID: the exporting officer signs the bundle")
     with open_toolkit(ctx) as kit:
+        officers = report_signers(kit, signers)
         if case_number is not None:
-            path = kit.export_case(case_number, out_path, language=lang)
+            path = kit.export_case(case_number, out_path, language=lang, sign_with=officers)
         else:
             assert item_id is not None
             write = kit.export_wacz if fmt == "wacz" else kit.export
-            path = write(item_id, out_path, language=lang, sign_with=report_signers(kit, signers))
+            path = write(item_id, out_path, language=lang, sign_with=officers)
     labelled(gettext("Bundle"), path)
 
 

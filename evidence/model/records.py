@@ -116,6 +116,26 @@ class AnchorCheck:
     confirmations: int
     root: str
     anchored_at_block_time: datetime
+    submitter: str
+    """The checksummed account that sent the anchoring transaction (the Anchored event
+    names the same): whether it is one to trust is the verifier's question."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalChainIdentity:
+    """What a verifier must trust to accept this data directory's local-chain anchors.
+
+    The local chain is witnessed by nobody else: an anchor there means only that
+    this data directory's own submitter key wrote it into this registry.
+    """
+
+    chain_id: int
+    rpc_url: str
+    """The node's loopback JSON-RPC URL (no credentials); the port may change on restart."""
+    registry: str
+    """The checksummed EvidenceRegistry address this data directory anchors into."""
+    submitter: str
+    """The checksummed address of this data directory's own submitter key."""
 
 
 # --- report --------------------------------------------------------------

@@ -85,6 +85,22 @@ def sign_manifest(
 
     ``signing_time`` is truncated to whole seconds (UTCTime has no fractions).
     """
+    return sign_detached(manifest_bytes, key, certificate, signing_time=signing_time)
+
+
+def sign_detached(
+    content: bytes,
+    key: OfficerPrivateKey,
+    certificate: x509.Certificate,
+    *,
+    signing_time: datetime,
+    chain: Sequence[x509.Certificate] = (),
+) -> bytes:
+    """A detached DER CMS signature over any ``content`` (e.g. a bundle's signed index).
+
+    ``chain`` (intermediate CA certificates) is embedded after the signer's
+    certificate, so a verifier holding only the root can build the path.
+    """
     if signing_time.tzinfo is None:
         raise ValueError("naive datetime: signing_time must be timezone-aware")
     if isinstance(key, ed25519.Ed25519PrivateKey):
@@ -105,7 +121,7 @@ def sign_manifest(
         _attribute(rfc5652.id_signingTime, _time(signing_time)),
         _attribute(
             rfc5652.id_messageDigest,
-            rfc5652.MessageDigest(hashlib.new(digest_name, manifest_bytes).digest()),
+            rfc5652.MessageDigest(hashlib.new(digest_name, content).digest()),
         ),
     ]
     to_sign = _signed_attributes_der(attributes)
@@ -131,9 +147,7 @@ def sign_manifest(
     digest_algorithm["algorithm"] = digest_oid
     signed["digestAlgorithms"].append(digest_algorithm)
     signed["encapContentInfo"]["eContentType"] = rfc5652.id_data
-    choice = rfc5652.CertificateChoices()
-    choice["certificate"] = cert_asn1
-    signed["certificates"].append(choice)
+    signed["certificates"].extend(_certificate_choice(c) for c in (certificate, *chain))
     signed["signerInfos"].append(signer)
 
     info = rfc5652.ContentInfo()
@@ -147,7 +161,19 @@ def verify_manifest_signature(
     signature_der: bytes,
     trust_roots: Sequence[x509.Certificate] | bytes | None = None,
 ) -> SignerInfo:
-    """Check a detached CMS signature over ``manifest_bytes`` and name its signer.
+    """Check a detached CMS signature over ``manifest_bytes``: see
+    :func:`verify_detached_signature`."""
+    return verify_detached_signature(manifest_bytes, signature_der, trust_roots)
+
+
+def verify_detached_signature(
+    content: bytes,
+    signature_der: bytes,
+    trust_roots: Sequence[x509.Certificate] | bytes | None = None,
+    *,
+    content_name: str = "the manifest",
+) -> SignerInfo:
+    """Check a detached CMS signature over ``content`` and name its signer.
 
     Raises :class:`SignatureError` naming the first thing that failed. Without
     ``trust_roots`` the signature is checked but the signer is reported as not
@@ -174,7 +200,7 @@ def verify_manifest_signature(
     )
     if content_type != rfc5652.id_data:
         raise _malformed(f"signed contentType is {content_type}, not id-data")
-    expected = hashlib.new(digest_name, manifest_bytes).digest()
+    expected = hashlib.new(digest_name, content).digest()
     digest_value = _single_value(
         attrs, rfc5652.id_messageDigest, rfc5652.MessageDigest(), "messageDigest"
     )
@@ -184,7 +210,7 @@ def verify_manifest_signature(
     if claimed != expected:
         raise SignatureError(
             f"digest mismatch: the signature by {who} covers {digest_name} {claimed.hex()}, "
-            f"but the manifest's {digest_name} is {expected.hex()}",
+            f"but {content_name}'s {digest_name} is {expected.hex()}",
             failure=SignatureFailure.DIGEST,
         )
 
@@ -257,6 +283,14 @@ def _time(moment: datetime) -> rfc5652.Time:
         choice["utcTime"] = useful.UTCTime(utc.strftime("%y%m%d%H%M%SZ"))
     else:
         choice["generalTime"] = useful.GeneralizedTime(utc.strftime("%Y%m%d%H%M%SZ"))
+    return choice
+
+
+def _certificate_choice(certificate: x509.Certificate) -> rfc5652.CertificateChoices:
+    choice = rfc5652.CertificateChoices()
+    choice["certificate"] = der_decoder.decode(
+        certificate.public_bytes(Encoding.DER), asn1Spec=rfc5280.Certificate()
+    )[0]
     return choice
 
 

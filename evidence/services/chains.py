@@ -11,20 +11,24 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from anchoring.anvil import LocalChain, NodeRecord
+from anchoring.anvil import DEV_PRIVATE_KEY, LocalChain, NodeRecord
 from anchoring.chain import (
     ChainClient,
     ChainUnreachableError,
     NodeAccount,
+    NoDeploymentError,
+    NotAuthorizedError,
     Signer,
     chain_head,
     check_anchor,
+    has_deployments,
     load_keystore,
     recorded_registry,
 )
 from evidence.model.config import Settings
 from evidence.model.errors import ConfigurationError, EvidenceError
-from evidence.model.records import AnchorCheck, AnchorReceipt
+from evidence.model.records import AnchorCheck, AnchorReceipt, LocalChainIdentity
+from evidence.model.redaction import redact_url
 from evidence.services.results import ChainStatus
 
 logger = logging.getLogger(__name__)
@@ -53,14 +57,13 @@ class ChainAccess:
                 client.ensure_registry(settings.home, deploy=False)
             return client, None
         local = self._local()
-        rpc_url = local.ensure_running()
-        client = ChainClient.connect(
-            rpc_url, local.private_key, development=True, network_name=local.network_name
-        )
+        client = self._local_client(local, local.ensure_running())
+        local.fund(client.submitter)
         if settings.registry_address:
             client.use_registry(settings.registry_address)
         else:
             client.ensure_registry(settings.home)
+        _authorise_home_key(client, local)
         return client, local
 
     def deploy_registry(self) -> str:
@@ -100,13 +103,46 @@ class ChainAccess:
         return ChainStatus(
             local=local is not None,
             running=running,
-            rpc_url=rpc_url,
+            rpc_url=redact_url(rpc_url) if rpc_url else None,
             chain_id=chain_id,
             block_number=block,
             registry_address=registry,
             pid=pid,
             state_file_bytes=state_size,
         )
+
+    def local_chain_identity(self) -> LocalChainIdentity:
+        """What a verifier must trust for this data directory's local-chain anchors.
+
+        The chain id, the node's loopback RPC URL, the registry and this data
+        directory's own submitter address: the values an expert puts in a trust
+        configuration. The node is started only if it is not running, and stopped
+        again afterwards. Raises :class:`NoDeploymentError` when this data directory
+        has no registry on its local chain yet (nothing was anchored or deployed).
+        """
+        settings = self._settings
+        local = self._local()
+        if not (self.local_chain_has_history() and has_deployments(settings.home)):
+            raise _no_local_registry()
+        was_running = local.pid is not None
+        try:
+            client = self._local_client(local, local.ensure_running())
+            if settings.registry_address and not settings.rpc_url:
+                registry: str | None = settings.registry_address
+            else:
+                registry = recorded_registry(settings.home, client.chain_id, client.genesis_hash())
+            if registry is None or not client.has_registry_code(registry):
+                raise _no_local_registry()
+            client.use_registry(registry)
+            return LocalChainIdentity(
+                chain_id=client.chain_id,
+                rpc_url=client.rpc_url,
+                registry=str(client.contract_address),
+                submitter=client.submitter,
+            )
+        finally:
+            if not was_running:
+                local.stop()
 
     def local_chain_rpc_url(self) -> str:
         """Start (if needed) the embedded anvil node and return its RPC URL."""
@@ -149,10 +185,56 @@ class ChainAccess:
             logger.warning("confirmations of %s not queried: %s", anchor.transaction_hash, exc)
             return None
 
+    @staticmethod
+    def _local_client(local: LocalChain, rpc_url: str) -> ChainClient:
+        """A client on the local node that signs with this home's own key."""
+        return ChainClient.connect(
+            rpc_url, local.submitter_key(), development=True, network_name=local.network_name
+        )
+
     def _local(self) -> LocalChain:
         if self._local_chain is None:
             self._local_chain = LocalChain(self._settings.home)
         return self._local_chain
+
+
+def _authorise_home_key(client: ChainClient, local: LocalChain) -> None:
+    """Let this home's own key anchor into a registry that anvil's published key owns.
+
+    Data directories from before the per-home key deployed their registry with
+    that key, which therefore owns it: it authorises the home key once, and the
+    home key anchors from then on. A registry owned by anyone else must be
+    re-authorised by its owner; the toolkit never falls back to the public key.
+    """
+    if client.is_authorized(client.submitter):
+        return
+    owner = client.registry_owner()
+    dev = ChainClient.connect(
+        client.rpc_url, DEV_PRIVATE_KEY, development=True, network_name=local.network_name
+    )
+    if owner != dev.submitter:
+        raise NotAuthorizedError(
+            f"anchor: this data directory's submitter {client.submitter} may not anchor into "
+            f"the local registry {client.contract_address}, whose owner is {owner}",
+            hint=f"Restore {local.submitter_key_path} from a backup of this data directory, "
+            "or have the owner authorise the address.",
+        )
+    local.fund(dev.submitter)
+    dev.use_registry(str(client.contract_address))
+    dev.authorize(client.submitter)
+    logger.info(
+        "authorised this data directory's submitter %s in the local registry %s "
+        "(owned by anvil's published key); it anchors from now on",
+        client.submitter,
+        client.contract_address,
+    )
+
+
+def _no_local_registry() -> NoDeploymentError:
+    return NoDeploymentError(
+        "this data directory has no EvidenceRegistry on its local chain yet",
+        hint="Anchor an item (evidence complete / evidence anchor) or run `evidence chain deploy`.",
+    )
 
 
 def _signer(settings: Settings) -> Signer:

@@ -3,19 +3,29 @@
 The bundle writer checks every artifact against the manifest as it copies it
 out of the store, so a damaged store never produces a bundle; every export
 is logged in the item's custody with the file's SHA-256.
+
+Every bundle carries an index of all its files signed by the exporting
+officer (``exported_by``, else the first of ``sign_with``), so an export
+needs one: a bundle that nothing binds could never verify. The signature is
+timestamped through the toolkit's TSA client when a TSA answers; when none
+does, the bundle is still written, without the index token, and the
+verifier says so.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from evidence.model.errors import LifecycleError
+from evidence.model.errors import LifecycleError, ReportError, TimestampError
 from evidence.model.manifest import capture_from_json
-from evidence.model.records import CustodyAction, CustodyLine, ReportSigner
+from evidence.model.records import Clock, CustodyAction, CustodyLine, ReportSigner
 from evidence.model.tables import Case
 from evidence.model.version import __version__
 from evidence.services._context import ServiceContext
@@ -24,9 +34,20 @@ from evidence.services.cases import CaseService, artifact_rows, item_info, item_
 from evidence.services.custody import CustodyService
 from evidence.services.reporting import ReportService
 from evidence.services.signatures import SignatureService
+from evidence.services.timestamping import TimestampService
 from reports.bundle import layout as bf
 from reports.bundle.wacz import WaczInput, WaczPage, write_wacz
 from reports.bundle.writer import CaseBundleInput, write_bundle, write_case_bundle
+
+if TYPE_CHECKING:
+    from evidence.model.officer_keys import OfficerPrivateKey
+
+logger = logging.getLogger(__name__)
+
+NO_SIGNER = (
+    "a bundle needs the exporting officer's signature over its index: "
+    "give exported_by or sign_with (on the command line, --sign ENF_ID)"
+)
 
 
 class ExportService:
@@ -37,12 +58,14 @@ class ExportService:
         reports: ReportService,
         signatures: SignatureService,
         custody: CustodyService,
+        timestamping: TimestampService,
     ) -> None:
         self._ctx = context
         self._cases = cases
         self._reports = reports
         self._signatures = signatures
         self._custody = custody
+        self._timestamping = timestamping
 
     def export(
         self,
@@ -53,8 +76,15 @@ class ExportService:
         sign_with: ReportSigner | Sequence[ReportSigner] | None = None,
         custody: Sequence[CustodyLine] = (),
         custody_jsonl: bytes | None = None,
+        exported_by: ReportSigner | None = None,
     ) -> Path:
-        """Write the self-contained bundle zip (artifacts, manifest, token, anchor, report)."""
+        """Write the self-contained bundle zip (artifacts, manifest, token, anchor, report).
+
+        Each officer of ``sign_with`` signs the report PDF. ``exported_by``
+        (default: the first of ``sign_with``) signs the bundle's index; without
+        either, :class:`ReportError` is raised before anything is written.
+        """
+        sealer = self._index_sealer(exported_by, sign_with)
         with tempfile.TemporaryDirectory(prefix="evidence-export-") as tmp:
             data = self.bundle_input(
                 item_id,
@@ -64,9 +94,16 @@ class ExportService:
                 custody=custody,
                 custody_jsonl=custody_jsonl,
             )
-            written = write_bundle(data, out_path)
+            written = write_bundle(data, out_path, seal_index=sealer)
         self._custody.record_output(
-            CustodyAction.EXPORT, data.item_id, written, {"language": language}
+            CustodyAction.EXPORT,
+            data.item_id,
+            written,
+            {
+                "language": language,
+                "index_signed_by": sealer.signer.label,
+                "index_timestamped": not sealer.unstamped,
+            },
         )
         return written
 
@@ -120,19 +157,30 @@ class ExportService:
             custody_anchor=custody_proof,
         )
 
-    def export_case(self, case_number: str, out_path: Path, *, language: str = "zh") -> Path:
+    def export_case(
+        self,
+        case_number: str,
+        out_path: Path,
+        *,
+        language: str = "zh",
+        sign_with: ReportSigner | Sequence[ReportSigner] | None = None,
+        exported_by: ReportSigner | None = None,
+    ) -> Path:
         """One zip for a whole case: ``items/<item-id>/`` per sealed item, plus case sums.
 
         Items that are not sealed (still capturing, or failed) have no
         evidence to bundle and are left out; the case report lists them.
+        ``sign_with`` and ``exported_by`` as for :meth:`export`, for every item.
         """
+        sealer = self._index_sealer(exported_by, sign_with)
         case = self._cases.get_case(case_number)
         items = [i for i in self._cases.list_items(case.number) if i.manifest_sha256 is not None]
         if not items:
             raise LifecycleError(f"case {case.number} has no sealed items to export")
         with tempfile.TemporaryDirectory(prefix="evidence-case-") as tmp:
             inputs = tuple(
-                self.bundle_input(item.id, Path(tmp), language=language) for item in items
+                self.bundle_input(item.id, Path(tmp), language=language, sign_with=sign_with)
+                for item in items
             )
             return write_case_bundle(
                 CaseBundleInput(
@@ -143,6 +191,7 @@ class ExportService:
                     items=inputs,
                 ),
                 out_path,
+                seal_index=sealer,
             )
 
     def export_wacz(
@@ -153,19 +202,25 @@ class ExportService:
         language: str = "zh",
         sign_with: ReportSigner | Sequence[ReportSigner] | None = None,
         with_evidence: bool = True,
+        exported_by: ReportSigner | None = None,
     ) -> Path:
         """Write the item's WARC(s) as a WACZ for pywb / ReplayWeb.page.
 
         With ``with_evidence`` (the default) the item's evidence bundle, exactly
         as :meth:`export` writes it, travels inside as ``evidence/bundle.zip``,
         so ``evidence verify item.wacz`` can check the WACZ against the sealed
-        manifest, its token, signatures and anchor.
+        manifest, its token, signatures and anchor; it then needs an exporting
+        officer, as :meth:`export` does.
         """
         wacz = self._wacz_input(item_id)
         with tempfile.TemporaryDirectory(prefix="evidence-wacz-") as tmp:
             bundle = (
                 self.export(
-                    wacz.item_id, Path(tmp) / "bundle.zip", language=language, sign_with=sign_with
+                    wacz.item_id,
+                    Path(tmp) / "bundle.zip",
+                    language=language,
+                    sign_with=sign_with,
+                    exported_by=exported_by,
                 )
                 if with_evidence
                 else None
@@ -192,6 +247,21 @@ class ExportService:
             CustodyAction.EXPORT_WACZ, wacz.item_id, written, {"evidence": with_evidence}
         )
         return written
+
+    def _index_sealer(
+        self,
+        exported_by: ReportSigner | None,
+        sign_with: ReportSigner | Sequence[ReportSigner] | None,
+    ) -> OfficerIndexSealer:
+        """The exporting officer's sealer; refused before any work when there is none."""
+        if exported_by is None:
+            if isinstance(sign_with, ReportSigner):
+                exported_by = sign_with
+            elif sign_with:
+                exported_by = next(iter(sign_with))
+        if exported_by is None:
+            raise ReportError(NO_SIGNER)
+        return OfficerIndexSealer(exported_by, self._ctx.clock, self._timestamping)
 
     def _wacz_input(self, item_id: str) -> _WaczSources:
         """The sealed item's WARCs (checked against their digests) and its one page."""
@@ -228,3 +298,52 @@ class _WaczSources:
     title: str
     warcs: tuple[tuple[str, Path], ...]
     page: WaczPage
+
+
+class OfficerIndexSealer:
+    """Seals a bundle index: the exporting officer's CMS signature, then a token over it.
+
+    The token is over the signature file (``bundle-index.p7s``), not the index:
+    it proves the signature existed at genTime, and through the digest the
+    signature carries, the index too, so an officer certificate revoked or
+    expired later still leaves a signature that was made in time. And
+    ``openssl ts -verify -data signed/bundle-index.p7s`` checks it as it is.
+    """
+
+    def __init__(self, signer: ReportSigner, clock: Clock, timestamping: TimestampService) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+        key = signer.key
+        if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+            raise ReportError(
+                f"{signer.label or 'the exporting officer'} has a "
+                f"{type(key).__name__}: a bundle index is signed with ECDSA or Ed25519"
+            )
+        self.signer = signer
+        self._key: OfficerPrivateKey = key
+        self.unstamped = 0
+        """How many indexes went out without a token (no TSA answered)."""
+        self._clock = clock
+        self._timestamping = timestamping
+
+    def __call__(self, index: bytes) -> bf.IndexSeal:
+        from evidence.model.signatures import sign_detached
+
+        signature = sign_detached(
+            index,
+            self._key,
+            self.signer.certificate,
+            signing_time=self._clock(),
+            chain=self.signer.chain,
+        )
+        try:
+            token = self._timestamping.request_one(
+                hashlib.sha256(signature).digest(), "bundle index"
+            )
+        except TimestampError as exc:
+            # Nothing is lost without it: the signed index still binds every file,
+            # and the verifier reports the missing token as NOT CHECKED.
+            logger.warning("bundle index not timestamped: %s", exc.message)
+            self.unstamped += 1
+            return bf.IndexSeal(signature, None)
+        return bf.IndexSeal(signature, token.response_der)

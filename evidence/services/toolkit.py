@@ -30,6 +30,7 @@ from evidence.model.records import (
     CustodyAction,
     CustodyLine,
     IdFactory,
+    LocalChainIdentity,
     OfficerInfo,
     ReportSigner,
     SignatureInfo,
@@ -206,7 +207,14 @@ class Toolkit:
     def exports(self) -> ExportService:
         from evidence.services.exports import ExportService
 
-        return ExportService(self.context, self.cases, self.reports, self.signatures, self.custody)
+        return ExportService(
+            self.context,
+            self.cases,
+            self.reports,
+            self.signatures,
+            self.custody,
+            self.timestamping,
+        )
 
     @cached_property
     def verification(self) -> VerifyService:
@@ -381,6 +389,10 @@ class Toolkit:
     def local_chain_rpc_url(self) -> str:
         return self.chains.local_chain_rpc_url()
 
+    def local_chain_identity(self) -> LocalChainIdentity:
+        """Chain id, RPC URL, registry and own submitter of this data directory's local chain."""
+        return self.chains.local_chain_identity()
+
     def stop_local_chain(self) -> None:
         self.chains.stop_local_chain()
 
@@ -438,6 +450,7 @@ class Toolkit:
         sign_with: _SigningOfficers = None,
         custody: Sequence[CustodyLine] = (),
         custody_jsonl: bytes | None = None,
+        exported_by: ReportSigner | None = None,
     ) -> Path:
         return self.exports.export(
             item_id,
@@ -446,10 +459,21 @@ class Toolkit:
             sign_with=sign_with,
             custody=custody,
             custody_jsonl=custody_jsonl,
+            exported_by=exported_by,
         )
 
-    def export_case(self, case_number: str, out_path: Path, *, language: str = "zh") -> Path:
-        return self.exports.export_case(case_number, out_path, language=language)
+    def export_case(
+        self,
+        case_number: str,
+        out_path: Path,
+        *,
+        language: str = "zh",
+        sign_with: _SigningOfficers = None,
+        exported_by: ReportSigner | None = None,
+    ) -> Path:
+        return self.exports.export_case(
+            case_number, out_path, language=language, sign_with=sign_with, exported_by=exported_by
+        )
 
     def export_wacz(
         self,
@@ -459,9 +483,15 @@ class Toolkit:
         language: str = "zh",
         sign_with: _SigningOfficers = None,
         with_evidence: bool = True,
+        exported_by: ReportSigner | None = None,
     ) -> Path:
         return self.exports.export_wacz(
-            item_id, out_path, language=language, sign_with=sign_with, with_evidence=with_evidence
+            item_id,
+            out_path,
+            language=language,
+            sign_with=sign_with,
+            with_evidence=with_evidence,
+            exported_by=exported_by,
         )
 
     # -- verification: see VerifyService ----------------------------------------

@@ -24,6 +24,10 @@ class CheckId(enum.StrEnum):
     ARTIFACT_EXTRA = "artifact.extra"
     # officers' signatures over the manifest
     MANIFEST_SIGNATURE = "manifest.signature"
+    # the exporting officer's signed index of every file
+    INDEX_MEMBER = "index.member"
+    INDEX_SIGNATURE = "index.signature"
+    INDEX_TIMESTAMP = "index.timestamp"
     # the RFC 3161 time-stamp
     TIMESTAMP_TOKEN = "timestamp.token"
     TIMESTAMP_DETAILS = "timestamp.details"

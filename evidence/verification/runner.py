@@ -20,6 +20,7 @@ from evidence.model.trust import TrustError
 from evidence.verification import (
     anchor,
     custody,
+    index,
     integrity,
     replay,
     report,
@@ -64,6 +65,9 @@ BUNDLE_CHECKS: tuple[Check, ...] = (
     integrity.SHA256SUMS,
     integrity.SM3SUMS,
     integrity.ARTIFACTS,
+    index.MEMBERS,
+    index.SIGNATURE_CHECK,
+    index.TIMESTAMP_CHECK,
     signatures.SIGNATURES,
     timestamp.TOKEN,
     timestamp.TIME_ORDER,

@@ -17,6 +17,7 @@ from reports.bundle import layout as bf
 __all__ = [
     "case_readme",
     "custody_instructions",
+    "index_steps",
     "item_readme",
     "merkle_instructions",
     "verify_instructions",
@@ -36,6 +37,7 @@ def verify_instructions(data: bf.BundleInput, manifest_sha256: str) -> str:
         "",
     ]
     lines += _digest_steps(manifest_sha256)
+    lines += index_steps()
     lines += _timestamp_steps(data.timestamp)
     lines += _anchor_steps(data.anchor, data.custody_anchor)
     lines += [
@@ -57,6 +59,8 @@ def _digest_steps(manifest_sha256: str) -> list[str]:
         "     unzip bundle.zip -d bundle && cd bundle",
         f"     sha256sum -c {bf.CHECKSUMS}",
         "   全部应显示 OK / every line must say OK.",
+        f"   （{bf.SIGNED_INDEX} 及其签名、时间戳不在其中，见第 2b 步 /",
+        "   the signed index, its signature and token are not listed there: see step 2b.)",
         "",
         "2. 核对 SM3（国密）摘要 / Check the SM3 digests:",
         '     for f in $(cut -c67- SM3SUMS); do openssl dgst -sm3 -r "$f"; done',
@@ -68,6 +72,54 @@ def _digest_steps(manifest_sha256: str) -> list[str]:
         f"     sha256sum {bf.MANIFEST}        # = {manifest_sha256}",
         "   manifest.json 中列出的每个 artifacts/ 文件的 sha256/sm3 必须与第 1、2 步一致。",
         "   Every artifacts/ file listed in manifest.json must match steps 1 and 2.",
+        "",
+    ]
+
+
+def index_steps() -> list[str]:
+    """Step 2b: the exporting officer's signed index binds every other file.
+
+    Each block of command lines (five spaces in) runs as it stands under
+    ``/bin/sh`` in the unpacked bundle once ``SIGNER_ROOTS`` and ``TSA_ROOTS``
+    name the expert's own root files; the tests run them so.
+    """
+    index, p7s, tsr = bf.SIGNED_INDEX, bf.SIGNED_INDEX_SIGNATURE, bf.SIGNED_INDEX_TOKEN
+    hex64, groups = "[0-9a-f]{64}", r"\1 \2 \3"
+    fields = f"{hex64}  {hex64}  [0-9]+  "
+    return [
+        "2b. 核验导出人员签名的证据包索引 / Check the exporting officer's signed bundle index:",
+        f"   {index} 列出本包其余每个文件的 SHA-256、SM3、大小与路径，",
+        f"   由导出人员签名（{p7s}）；该签名另有时间戳",
+        f"   （{tsr}；导出时时间戳服务无应答则缺失）。",
+        f"   {index} lists every other file with its SHA-256, SM3, size and",
+        f"   path. The exporting officer signed it ({p7s}), and a TSA",
+        f"   time-stamped that signature ({tsr}; absent when no TSA answered).",
+        "   先指定您自己信任的根证书文件，勿用包内文件作信任依据 /",
+        "   First name the root files YOU trust (never the bundle's own):",
+        "     SIGNER_ROOTS=/path/to/officer-or-agency-ca.pem",
+        "     TSA_ROOTS=/path/to/tsa-roots.pem",
+        "   签名（应输出 Verification successful）/",
+        "   the signature (must say Verification successful):",
+        f"     openssl cms -verify -binary -inform DER -in {p7s} \\",
+        f'       -content {index} -CAfile "$SIGNER_ROOTS" -purpose any -out /dev/null',
+        "   时间戳，其对象为签名文件（应输出 Verification: OK）/",
+        "   its time-stamp, over the signature file (must print Verification: OK):",
+        f"     openssl ts -verify -data {p7s} -in {tsr} \\",
+        '       -CAfile "$TSA_ROOTS"',
+        f"     openssl ts -reply -in {tsr} -text   # 签发时间 / genTime",
+        "   每个文件的 SHA-256（每行应显示 OK）/ every file's SHA-256 (every line must say OK):",
+        f"     {bf.INDEX_TO_SHA256SUM} {index} | sha256sum -c",
+        "   每个文件的 SM3 与大小（每行应显示 OK）/ every file's SM3 and size (every line: OK):",
+        f"     sed -nE 's/^{hex64}  ({hex64})  ([0-9]+)  (.*)$/{groups}/p' {index} |",
+        "       while read -r d n f; do",
+        '         if [ "$(openssl dgst -sm3 -r "$f" | cut -c1-64)" = "$d" ] &&',
+        '           [ "$(wc -c < "$f")" -eq "$n" ]; then echo "$f: OK"; else echo "$f: FAILED"; fi',
+        "       done",
+        "   索引之外没有其他文件（应无输出）/ no file outside the index (must print nothing):",
+        f"     {{ sed -nE 's/^{fields}//p' {index}",
+        f"       find . -type f ! -path ./{index} ! -path ./{p7s} \\",
+        f"         ! -path ./{tsr} | cut -c3-",
+        "     } | LC_ALL=C sort | uniq -u",
         "",
     ]
 
@@ -201,6 +253,8 @@ def item_readme(data: bf.BundleInput, manifest_sha256: str) -> str:
         "快速核验 / Quick check:",
         f"  sha256sum -c {bf.CHECKSUMS}",
         f"  sha256sum {bf.MANIFEST}      # = {manifest_sha256}",
+        f"  {bf.INDEX_TO_SHA256SUM} {bf.SIGNED_INDEX} | sha256sum -c",
+        "  (其签名与时间戳见 VERIFY.txt 第 2b 步 / its signature and time-stamp: VERIFY.txt, 2b)",
         "  evidence verify <本包.zip / this bundle.zip>",
         "",
     ]
@@ -238,6 +292,10 @@ def _contents(data: bf.BundleInput) -> list[str]:
             f"  {bf.SIGNATURES_DIR + '/':<28} 执法人员对清单的 CMS 签名及证书 / officers' "
             "manifest signatures"
         )
+    lines.append(
+        f"  {'signed/':<28} 导出人员签名的全包文件索引及其时间戳 / the exporting officer's "
+        "signed index of every file, and its time-stamp"
+    )
     lines += [
         f"  {bf.REPORT:<28} 证据报告（PDF/A-2b，可含执法人员电子签名）/ the evidence report",
         f"  {bf.INSTRUCTIONS:<28} 核验步骤（含本包实际数值）/ verification steps with values",

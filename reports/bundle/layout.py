@@ -9,7 +9,7 @@ their paths and (de)serialisers from here so the two cannot drift.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +40,14 @@ README = "README.txt"
 CASE_INDEX = "case.json"
 """Case bundles: the index at the zip root; each item sits under ``items/<item-id>/``."""
 CASE_ITEMS_DIR = "items"
+SIGNED_INDEX = "signed/bundle-index.txt"
+"""Every other member's SHA-256, SM3, size and path, signed by the exporting officer."""
+SIGNED_INDEX_SIGNATURE = "signed/bundle-index.p7s"
+"""A detached DER CMS signature over ``SIGNED_INDEX`` (``openssl cms -verify``)."""
+SIGNED_INDEX_TOKEN = "signed/bundle-index.tsr"
+"""An RFC 3161 ``TimeStampResp`` over ``SIGNED_INDEX_SIGNATURE``; absent when no TSA answered."""
+SIGNED_INDEX_FILES = frozenset({SIGNED_INDEX, SIGNED_INDEX_SIGNATURE, SIGNED_INDEX_TOKEN})
+"""The three members the signed index cannot list: itself and what seals it."""
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -276,3 +284,98 @@ def signature_names_in(names: Iterable[str]) -> list[str]:
             raise BundleError(f"{member}: its signer certificate {stem}.pem is missing")
         found[index] = stem
     return [found[i] for i in sorted(found)]
+
+
+# --- the exporting officer's signed index of every member --------------------
+
+INDEX_FORMAT = "evidence-toolkit/bundle-index/v1"
+INDEX_HEADER = f"# {INDEX_FORMAT}: SHA-256  SM3  size  path\n"
+"""The index's first line; every further line is ``<sha256>  <sm3>  <size>  <path>``.
+
+Two spaces separate the fields, as in ``sha256sum`` listings, and the path
+comes last so that a path with spaces stays one field. :data:`INDEX_TO_SHA256SUM`
+turns the index into ``sha256sum -c`` input."""
+INDEX_TO_SHA256SUM = r"sed -nE 's/^([0-9a-f]{64})  [0-9a-f]{64}  [0-9]+  (.*)$/\1  \2/p'"
+"""The shell filter from the index to ``<sha256>  <path>`` lines (VERIFY.txt uses it)."""
+_INDEX_LINE = re.compile(
+    r"([0-9a-f]{64})  ([0-9a-f]{64})  (0|[1-9][0-9]{0,19})  ([^\x00-\x1f\x7f]+)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One member as the signed index lists it."""
+
+    path: str
+    sha256: str
+    sm3: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSeal:
+    """What an :data:`IndexSealer` returns for the bytes of ``SIGNED_INDEX``."""
+
+    signature_der: bytes
+    """Detached DER CMS SignedData over the index, by the exporting officer."""
+    token_der: bytes | None
+    """RFC 3161 ``TimeStampResp`` over the signature file; None when no TSA answered."""
+
+
+IndexSealer = Callable[[bytes], IndexSeal]
+"""Signs (and timestamps) a bundle index. The facade builds it from the exporting
+officer's key and its TSA client: the bundle writer knows neither."""
+
+
+def index_to_text(entries: Iterable[IndexEntry]) -> bytes:
+    """The index file: the header, then one line per member sorted by path.
+
+    Raises :class:`ValueError` for a path listed twice, one of ``SIGNED_INDEX_FILES``,
+    or a path a line cannot hold (control characters): the writer's own defect.
+    """
+    lines = [INDEX_HEADER]
+    previous = None
+    for entry in sorted(entries, key=lambda e: e.path):
+        if entry.path == previous or entry.path in SIGNED_INDEX_FILES:
+            raise ValueError(f"the bundle index cannot list {entry.path!r} here")
+        line = f"{entry.sha256}  {entry.sm3}  {entry.size}  {entry.path}"
+        if _INDEX_LINE.fullmatch(line) is None:
+            raise ValueError(f"the bundle index cannot hold the member {entry.path!r}")
+        lines.append(line + "\n")
+        previous = entry.path
+    return "".join(lines).encode("utf-8")
+
+
+def parse_index(data: bytes) -> dict[str, IndexEntry]:
+    """The members a signed index lists, by path.
+
+    Strict: the exact header, one well-formed line per member, paths in
+    ascending order with none twice, a newline after every line. Raises
+    :class:`BundleError` naming the first line that breaks this.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"{SIGNED_INDEX}: not UTF-8 text ({exc.reason})") from exc
+    if not text.startswith(INDEX_HEADER):
+        raise BundleError(f"{SIGNED_INDEX}: line 1 is not the header {INDEX_HEADER.strip()!r}")
+    if not text.endswith("\n"):
+        raise BundleError(f"{SIGNED_INDEX}: the last line does not end with a newline")
+    entries: dict[str, IndexEntry] = {}
+    previous = ""
+    body = text[len(INDEX_HEADER) :]
+    for number, line in enumerate(body[:-1].split("\n") if body else [], start=2):
+        match = _INDEX_LINE.fullmatch(line)
+        if match is None:
+            raise BundleError(
+                f"{SIGNED_INDEX}: line {number} is not '<sha256>  <sm3>  <size>  <path>'"
+            )
+        sha256, sm3, size, path = match.groups()
+        if path <= previous or path in SIGNED_INDEX_FILES:
+            raise BundleError(
+                f"{SIGNED_INDEX}: line {number} lists {path} out of order, twice, or "
+                "as one of the index's own files"
+            )
+        entries[path] = IndexEntry(path, sha256, sm3, int(size))
+        previous = path
+    return entries

@@ -8,6 +8,14 @@ creation time, which makes the bytes reproducible for the same inputs.
 Every artifact is hashed by the same read that copies it into the zip, and
 the bundle is refused unless those digests are the ones the manifest sealed:
 a damaged store never leaves as evidence.
+
+Last comes the signed index (``signed/bundle-index.txt``): every other member
+with its SHA-256, SM3 and size, sealed by the caller's
+:data:`~reports.bundle.layout.IndexSealer` (the exporting officer's CMS
+signature, and a time-stamp token over it when a TSA answered). The sums files
+cannot list the index, which lists them; so nothing in the bundle is left
+that neither the manifest nor a signature covers. A signature makes the zip's
+bytes differ between two exports unless the key signs deterministically (Ed25519).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 from evidence.model.errors import IntegrityError, ReportError
-from evidence.model.hashing import CHUNK_SIZE, DualHasher, digest_bytes
+from evidence.model.hashing import CHUNK_SIZE, Digests, DualHasher, digest_bytes
 from evidence.model.manifest import Manifest, canonical_json, parse_manifest
 from evidence.model.records import isoformat
 from reports.bundle import layout as bf
@@ -32,19 +40,22 @@ from reports.bundle.guides import case_readme, item_readme, verify_instructions
 __all__ = ["CaseBundleInput", "write_bundle", "write_case_bundle"]
 
 _DateTime = tuple[int, int, int, int, int, int]
+_Written = tuple[str, Digests]
+"""A file as written into the zip: its full name there, its size and digests."""
 
 
-def write_bundle(data: bf.BundleInput, out_path: Path) -> Path:
+def write_bundle(data: bf.BundleInput, out_path: Path, *, seal_index: bf.IndexSealer) -> Path:
     """Write the bundle zip atomically to ``out_path`` and return it.
 
+    ``seal_index`` signs the bundle's index (see the module documentation).
     Raises IntegrityError when an artifact no longer matches the manifest,
-    ReportError when the bundle cannot be written.
+    ReportError when the bundle cannot be written; whatever ``seal_index``
+    raises leaves no file behind either.
     """
     item = _SealedItem.of(data)
     date_time = data.created_at.utctimetuple()[:6]
     with _atomic_zip(out_path) as zf:
-        sha, _ = _write_tree(zf, "", _item_members(item), date_time)
-        _check_artifacts(item, "", sha)
+        _write_item(zf, "", item, date_time, seal_index)
     return out_path
 
 
@@ -59,28 +70,27 @@ class CaseBundleInput:
     items: tuple[bf.BundleInput, ...]
 
 
-def write_case_bundle(data: CaseBundleInput, out_path: Path) -> Path:
+def write_case_bundle(
+    data: CaseBundleInput, out_path: Path, *, seal_index: bf.IndexSealer
+) -> Path:
     """Write a case bundle: every item's bundle in its own folder, plus case-level sums.
 
-    Each ``items/<item-id>/`` folder is exactly an item bundle (its own
-    ``SHA256SUMS`` has paths relative to that folder, so ``evidence verify``
-    and ``sha256sum -c`` work inside it). The root ``SHA256SUMS``/``SM3SUMS``
-    list every file of the zip with root-relative paths.
+    Each ``items/<item-id>/`` folder is exactly an item bundle, with its own
+    signed index sealed by ``seal_index`` (its own ``SHA256SUMS`` has paths
+    relative to that folder, so ``evidence verify`` and ``sha256sum -c`` work
+    inside it). The root ``SHA256SUMS``/``SM3SUMS`` list every file of the zip
+    with root-relative paths.
     """
     ids = [item.item_id for item in data.items]
     if len(set(ids)) != len(ids):
         raise ReportError("a case bundle cannot hold the same item twice")
     items = [_SealedItem.of(item) for item in data.items]
     date_time = data.created_at.utctimetuple()[:6]
-    all_sha: list[str] = []
-    all_sm3: list[str] = []
+    written: list[_Written] = []
     with _atomic_zip(out_path) as zf:
         for item in sorted(items, key=lambda i: i.data.item_id):
             prefix = f"{bf.CASE_ITEMS_DIR}/{item.data.item_id}/"
-            sha, sm3 = _write_tree(zf, prefix, _item_members(item), date_time)
-            _check_artifacts(item, prefix, sha)
-            all_sha += sha
-            all_sm3 += sm3
+            written += _write_item(zf, prefix, item, date_time, seal_index)
         readme = case_readme(
             data.case_number,
             data.case_title,
@@ -91,12 +101,8 @@ def write_case_bundle(data: CaseBundleInput, out_path: Path) -> Path:
             (bf.CASE_INDEX, canonical_json(_case_index(data, items))),
             (bf.README, readme.encode("utf-8")),
         ]
-        sha, sm3 = _write_members(zf, "", top, date_time)
-        all_sha += sha
-        all_sm3 += sm3
-        _write_sums(
-            zf, "", sorted(all_sha, key=_sum_path), sorted(all_sm3, key=_sum_path), date_time
-        )
+        written += _write_members(zf, "", top, date_time)
+        _write_sums(zf, "", written, date_time)
     return out_path
 
 
@@ -141,18 +147,56 @@ def _case_index(data: CaseBundleInput, items: list[_SealedItem]) -> dict[str, ob
     }
 
 
-def _check_artifacts(item: _SealedItem, prefix: str, sha256_lines: list[str]) -> None:
+def _write_item(
+    zf: zipfile.ZipFile,
+    prefix: str,
+    item: _SealedItem,
+    date_time: _DateTime,
+    seal_index: bf.IndexSealer,
+) -> list[_Written]:
+    """One item bundle under ``prefix``: its files, its sums, its signed index.
+
+    Returns every file written with its root-relative name.
+    """
+    written = _write_members(zf, prefix, _item_members(item), date_time)
+    _check_artifacts(item, prefix, written)
+    written += _write_sums(zf, prefix, written, date_time)
+    written += _write_signed_index(zf, prefix, written, date_time, seal_index)
+    return written
+
+
+def _write_signed_index(
+    zf: zipfile.ZipFile,
+    prefix: str,
+    written: list[_Written],
+    date_time: _DateTime,
+    seal_index: bf.IndexSealer,
+) -> list[_Written]:
+    """List every file written so far, have the list sealed, and write all three."""
+    index = bf.index_to_text(
+        bf.IndexEntry(name.removeprefix(prefix), d.sha256, d.sm3, d.size) for name, d in written
+    )
+    seal = seal_index(index)
+    if not seal.signature_der:
+        raise ReportError("the bundle index was not signed: no bundle was written")
+    members: list[tuple[str, bytes | Path]] = [
+        (bf.SIGNED_INDEX, index),
+        (bf.SIGNED_INDEX_SIGNATURE, seal.signature_der),
+    ]
+    if seal.token_der is not None:
+        members.append((bf.SIGNED_INDEX_TOKEN, seal.token_der))
+    return _write_members(zf, prefix, members, date_time)
+
+
+def _check_artifacts(item: _SealedItem, prefix: str, written: list[_Written]) -> None:
     """Refuse a bundle whose artifacts are not what its manifest says.
 
     The digests come from the one read that copies each file into the zip, so a
     damaged store is caught without reading every artifact a second time.
     """
-    written = {}
-    for line in sha256_lines:
-        digest, _, name = line.rstrip("\n").partition("  ")
-        written[name] = digest
+    by_name = {name: digests.sha256 for name, digests in written}
     for entry in item.manifest.artifacts:
-        got = written.get(prefix + entry.path)
+        got = by_name.get(prefix + entry.path)
         if got != entry.sha256:
             raise IntegrityError(
                 f"{entry.path} of item {item.data.item_id} no longer matches its sealed SHA-256 "
@@ -230,28 +274,14 @@ def _atomic_zip(out_path: Path) -> Iterator[zipfile.ZipFile]:
         raise
 
 
-def _write_tree(
-    zf: zipfile.ZipFile,
-    prefix: str,
-    members: list[tuple[str, bytes | Path]],
-    date_time: _DateTime,
-) -> tuple[list[str], list[str]]:
-    """Write one bundle's files and its own sums under ``prefix``; return root-relative sums."""
-    sha, sm3 = _write_members(zf, prefix, members, date_time)
-    local_sha = [line.replace(f"  {prefix}", "  ", 1) for line in sha]
-    local_sm3 = [line.replace(f"  {prefix}", "  ", 1) for line in sm3]
-    sums = _write_sums(zf, prefix, local_sha, local_sm3, date_time)
-    return sha + sums[0], sm3 + sums[1]
-
-
 def _write_members(
     zf: zipfile.ZipFile,
     prefix: str,
     members: list[tuple[str, bytes | Path]],
     date_time: _DateTime,
-) -> tuple[list[str], list[str]]:
-    sha256_lines: list[str] = []
-    sm3_lines: list[str] = []
+) -> list[_Written]:
+    """Write files under ``prefix``, each hashed by the read that copies it."""
+    written: list[_Written] = []
     for name, source in sorted(members, key=lambda m: m[0]):
         full = prefix + name
         info = zipfile.ZipInfo(full, date_time=date_time)
@@ -262,35 +292,25 @@ def _write_members(
             for chunk in _chunks(source):
                 hasher.update(chunk)
                 out.write(chunk)
-        digests = hasher.finalize()
-        sha256_lines.append(f"{digests.sha256}  {full}\n")
-        sm3_lines.append(f"{digests.sm3}  {full}\n")
-    return sha256_lines, sm3_lines
+        written.append((full, hasher.finalize()))
+    return written
 
 
 def _write_sums(
-    zf: zipfile.ZipFile,
-    prefix: str,
-    sha256_lines: list[str],
-    sm3_lines: list[str],
-    date_time: _DateTime,
-) -> tuple[list[str], list[str]]:
-    """Write the two sum files under ``prefix``; return their own root-relative sum lines."""
-    sha_out: list[str] = []
-    sm3_out: list[str] = []
-    for name, lines in ((bf.CHECKSUMS, sha256_lines), (bf.SM3_CHECKSUMS, sm3_lines)):
-        content = "".join(lines).encode("utf-8")
+    zf: zipfile.ZipFile, prefix: str, written: list[_Written], date_time: _DateTime
+) -> list[_Written]:
+    """Write the two sum files under ``prefix`` over ``written`` (paths relative to it)."""
+    listed = sorted(
+        ((name.removeprefix(prefix), digests) for name, digests in written), key=lambda w: w[0]
+    )
+    sums: list[_Written] = []
+    for name, algo in ((bf.CHECKSUMS, "sha256"), (bf.SM3_CHECKSUMS, "sm3")):
+        content = "".join(f"{getattr(d, algo)}  {path}\n" for path, d in listed).encode("utf-8")
         info = zipfile.ZipInfo(prefix + name, date_time=date_time)
         info.external_attr = 0o644 << 16
         zf.writestr(info, content)
-        digests = digest_bytes(content)
-        sha_out.append(f"{digests.sha256}  {prefix}{name}\n")
-        sm3_out.append(f"{digests.sm3}  {prefix}{name}\n")
-    return sha_out, sm3_out
-
-
-def _sum_path(line: str) -> str:
-    return line.split("  ", 1)[1]
+        sums.append((prefix + name, digest_bytes(content)))
+    return sums
 
 
 def _size(source: bytes | Path) -> int:

@@ -1,0 +1,295 @@
+"""The exporting officer's signed index (``signed/bundle-index.txt``): every file is bound.
+
+A file is bound when it is ``manifest.json``, an artifact the manifest seals
+(the artifact checks compare its digests), or listed in the signed index
+with the SHA-256, SM3 and size it has. Everything else fails, named: an
+extra file anywhere, a listed file that changed or is missing. The index
+itself is only as good as its signature, which must chain to the signer
+roots the expert gives, and its time-stamp token (over the signature file),
+which must chain to the TSA roots the expert trusts. What the bundle ships
+about itself (its TSA root, the signer's certificate) can make either at
+most UNTRUSTED, never a pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from evidence.model.errors import BundleError, SignatureError, SignatureFailure, TimestampError
+from evidence.model.records import SignerInfo, Verdict
+from evidence.verification.context import Check, Context, Fact, Findings
+from evidence.verification.ids import CheckId
+from evidence.verification.signatures import describe_signer
+from reports.bundle import layout as bf
+
+INDEX = bf.SIGNED_INDEX
+SIGNATURE = bf.SIGNED_INDEX_SIGNATURE
+TOKEN = bf.SIGNED_INDEX_TOKEN
+_UNBOUND = "neither sealed in the manifest nor listed in a signed bundle index"
+
+
+def _trusted_tsa_roots(ctx: Context) -> bytes | None:
+    """The TSA roots the expert trusts (PEM), or None when they gave none."""
+    return ctx.options.trust_roots_pem
+
+
+# --- index.member ------------------------------------------------------------
+
+
+def check_members(ctx: Context, out: Findings) -> None:
+    """Every file is the manifest, a sealed artifact, or listed in the index as it is."""
+    if not ctx.names:
+        out.add(CheckId.INDEX_MEMBER, INDEX, Verdict.NOT_CHECKED, "the bundle holds no files")
+        return
+    listed = _listed(ctx, out)
+    if listed is None:
+        return  # the index is there but unusable: already reported
+    sealed = {bf.MANIFEST}
+    if ctx.has(Fact.MANIFEST):
+        sealed |= {entry.path for entry in ctx.manifest.artifacts}
+    checked = 0
+    for name in sorted(ctx.names - bf.SIGNED_INDEX_FILES):
+        entry = listed.get(name)
+        if entry is not None:
+            checked += _compare(ctx, out, entry)
+        elif name not in sealed:
+            why = f"not listed in {INDEX}" if INDEX in ctx.names else _UNBOUND
+            out.add(CheckId.INDEX_MEMBER, name, Verdict.FAIL, f"unbound file: {why}")
+    for name in sorted(set(listed) - ctx.names):
+        out.add(
+            CheckId.INDEX_MEMBER,
+            name,
+            Verdict.FAIL,
+            f"listed in {INDEX} but missing from the bundle",
+        )
+    if not out.failed(CheckId.INDEX_MEMBER):
+        out.add(
+            CheckId.INDEX_MEMBER,
+            INDEX,
+            Verdict.PASS,
+            f"every file is bound: {checked} match their SHA-256, SM3 and size in {INDEX} "
+            "(which index.signature checks), the rest are sealed by the manifest",
+        )
+
+
+def _listed(ctx: Context, out: Findings) -> dict[str, bf.IndexEntry] | None:
+    """The index's entries; empty without an index; None when it is unreadable or malformed."""
+    if INDEX not in ctx.names:
+        return {}
+    data = ctx.read_small(INDEX, out)
+    if data is None:
+        out.add(
+            CheckId.INDEX_MEMBER,
+            INDEX,
+            Verdict.FAIL,
+            "unreadable or too large (reported above): nothing binds the files "
+            "outside the manifest",
+        )
+        return None
+    try:
+        return bf.parse_index(data)
+    except BundleError as exc:
+        out.add(CheckId.INDEX_MEMBER, INDEX, Verdict.FAIL, exc.message)
+        return None
+
+
+def _compare(ctx: Context, out: Findings, entry: bf.IndexEntry) -> int:
+    """1 when the file is what the index lists, else 0 (and a FAIL naming it)."""
+    got = ctx.digests.of(entry.path)
+    if got is None:
+        return 0  # unreadable: already reported by bundle.read
+    problems = []
+    if got.size != entry.size:
+        problems.append(f"size {got.size} differs from the index's {entry.size}")
+    if got.sha256 != entry.sha256:
+        problems.append(f"SHA-256 {got.sha256} differs from the index's {entry.sha256}")
+    if got.sm3 != entry.sm3:
+        problems.append(f"SM3 {got.sm3} differs from the index's {entry.sm3}")
+    if not problems:
+        return 1
+    out.add(
+        CheckId.INDEX_MEMBER,
+        entry.path,
+        Verdict.FAIL,
+        f"changed since the bundle index was signed: {'; '.join(problems)}",
+    )
+    return 0
+
+
+# --- index.signature ---------------------------------------------------------
+
+
+def check_signature(ctx: Context, out: Findings) -> None:
+    """The index is signed by an officer whose certificate chains to the expert's roots."""
+    if INDEX not in ctx.names:
+        _without_index(ctx, out, CheckId.INDEX_SIGNATURE, SIGNATURE)
+        return
+    if SIGNATURE not in ctx.names:
+        out.add(
+            CheckId.INDEX_SIGNATURE,
+            SIGNATURE,
+            Verdict.FAIL,
+            f"missing: nothing shows who wrote {INDEX}",
+        )
+        return
+    index = ctx.read_small(INDEX, out)
+    signature = ctx.read_small(SIGNATURE, out)
+    if index is None or signature is None:
+        out.add(
+            CheckId.INDEX_SIGNATURE,
+            SIGNATURE,
+            Verdict.NOT_CHECKED,
+            f"{INDEX} or {SIGNATURE} could not be read (reported above)",
+        )
+        return
+    from evidence.model.signatures import verify_detached_signature  # only when needed
+
+    try:
+        signer = verify_detached_signature(index, signature, None, content_name=INDEX)
+    except SignatureError as exc:
+        out.add(CheckId.INDEX_SIGNATURE, SIGNATURE, Verdict.FAIL, f"over {INDEX}: {exc.message}")
+        return
+    _judge_signer(ctx, out, index, signature, signer)
+
+
+def _judge_signer(
+    ctx: Context, out: Findings, index: bytes, signature: bytes, signer: SignerInfo
+) -> None:
+    """The signature is intact; whether its signer is someone the expert trusts."""
+    from evidence.model.signatures import verify_detached_signature
+
+    who = describe_signer(signer)
+    if ctx.signer_roots is None:
+        out.add(
+            CheckId.INDEX_SIGNATURE,
+            SIGNATURE,
+            Verdict.UNTRUSTED,
+            f"signature over {INDEX} is intact, by {who}, but no signer roots were given: "
+            "compare the certificate SHA-256 with the agency's record",
+        )
+        return
+    try:
+        verify_detached_signature(index, signature, ctx.signer_roots, content_name=INDEX)
+    except SignatureError as exc:
+        if exc.failure is not SignatureFailure.UNTRUSTED:
+            raise  # the same bytes verified a moment ago: a defect, reported by the runner
+        out.add(
+            CheckId.INDEX_SIGNATURE,
+            SIGNATURE,
+            Verdict.UNTRUSTED,
+            f"signature over {INDEX} is intact, by {who}, but the certificate does not "
+            "chain to the signer roots given",
+        )
+        return
+    out.add(
+        CheckId.INDEX_SIGNATURE,
+        SIGNATURE,
+        Verdict.PASS,
+        f"valid signature over {INDEX} by {who}, signed {signer.signing_time.isoformat()}, "
+        "certificate chains to the given signer roots",
+    )
+
+
+# --- index.timestamp ---------------------------------------------------------
+
+
+def check_timestamp(ctx: Context, out: Findings) -> None:
+    """A token over the index's signature file, from a TSA whose root the expert trusts."""
+    if INDEX not in ctx.names:
+        _without_index(ctx, out, CheckId.INDEX_TIMESTAMP, TOKEN)
+        return
+    if TOKEN not in ctx.names:
+        out.add(
+            CheckId.INDEX_TIMESTAMP,
+            TOKEN,
+            Verdict.NOT_CHECKED,
+            "the bundle index has no time-stamp token (no TSA answered at export)",
+        )
+        return
+    if SIGNATURE not in ctx.names:
+        out.add(
+            CheckId.INDEX_TIMESTAMP,
+            TOKEN,
+            Verdict.FAIL,
+            f"the token is over {SIGNATURE}, which is missing",
+        )
+        return
+    token = ctx.read_small(TOKEN, out)
+    signature = ctx.read_small(SIGNATURE, out)
+    if token is None or signature is None:
+        out.add(
+            CheckId.INDEX_TIMESTAMP,
+            TOKEN,
+            Verdict.NOT_CHECKED,
+            f"{TOKEN} or {SIGNATURE} could not be read (reported above)",
+        )
+        return
+    digest = hashlib.sha256(signature).digest()
+    trusted = _trusted_tsa_roots(ctx)
+    if trusted is not None:
+        _verify_token(out, token, digest, trusted, "the TSA roots you trust", Verdict.PASS)
+        return
+    shipped = ctx.read_small(bf.TSA_ROOT, out)
+    if shipped is None:
+        out.add(
+            CheckId.INDEX_TIMESTAMP,
+            TOKEN,
+            Verdict.FAIL,
+            f"no TSA roots were given and the bundle ships none ({bf.TSA_ROOT})",
+        )
+        return
+    label = f"only the bundle's own {bf.TSA_ROOT}; give the TSA roots you trust"
+    _verify_token(out, token, digest, shipped, label, Verdict.UNTRUSTED)
+
+
+def _verify_token(
+    out: Findings, token: bytes, digest: bytes, roots: bytes, label: str, verdict: Verdict
+) -> None:
+    from anchoring.tsa import verify_timestamp  # only when there is a token to verify
+
+    try:
+        result = verify_timestamp(token, digest, roots)
+    except TimestampError as exc:
+        out.add(
+            CheckId.INDEX_TIMESTAMP,
+            TOKEN,
+            Verdict.FAIL,
+            f"{exc.message} (token over {SIGNATURE}, whose SHA-256 is {digest.hex()}; "
+            f"checked against {label})",
+        )
+        return
+    out.add(
+        CheckId.INDEX_TIMESTAMP,
+        TOKEN,
+        verdict,
+        f"signed by {result.tsa_subject} at {result.gen_time.isoformat()} over {SIGNATURE}, "
+        f"chain verified against {label}",
+    )
+
+
+def _without_index(ctx: Context, out: Findings, check: CheckId, subject: str) -> None:
+    """No index: its signature or token alone is out of place; otherwise nothing to check."""
+    if subject in ctx.names:
+        out.add(check, subject, Verdict.FAIL, f"present without the {INDEX} it would cover")
+        return
+    out.add(
+        check,
+        subject,
+        Verdict.NOT_CHECKED,
+        f"the bundle has no signed index ({INDEX}); index.member judges every file alone",
+    )
+
+
+MEMBERS = Check(
+    CheckId.INDEX_MEMBER,
+    check_members,
+    INDEX,
+    needs=frozenset({Fact.DIGESTS}),
+    uses=frozenset({Fact.MANIFEST}),
+)
+SIGNATURE_CHECK = Check(
+    CheckId.INDEX_SIGNATURE, check_signature, SIGNATURE, needs=frozenset({Fact.DIGESTS})
+)
+TIMESTAMP_CHECK = Check(
+    CheckId.INDEX_TIMESTAMP, check_timestamp, TOKEN, needs=frozenset({Fact.DIGESTS})
+)
