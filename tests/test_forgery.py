@@ -120,7 +120,7 @@ def test_the_genuine_bundle_passes_under_the_genuine_trust_only(
     world: tuple[Party, Party, Party], tmp_path: Path
 ) -> None:
     genuine, _, forger = world
-    report = _expert(world, genuine.bundle)
+    report = genuine.kit.verify(genuine.bundle)  # with the replay: every check runs
     assert report.exit_code == 0, [c for c in report.checks if c.verdict is not Verdict.PASS]
     chain = next(c for c in report.checks if c.check == "anchor.chain")
     assert "DEVELOPMENT" in chain.detail and "asked http://127.0.0.1:" in chain.detail
@@ -135,7 +135,8 @@ def test_the_forgers_own_bundle_is_never_a_pass(world: tuple[Party, Party, Party
     forged = world[2].bundle
     _never_passes(_expert(world, forged), "timestamp.token", "manifest.signature")
     # The forger, trusting himself, does get a PASS: trust is the expert's decision.
-    assert world[2].kit.verify(forged, options=NO_REPLAY).exit_code == 0
+    own = world[2].kit.verify(forged, options=NO_REPLAY)
+    assert not own.failures and not own.untrusted, own.checks
 
 
 def test_altered_content_with_recomputed_checksums_fails(
@@ -232,6 +233,28 @@ def test_the_forgers_own_registry_on_the_genuine_chain_fails(
     key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
     settings = _settings(home, rpc_url=rpc, chain_private_key=key)
     with Toolkit(settings) as forger, DemoSite() as site:
+        registry = forger.deploy_registry()
+        item_id, bundle = _make(forger, site, "/", home / "forged.zip", "真-2026-001")
+        assert forger.get_item(item_id).anchor is not None
+    report = _expert(world, bundle)
+    chain = next(c for c in report.checks if c.check == "anchor.registry")
+    assert registry in chain.detail
+    _never_passes(report, "anchor.registry")
+
+
+def test_the_public_anvil_key_cannot_anchor_in_the_genuine_registry(
+    world: tuple[Party, Party, Party], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """anvil's first well-known key, the one every anvil funds, aims at the genuine registry."""
+    genuine = world[0]
+    identity = genuine.kit.local_chain_identity()
+    home = tmp_path_factory.mktemp("forger-with-public-key")
+    key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+    settings = _settings(
+        home, rpc_url=identity.rpc_url, chain_private_key=key, registry_address=identity.registry
+    )
+    with Toolkit(settings) as forger, DemoSite() as site:
         _, bundle = _make(forger, site, "/", home / "forged.zip", "真-2026-001")
     report = _expert(world, bundle)
-    _never_passes(report, "anchor.registry")
+    _never_passes(report)
+    assert not any(c.check == "anchor.chain" and c.verdict is Verdict.PASS for c in report.checks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from evidence import (
     load_trust,
     preset_roots,
 )
-from evidence.model.trust import TrustedCertificate, certificates_from_pem, save_trust
+from evidence.model.trust import certificates_from_pem, save_trust
 from tests.cli_support import one_line_error, run, succeeded, usage_error
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -107,7 +108,7 @@ def test_duplicates_and_credentials_are_refused() -> None:
     root = certificates_from_pem("a", _certificate("Root"))[0]
     policy = TrustPolicy().with_entry(TrustKind.TSA, root)
     with pytest.raises(TrustError, match="already trusted"):
-        policy.with_entry(TrustKind.TSA, TrustedCertificate(**{**_fields(root), "name": "b"}))
+        policy.with_entry(TrustKind.TSA, replace(root, name="b"))
     with pytest.raises(TrustError, match="already has an entry named"):
         policy.with_entry(TrustKind.SIGNER, certificates_from_pem("a", _certificate("X"))[0])
     secret = TrustedChain(
@@ -117,16 +118,6 @@ def test_duplicates_and_credentials_are_refused() -> None:
         policy.with_entry(TrustKind.CHAIN, secret)
     with pytest.raises(TrustError, match="no entry named"):
         policy.without("nobody")
-
-
-def _fields(entry: TrustedCertificate) -> dict[str, object]:
-    return {
-        "name": entry.name,
-        "pem": entry.pem,
-        "sha256": entry.sha256,
-        "subject": entry.subject,
-        "development": entry.development,
-    }
 
 
 def test_shipped_public_roots_match_their_documented_fingerprints() -> None:
@@ -172,7 +163,7 @@ def test_trust_commands_add_list_show_and_remove(tmp_path: Path) -> None:
         )
     )
     listed = json.loads(succeeded(run(home, "trust", "list", "--json")).stdout)
-    assert [e["name"] for e in listed["tsa_roots"]][0] == "agency-tsa.pem"
+    assert listed["tsa_roots"][0]["name"] == "agency-tsa.pem"
     assert listed["chains"][0]["registry"] == REGISTRY  # stored checksummed
     shown = succeeded(run(home, "trust", "show", "agency-tsa.pem")).stdout
     assert "-----BEGIN CERTIFICATE-----" in shown

@@ -17,6 +17,7 @@ import hashlib
 
 from evidence.model.errors import BundleError, SignatureError, SignatureFailure, TimestampError
 from evidence.model.records import SignerInfo, Verdict
+from evidence.model.trust import TrustedCertificate
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from evidence.verification.signatures import describe_signer
@@ -28,9 +29,17 @@ TOKEN = bf.SIGNED_INDEX_TOKEN
 _UNBOUND = "neither sealed in the manifest nor listed in a signed bundle index"
 
 
-def _trusted_tsa_roots(ctx: Context) -> bytes | None:
-    """The TSA roots the expert trusts (PEM), or None when they gave none."""
-    return ctx.options.trust_roots_pem
+def _trusted_root(ctx: Context, token: bytes, digest: bytes) -> TrustedCertificate | None:
+    """The trusted TSA root the token chains to, if any."""
+    from anchoring.tsa import verify_timestamp  # only when there is a token to verify
+
+    for root in ctx.trust.tsa_roots:
+        try:
+            verify_timestamp(token, digest, root.pem)
+        except TimestampError:
+            continue
+        return root
+    return None
 
 
 # --- index.member ------------------------------------------------------------
@@ -225,20 +234,25 @@ def check_timestamp(ctx: Context, out: Findings) -> None:
         )
         return
     digest = hashlib.sha256(signature).digest()
-    trusted = _trusted_tsa_roots(ctx)
-    if trusted is not None:
-        _verify_token(out, token, digest, trusted, "the TSA roots you trust", Verdict.PASS)
+    root = _trusted_root(ctx, token, digest)
+    if root is not None:
+        note = " — a DEVELOPMENT TSA, not a trusted third party" if root.development else ""
+        label = f"{root.name!r} (SHA-256 {root.sha256}), a TSA root you trust{note}"
+        _verify_token(out, token, digest, root.pem, label, Verdict.PASS)
         return
-    shipped = ctx.read_small(bf.TSA_ROOT, out)
+    shipped = ctx.read_small(bf.TSA_ROOT, out) if bf.TSA_ROOT in ctx.names else None
     if shipped is None:
         out.add(
             CheckId.INDEX_TIMESTAMP,
             TOKEN,
             Verdict.FAIL,
-            f"no TSA roots were given and the bundle ships none ({bf.TSA_ROOT})",
+            f"no TSA root you trust verifies it and the bundle ships none ({bf.TSA_ROOT})",
         )
         return
-    label = f"only the bundle's own {bf.TSA_ROOT}; give the TSA roots you trust"
+    label = (
+        f"only the bundle's own {bf.TSA_ROOT}, which you do not trust "
+        "(evidence trust add tsa, or --trust-roots)"
+    )
     _verify_token(out, token, digest, shipped, label, Verdict.UNTRUSTED)
 
 
