@@ -250,7 +250,7 @@ def test_a_signed_report_is_named_and_follows_the_signer_roots(
 ) -> None:
     officer = captured.kit.get_officer(OFFICER[1])
     untrusted = _only(_verify(signed), "report.signature")
-    assert untrusted.verdict is Verdict.NOT_CHECKED
+    assert untrusted.verdict is Verdict.UNTRUSTED
     assert "not established against your signer roots" in untrusted.detail
     assert f"{OFFICER[0]} (enforcement ID {OFFICER[1]}" in untrusted.detail
     assert f"certificate SHA-256 {officer.certificate_sha256}" in untrusted.detail

@@ -36,6 +36,7 @@ def verify_instructions(data: bf.BundleInput, manifest_sha256: str) -> str:
         f"清单摘要 / Manifest SHA-256: {manifest_sha256}",
         "",
     ]
+    lines += _trust_decisions()
     lines += _digest_steps(manifest_sha256)
     lines += index_steps()
     lines += _timestamp_steps(data.timestamp)
@@ -51,6 +52,29 @@ def verify_instructions(data: bf.BundleInput, manifest_sha256: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _trust_decisions() -> list[str]:
+    """What only the expert can decide: which roots, chain and accounts to trust."""
+    return [
+        "0. 信任决定（由核验人自行作出）/ Trust decisions (yours to make):",
+        "   本包自带的根证书、证书、RPC 地址、合约地址与“开发”标记均是本包的自述，",
+        "   不能作为信任依据。请事先取得并以其他渠道核对以下内容：",
+        "   The roots, certificates, RPC URL, contract address and \"development\" flag",
+        "   this bundle carries are its own word, not trust. Obtain, and check through a",
+        "   second channel, before you start:",
+        "   - TSA_ROOTS：您信任的时间戳服务根证书 / the TSA roots you trust",
+        "     (compare its fingerprint: openssl x509 -in ROOT.pem -noout -fingerprint -sha256);",
+        "   - SIGNER_ROOTS：执法机构 CA 或执法人员证书 / the agency CA or officers' certificates;",
+        "   - 区块链：链 ID、登记合约地址、可信的 RPC 节点、可上链的账户 /",
+        "     the chain: its chain id, the registry contract, an RPC endpoint you trust,",
+        "     and the accounts allowed to anchor.",
+        "   仅依据本包自述材料成立的结论为“不可信”（UNTRUSTED），不是“通过”。",
+        "   A finding that holds only against the bundle's own material is UNTRUSTED, not a pass.",
+        "   使用本工具时用 evidence trust 登记上述信任 / With this toolkit, record them",
+        "   with `evidence trust add tsa|signer|chain` (see docs/trust.md).",
+        "",
+    ]
 
 
 def _digest_steps(manifest_sha256: str) -> list[str]:
@@ -132,6 +156,11 @@ def _timestamp_steps(token: TimestampToken | None) -> list[str]:
         f"     openssl ts -verify -data {bf.MANIFEST} -in {bf.TOKEN} \\",
         f"       -CAfile {bf.TSA_ROOT} -untrusted {bf.TSA_CERT}",
         "   应输出 Verification: OK / must print: Verification: OK",
+        "   上式只证明与包内自带根证书一致；信任结论须用您自己的根证书 /",
+        "   that only shows consistency with the bundle's own root; the trust decision",
+        "   needs yours:",
+        f'     openssl ts -verify -data {bf.MANIFEST} -in {bf.TOKEN} -CAfile "$TSA_ROOTS" \\',
+        f"       -untrusted {bf.TSA_CERT}",
         f"     openssl ts -reply -in {bf.TOKEN} -text   # 签发时间 / genTime",
     ]
     if token.development:
@@ -165,6 +194,11 @@ def _anchor_steps(a: AnchorReceipt | None, custody: bf.CustodyAnchor | None) -> 
         f"   The receipt's status must be 0x1, its to {a.contract_address}, "
         f"and logs[0].topics[1] {a.root}.",
         f"   区块 / block {a.block_number} {a.block_hash}",
+        "   以上 RPC 地址与合约地址是本包自述：请改用您信任的节点（$RPC_URL）查询，",
+        "   核对 to 是您信任的登记合约，logs[0].topics[2]（上链账户）是您信任的账户。",
+        "   The RPC URL and contract above are the bundle's word: ask an endpoint you",
+        "   trust ($RPC_URL) instead, check that to is the registry you trust and that",
+        "   logs[0].topics[2] (the anchoring account) is an account you trust.",
     ]
     if a.development:
         lines += [
