@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from evidence import EvidenceError, __version__
+from evidence import EvidenceError, MaskingFormatter, __version__, withdrawn_secrets
 from evidence.cli import (
     capture,
     cases,
@@ -89,8 +89,15 @@ def main(ctx: click.Context, home: str | None, verbose: int) -> None:
 
     Data flows one way: capture -> seal -> timestamp -> anchor -> report/bundle -> verify.
     """
+    # First thing: every process this command starts (Playwright's driver
+    # copies the whole environment) must find no passphrase, key or URL
+    # credential in its environment.
+    ctx.with_resource(withdrawn_secrets())
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # Libraries log whole URLs at debug level (web3 its RPC endpoint with the key).
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     ctx.obj = CommandState(home=home)
 
 

@@ -48,6 +48,8 @@ from pyasn1.error import PyAsn1Error
 from anchoring.tsa import TSAConfig
 from evidence.model.child_env import child_environment
 from evidence.model.errors import ConfigurationError, TimestampError
+from evidence.model.redaction import redact_target
+from evidence.model.secrets import secret
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +243,8 @@ class OpensslTSA:
                         *self._extra_reply_args(),
                     ],
                     cwd=self._directory,
-                    env=child_environment(keep=self._child_env_names()),
+                    env=child_environment(),
+                    input=self._reply_input(),
                     capture_output=True,
                     timeout=_OPENSSL_TIMEOUT_S,
                     check=False,
@@ -260,8 +263,8 @@ class OpensslTSA:
     def _extra_reply_args(self) -> list[str]:
         return []
 
-    def _child_env_names(self) -> tuple[str, ...]:
-        return ()
+    def _reply_input(self) -> bytes | None:
+        return None
 
     def _bind(self, host: str, port: int) -> _TSAServer:
         self._openssl()  # fail here, not on the first request
@@ -440,7 +443,10 @@ class AgencyTSA(OpensslTSA):
             raise ConfigurationError(f"agency TSA: unsupported ESSCertID hash {ess_cert_id_alg}")
         if not re.fullmatch(r"[0-2](\.\d+)+", policy_oid):
             raise ConfigurationError(f"agency TSA: policy {policy_oid!r} is not a dotted OID")
-        self.certificate_pem = _check_agency_files(certificate, key, chain)
+        # Held here, not left in the environment: ``-passin env:`` would put
+        # it into every openssl child's /proc/PID/environ.
+        self._key_password = secret(KEY_PASSWORD_ENV)
+        self.certificate_pem = _check_agency_files(certificate, key, chain, self._key_password)
         self.chain_pem = chain.read_bytes() if chain is not None else b""
         state_dir.mkdir(parents=True, exist_ok=True)
         with self._serialised():
@@ -462,17 +468,18 @@ class AgencyTSA(OpensslTSA):
             if not serial.exists():
                 _write_atomic(serial, b"01\n", 0o644)
 
-    def _child_env_names(self) -> tuple[str, ...]:
-        # ``-passin env:NAME`` reads the key's password in openssl itself.
-        return (KEY_PASSWORD_ENV,)
-
     def _extra_reply_args(self) -> list[str]:
-        if os.environ.get(KEY_PASSWORD_ENV) is not None:
-            return ["-passin", f"env:{KEY_PASSWORD_ENV}"]
-        return []
+        # openssl reads the password from its standard input, which nothing
+        # else in ``ts -reply -queryfile`` uses.
+        return [] if self._key_password is None else ["-passin", "stdin"]
+
+    def _reply_input(self) -> bytes | None:
+        return None if self._key_password is None else self._key_password.encode() + b"\n"
 
 
-def _check_agency_files(certificate: Path, key: Path, chain: Path | None) -> bytes:
+def _check_agency_files(
+    certificate: Path, key: Path, chain: Path | None, password: str | None
+) -> bytes:
     """Refuse, with the reason, a certificate/key pair openssl could not sign with."""
     try:
         cert_pem = Path(certificate).read_bytes()
@@ -504,7 +511,6 @@ def _check_agency_files(certificate: Path, key: Path, chain: Path | None) -> byt
             f"agency TSA: {certificate} is not valid now (valid "
             f"{cert.not_valid_before_utc.isoformat()} to {cert.not_valid_after_utc.isoformat()})"
         )
-    password = os.environ.get(KEY_PASSWORD_ENV)
     try:
         private = serialization.load_pem_private_key(
             key_pem, password=password.encode() if password is not None else None
@@ -587,6 +593,9 @@ def _cut(request: socket.socket) -> None:
         request.shutdown(socket.SHUT_RDWR)
 
 
+_REQUEST_TARGET: Final = re.compile(r"/[^\s'\"]*")
+
+
 class _TSARequestHandler(BaseHTTPRequestHandler):
     server: _TSAServer
     server_version = "EvidenceToolkitTSA/1"
@@ -646,7 +655,10 @@ class _TSARequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def log_message(self, format: str, *args: object) -> None:
-        logger.debug("devtsa %s - %s", self.address_string(), format % args)
+        # The request line (also quoted in error lines, possibly before it
+        # parsed) holds the client's API key if its URL carries one.
+        line = _REQUEST_TARGET.sub(lambda found: redact_target(found.group()), format % args)
+        logger.debug("devtsa %s - %s", self.address_string(), line)
 
 
 def _looks_like_query(body: bytes) -> bool:

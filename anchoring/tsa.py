@@ -38,7 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from http.client import HTTPException
 from typing import Any, Final
@@ -67,15 +67,16 @@ MAX_RESPONSE_BYTES: Final = 1024 * 1024
 class TSAConfig:
     """Where to ask for tokens and which roots their TSA certificate must chain to."""
 
-    url: str
+    # Out of repr(): the URL may carry an API key (``shown_url`` is the safe form).
+    url: str = field(repr=False)
     trust_roots_pem: bytes
     """One or more PEM certificates; a token must chain to one of them."""
     development: bool = False
     """True for the toolkit's own development TSA (no trusted third party)."""
     timeout_s: float = 10.0
     """Per network operation (connect, each read), not the whole exchange."""
-    username: str | None = None
-    password: str | None = None
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
     policy_oid: str | None = None
     """Ask the TSA for this policy (``reqPolicy``) and require it in the token."""
     total_timeout_s: float = 30.0

@@ -17,9 +17,48 @@ from collections.abc import Iterator
 
 from playwright.sync_api import Playwright, sync_playwright
 
+from evidence.model.child_env import driver_environment
+
 logger = logging.getLogger(__name__)
 
 _thread = threading.local()
+
+_HOOK = "get_driver_env"
+"""What ``playwright._impl.transport`` calls for the driver's environment (1.4x-1.65)."""
+
+
+def start_driver() -> contextlib.AbstractContextManager[Playwright]:
+    """``sync_playwright()``, whose Node.js driver gets an allow-listed environment."""
+    _allow_list_driver_environment()
+    return sync_playwright()
+
+
+def _allow_list_driver_environment() -> None:
+    """Wrap Playwright's driver-environment function with the allow-list (once).
+
+    Playwright offers no option for the driver's environment and copies the
+    whole of ``os.environ`` into it. The command line has already withdrawn
+    the secrets (evidence.model.secrets), so this is the second fence, for
+    library callers too. It wraps a private function: when a Playwright
+    upgrade moves it, the driver keeps working with the full environment, a
+    warning says so, and tests/test_secrets_leak.py fails.
+    """
+    from playwright._impl import transport
+
+    original = getattr(transport, _HOOK, None)
+    if not callable(original):
+        logger.warning(
+            "this Playwright has no %s: its driver inherits the whole environment", _HOOK
+        )
+        return
+    if getattr(original, "allow_listed", False):
+        return
+
+    def allow_listed() -> dict[str, str]:
+        return driver_environment(original())
+
+    allow_listed.allow_listed = True  # type: ignore[attr-defined]
+    setattr(transport, _HOOK, allow_listed)
 
 
 @contextlib.contextmanager
@@ -41,7 +80,7 @@ def driver() -> Iterator[Playwright]:
     """The thread's shared driver, or a driver of its own for this one capture."""
     shared: _Shared | None = getattr(_thread, "shared", None)
     if shared is None:
-        with sync_playwright() as playwright:
+        with start_driver() as playwright:
             yield playwright
         return
     try:
@@ -60,7 +99,7 @@ class _Shared:
 
     def get(self) -> Playwright:
         if self._playwright is None:
-            self._manager = sync_playwright()
+            self._manager = start_driver()
             self._playwright = self._manager.__enter__()
         return self._playwright
 

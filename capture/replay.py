@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urldefrag
 
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, Route
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from capture._browser import CHROMIUM_ARGS, find_chromium, first_line, scroll_through
+from capture._driver import start_driver
 from capture._sandbox import ReplayIsolation, sealed_chromium
 from evidence.model.capture_options import CaptureOptions
 from evidence.model.errors import CaptureError
@@ -165,7 +166,7 @@ def replay(
     feed = _WarcFeed(index)
     started = time.monotonic()
     with (
-        sync_playwright() as playwright,
+        start_driver() as playwright,
         sealed_chromium(
             playwright,
             executable,

@@ -9,7 +9,8 @@ officer does with the ``evidence`` command::
         kit.create_case("市监-2026-001", "某网店销售假冒商品案", exist_ok=True)
         item = kit.capture("市监-2026-001", "https://shop.example/item/1")
         kit.complete(item.id)                      # timestamp + anchor (tolerates outages)
-        kit.export(item.id, Path("item.zip"))      # bundle with the PDF report
+        officer = kit.report_signer("11010001", passphrase)
+        kit.export(item.id, Path("item.zip"), exported_by=officer)  # signed bundle + PDF report
         report = kit.verify(Path("item.zip"))
         assert report.exit_code == 0
 
@@ -67,6 +68,7 @@ from evidence.model.records import (
     Verdict,
     VerificationReport,
 )
+from evidence.model.secrets import MaskingFormatter, secret, withdrawn_secrets
 from evidence.model.trust import (
     TrustedCertificate,
     TrustedChain,
@@ -199,6 +201,7 @@ __all__ = [
     "ItemStatus",
     "LifecycleError",
     "LimitOptions",
+    "MaskingFormatter",
     "NotFoundError",
     "OfficerInfo",
     "OfficerKeyError",
@@ -239,8 +242,10 @@ __all__ = [
     "preset_roots",
     "read_url_list",
     "run_demo",
+    "secret",
     "serve_agency_tsa",
     "translation",
     "tsa_presets",
     "verify_bundle",
+    "withdrawn_secrets",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,9 +57,9 @@ def open_toolkit(ctx: click.Context) -> Toolkit:
 
 def officer_passphrase(*, confirm: bool) -> str:
     """From EVIDENCE_OFFICER_PASSPHRASE, else a hidden prompt (typed twice for a new key)."""
-    from evidence import OFFICER_PASSPHRASE_ENV
+    from evidence import OFFICER_PASSPHRASE_ENV, secret
 
-    env = os.environ.get(OFFICER_PASSPHRASE_ENV)
+    env = secret(OFFICER_PASSPHRASE_ENV)
     if env is not None:
         return env  # an empty value is refused by the library, with one line
     value: str = click.prompt(

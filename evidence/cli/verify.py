@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -127,7 +126,7 @@ def verify(
     check passes, 1 when any fails, 2 when some could not be checked (for
     example the chain was unreachable) or rest only on the bundle's word.
     """
-    from evidence import BundleLimits, VerifyOptions
+    from evidence import BundleLimits, VerifyOptions, secret
 
     options = VerifyOptions(
         rpc_url=rpc_url,
@@ -149,7 +148,7 @@ def verify(
             signer = kit.expert_signer(
                 read_file(sign_key),
                 read_file(sign_cert),
-                os.environ.get("EVIDENCE_EXPERT_KEY_PASSPHRASE") or None,
+                secret("EVIDENCE_EXPERT_KEY_PASSPHRASE") or None,
             )
         result = kit.verify(
             bundle,

@@ -34,3 +34,25 @@ def child_environment(
     if extra:
         env.update(extra)
     return env
+
+
+# Playwright's driver reads its own settings (browsers path, language binding,
+# debug switches) from these; none is a credential.
+_DRIVER_PREFIXES: tuple[str, ...] = ("PLAYWRIGHT_", "PW_")
+_DRIVER_NAMES: frozenset[str] = frozenset({"DEBUG", "DEBUG_FILE"})
+
+
+def driver_environment(full: Mapping[str, str]) -> dict[str, str]:
+    """The part of ``full`` the Playwright Node.js driver may see.
+
+    ``full`` is what Playwright built for it (this process's whole
+    environment plus its own ``PW_*`` values); the driver keeps only the
+    allow-list and Playwright's own variables.
+    """
+    env = {
+        name: value
+        for name, value in full.items()
+        if name in ALLOWED or name in _DRIVER_NAMES or name.startswith(_DRIVER_PREFIXES)
+    }
+    env.setdefault("PATH", os.defpath)
+    return env

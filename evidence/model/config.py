@@ -8,6 +8,7 @@ default can be overridden by an environment variable or by the caller.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import platformdirs
 
 from evidence.model.errors import ConfigurationError
 from evidence.model.permissions import private_directory
+from evidence.model.secrets import held_secrets
 
 ENV_HOME = "EVIDENCE_HOME"
 ENV_DATABASE_URL = "EVIDENCE_DATABASE_URL"
@@ -42,15 +44,17 @@ ENV_ALLOWED_PRIVATE_HOSTS = "EVIDENCE_ALLOWED_PRIVATE_HOSTS"
 class Settings:
     """Resolved configuration. ``None`` for a service means "use the embedded default"."""
 
+    # Fields that may hold a credential stay out of repr(): a Settings in a
+    # log line or a traceback must not print a key or a URL's password.
     home: Path
-    database_url: str
-    tsa_url: str | None = None
+    database_url: str = field(repr=False)
+    tsa_url: str | None = field(default=None, repr=False)
     tsa_roots_path: Path | None = None
-    rpc_url: str | None = None
-    chain_private_key: str | None = None
+    rpc_url: str | None = field(default=None, repr=False)
+    chain_private_key: str | None = field(default=None, repr=False)
     chromium_path: Path | None = None
     operator: str = ""
-    tsa_urls: tuple[str, ...] = ()
+    tsa_urls: tuple[str, ...] = field(default=(), repr=False)
     """Further TSAs after ``tsa_url``, tried in order (failover); preset names allowed."""
     tsa_roots_paths: tuple[Path, ...] = ()
     """The PEM roots of each entry of ``tsa_urls``, same order."""
@@ -94,7 +98,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, home: Path | str | None = None) -> Settings:
-        env = os.environ
+        # The command line has already taken the secrets out of the process
+        # environment (evidence.model.secrets); a library caller has not.
+        env: Mapping[str, str] = {**os.environ, **held_secrets()}
         if home is None:
             home = env.get(ENV_HOME) or platformdirs.user_data_dir("evidence-toolkit")
         home_path = Path(home).expanduser().resolve()
@@ -153,7 +159,7 @@ def _split_list(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _positive_int(env: os._Environ[str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if not raw:
         return default

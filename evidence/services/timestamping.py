@@ -25,6 +25,7 @@ from anchoring.tsa_presets import TSAPreset as TSAPreset  # re-exported by the f
 from evidence.model.config import Settings
 from evidence.model.errors import ConfigurationError, LifecycleError, TimestampError
 from evidence.model.records import CustodyAction, TimestampToken, isoformat
+from evidence.model.redaction import redact_url
 from evidence.model.tables import ItemStatus, TimestampRecord
 from evidence.services._context import ServiceContext
 from evidence.services._rows import timestamp_row, token_from_row
@@ -227,7 +228,8 @@ def _first_certificate_der(pem: bytes) -> bytes:
 def _tsa_entry(url: str, roots_path: Path | None) -> TSAConfig:
     """One configured TSA: a URL (credentials as ``https://user:pass@host/``) or a preset."""
     if roots_path is None:
-        raise ConfigurationError(f"TSA {url.split('@')[-1]} is configured without trust roots")
+        shown = redact_url(url) if "://" in url else url  # a preset's name is no secret
+        raise ConfigurationError(f"TSA {shown} is configured without trust roots")
     try:
         roots = roots_path.read_bytes()
     except OSError as exc:

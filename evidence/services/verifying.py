@@ -25,6 +25,7 @@ from evidence.model.records import (
     ReportSigner,
     VerificationReport,
 )
+from evidence.model.redaction import redact_url
 from evidence.model.tables import EvidenceItem
 from evidence.model.version import __version__, dependency_versions
 from evidence.services._context import ServiceContext
@@ -129,7 +130,7 @@ class VerifyService:
             chosen = [c for c in self._timestamping.tsa_configs() if c.url == tsa_url]
             if not chosen:
                 raise ConfigurationError(
-                    f"{tsa_url} is not a configured TSA: give its trust roots "
+                    f"{redact_url(tsa_url)} is not a configured TSA: give its trust roots "
                     "(--tsa-roots) to sign the report with its timestamps"
                 )
         return self._timestamping.pdf_timestamper(chosen), trust_roots_of(chosen)
