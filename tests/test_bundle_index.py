@@ -171,7 +171,7 @@ def test_a_genuine_bundle_passes_every_index_check(exported: Exported) -> None:
             assert _only(report, check).verdict is Verdict.PASS, _only(report, check)
         assert EXPORTER[1] in _only(report, "index.signature").detail
         token = _only(report, "index.timestamp").detail
-        assert f"over {bf.SIGNED_INDEX_SIGNATURE}" in token and "roots you trust" in token
+        assert f"over {bf.SIGNED_INDEX_SIGNATURE}" in token and "root you trust" in token
 
 
 def test_without_the_experts_roots_the_index_rests_on_the_bundles_word(

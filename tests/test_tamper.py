@@ -239,7 +239,7 @@ def test_replaced_screenshot_and_manifest_re_signed_by_another_key(
     # Without the expert's signer roots the signature is intact but unproven: never a PASS.
     unrooted = run_verification(bad, VerifyOptions(offline=True, replay=False)).report
     [(_, verdict, detail)] = _signature_checks(unrooted)
-    assert verdict is Verdict.NOT_CHECKED and "李四" in detail and OTHER_ID in detail
+    assert verdict is Verdict.UNTRUSTED and "李四" in detail and OTHER_ID in detail
 
 
 def test_one_signature_replaced_by_another_keys_signature_over_the_same_manifest(

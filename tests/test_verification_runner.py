@@ -223,9 +223,11 @@ def test_every_check_reports_on_a_good_bundle_and_an_empty_one(
     anchor = json.loads((captured.unpacked / bf.ANCHOR_JSON).read_bytes())
     token = captured.kit.get_item(captured.item_id).timestamp
     assert token is not None
-    # The roots an expert who trusts this TSA and this exporting officer would give.
+    # The roots an expert who trusts this TSA, this chain and this exporting officer would give.
     trusted = VerifyOptions(
         rpc_url=anchor["rpc_url"],
+        registry=anchor["contract_address"],
+        chain_id=anchor["chain_id"],
         trust_roots_pem=token.trust_root_pem,
         signer_roots_pem=exporting_officer(captured.kit).certificate.public_bytes(Encoding.PEM),
     )

@@ -60,6 +60,7 @@ def waczs(session_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
         # A signed item, so that the signature check runs inside the WACZ too.
         captured.kit.add_officer("王五", OFFICER, passphrase=PASSPHRASE)
         captured.kit.sign_item(captured.item_id, OFFICER, PASSPHRASE)
+        captured.kit.trust.trust_this_machine()  # the new officer, too
         full = captured.kit.export_wacz(
             captured.item_id, out / "item.wacz", exported_by=exporting_officer(captured.kit)
         )

@@ -250,7 +250,9 @@ def check_timestamp(ctx: Context, out: Findings) -> None:
         )
         return
     label = (
-        f"only the bundle's own {bf.TSA_ROOT}, which you do not trust "
+        f"only the bundle's own {bf.TSA_ROOT}, not the TSA roots you trust"
+        if ctx.trust.tsa_roots
+        else f"only the bundle's own {bf.TSA_ROOT}: you trust no TSA root "
         "(evidence trust add tsa, or --trust-roots)"
     )
     _verify_token(out, token, digest, shipped, label, Verdict.UNTRUSTED)

@@ -97,11 +97,18 @@ def chain_trust(policy: TrustPolicy, chain_id: int, min_confirmations: int) -> C
         names=tuple(e.name for e in entries),
         registry=with_registry.registry if with_registry else None,
         registry_source=with_registry.name if with_registry else "",
-        endpoints=tuple((url, e.name) for e in entries for url in e.rpc_urls),
+        endpoints=_endpoints(entries),
         submitters=tuple(dict.fromkeys(s for e in entries for s in e.submitters)),
         min_confirmations=max([min_confirmations, *(e.min_confirmations for e in entries)]),
         development=any(e.development for e in entries),
     )
+
+
+def _endpoints(entries: tuple[TrustedChain, ...]) -> tuple[tuple[str, str], ...]:
+    """Where to ask: an endpoint given on the command line replaces the configured ones,
+    so that the expert's "ask this node" is never answered by another."""
+    given = tuple((url, e.name) for e in entries if e.name == COMMAND_LINE for url in e.rpc_urls)
+    return given or tuple((url, e.name) for e in entries for url in e.rpc_urls)
 
 
 def pinned_chain_id(options: VerifyOptions) -> int | None:
