@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -386,10 +386,11 @@ def test_trusted_registry_and_chain_id_options(captured: Captured) -> None:
 
 
 def test_block_time_far_from_gentime_fails(captured: Captured, tmp_path: Path) -> None:
-    report = run_verification(
-        captured.unpacked,
-        VerifyOptions(offline=True, replay=False, block_time_tolerance_s=0),
-    ).report
+    token = captured.kit.get_item(captured.item_id).timestamp
+    assert token is not None
+    # The time-stamp must be trusted for its genTime to be compared at all.
+    trusted = VerifyOptions(offline=True, replay=False, trust_roots_pem=token.trust_root_pem)
+    report = run_verification(captured.unpacked, replace(trusted, block_time_tolerance_s=0)).report
     # Anchored in the same second or within a few: only a zero tolerance may fail.
     checks = [c for c in report.checks if c.check == "time.anchor"]
     assert len(checks) == 1
@@ -398,7 +399,7 @@ def test_block_time_far_from_gentime_fails(captured: Captured, tmp_path: Path) -
     raw = json.loads(anchor_path.read_bytes())
     raw["block_time"] = "2030-01-01T00:00:00.000Z"
     anchor_path.write_bytes(canonical_json(raw))
-    report = run_verification(bad, VerifyOptions(offline=True, replay=False)).report
+    report = run_verification(bad, trusted).report
     late = failing(report, "time.anchor")
     assert late and "block_time" in late[0] and "tolerance" in late[0]
 
