@@ -14,32 +14,23 @@ most UNTRUSTED, never a pass.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from evidence.model.errors import BundleError, SignatureError, SignatureFailure, TimestampError
 from evidence.model.records import SignerInfo, Verdict
-from evidence.model.trust import TrustedCertificate
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from evidence.verification.signatures import describe_signer
+from evidence.verification.trust import verify_trusted_token
 from reports.bundle import layout as bf
+
+if TYPE_CHECKING:
+    from anchoring.tsa import TimestampVerification
 
 INDEX = bf.SIGNED_INDEX
 SIGNATURE = bf.SIGNED_INDEX_SIGNATURE
 TOKEN = bf.SIGNED_INDEX_TOKEN
 _UNBOUND = "neither sealed in the manifest nor listed in a signed bundle index"
-
-
-def _trusted_root(ctx: Context, token: bytes, digest: bytes) -> TrustedCertificate | None:
-    """The trusted TSA root the token chains to, if any."""
-    from anchoring.tsa import verify_timestamp  # only when there is a token to verify
-
-    for root in ctx.trust.tsa_roots:
-        try:
-            verify_timestamp(token, digest, root.pem)
-        except TimestampError:
-            continue
-        return root
-    return None
 
 
 # --- index.member ------------------------------------------------------------
@@ -234,11 +225,12 @@ def check_timestamp(ctx: Context, out: Findings) -> None:
         )
         return
     digest = hashlib.sha256(signature).digest()
-    root = _trusted_root(ctx, token, digest)
-    if root is not None:
-        note = " — a DEVELOPMENT TSA, not a trusted third party" if root.development else ""
-        label = f"{root.name!r} (SHA-256 {root.sha256}), a TSA root you trust{note}"
-        _verify_token(out, token, digest, root.pem, label, Verdict.PASS)
+    try:
+        trusted = verify_trusted_token(ctx.trust.tsa_roots, token, digest)
+    except TimestampError:
+        pass  # judged below against the bundle's own root: UNTRUSTED or FAIL
+    else:
+        _report_token(out, trusted.verification, trusted.describe_root(), Verdict.PASS)
         return
     shipped = ctx.read_small(bf.TSA_ROOT, out) if bf.TSA_ROOT in ctx.names else None
     if shipped is None:
@@ -274,6 +266,12 @@ def _verify_token(
             f"checked against {label})",
         )
         return
+    _report_token(out, result, label, verdict)
+
+
+def _report_token(
+    out: Findings, result: TimestampVerification, label: str, verdict: Verdict
+) -> None:
     out.add(
         CheckId.INDEX_TIMESTAMP,
         TOKEN,

@@ -10,6 +10,7 @@ from evidence.model.errors import TimestampError
 from evidence.model.records import Verdict
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
+from evidence.verification.trust import verify_trusted_token
 from reports.bundle import layout as bf
 
 if TYPE_CHECKING:
@@ -35,25 +36,23 @@ def check_token(ctx: Context, out: Findings) -> None:
         return
     digest = hashlib.sha256(ctx.manifest_bytes).digest()
     untrusted_certs = ctx.read_small(bf.TSA_CERT, out) if bf.TSA_CERT in ctx.names else None
-    failure: TimestampError | None = None
-    for root in ctx.trust.tsa_roots:
-        try:
-            result = _verify(token, digest, root.pem, untrusted_certs)
-        except TimestampError as exc:
-            failure = failure or exc
-            continue
-        ctx.provide(Fact.GEN_TIME, result.gen_time)
-        note = " — a DEVELOPMENT TSA, not a trusted third party" if root.development else ""
-        out.add(
-            CheckId.TIMESTAMP_TOKEN,
-            bf.TOKEN,
-            Verdict.PASS,
-            f"signed by {result.tsa_subject} at {result.gen_time.isoformat()} over the "
-            f"manifest digest; the chain ends at {root.name!r} (SHA-256 {root.sha256}), "
-            f"a TSA root you trust{note}",
+    try:
+        trusted = verify_trusted_token(
+            ctx.trust.tsa_roots, token, digest, certificates=untrusted_certs
         )
+    except TimestampError as exc:
+        failure = exc if ctx.trust.tsa_roots else None
+        _judge_on_bundle_root(ctx, out, token, digest, untrusted_certs, failure)
         return
-    _judge_on_bundle_root(ctx, out, token, digest, untrusted_certs, failure)
+    result = trusted.verification
+    ctx.provide(Fact.GEN_TIME, result.gen_time)
+    out.add(
+        CheckId.TIMESTAMP_TOKEN,
+        bf.TOKEN,
+        Verdict.PASS,
+        f"signed by {result.tsa_subject} at {result.gen_time.isoformat()} over the "
+        f"manifest digest; the chain ends at {trusted.describe_root()}",
+    )
 
 
 def _verify(

@@ -10,8 +10,11 @@ merely not trusted?
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from evidence.model.errors import TimestampError
 from evidence.model.trust import (
     TrustedCertificate,
     TrustedChain,
@@ -20,7 +23,17 @@ from evidence.model.trust import (
 )
 from evidence.verification.options import VerifyOptions
 
-__all__ = ["COMMAND_LINE", "ChainTrust", "chain_trust", "policy_of"]
+if TYPE_CHECKING:
+    from anchoring.tsa import TimestampVerification
+
+__all__ = [
+    "COMMAND_LINE",
+    "ChainTrust",
+    "TrustedToken",
+    "chain_trust",
+    "policy_of",
+    "verify_trusted_token",
+]
 
 COMMAND_LINE = "command line"
 
@@ -111,6 +124,39 @@ def _endpoints(entries: tuple[TrustedChain, ...]) -> tuple[tuple[str, str], ...]
     return given or tuple((url, e.name) for e in entries for url in e.rpc_urls)
 
 
-def pinned_chain_id(options: VerifyOptions) -> int | None:
-    """The chain id the expert pinned on the command line: another one is a FAIL."""
-    return options.chain_id
+@dataclass(frozen=True, slots=True)
+class TrustedToken:
+    """A time-stamp verified against one of the expert's TSA roots."""
+
+    root: TrustedCertificate
+    verification: TimestampVerification
+
+    def describe_root(self) -> str:
+        note = " — a DEVELOPMENT TSA, not a trusted third party" if self.root.development else ""
+        return f"{self.root.name!r} (SHA-256 {self.root.sha256}), a TSA root you trust{note}"
+
+
+def verify_trusted_token(
+    roots: Sequence[TrustedCertificate],
+    token: bytes,
+    digest: bytes,
+    *,
+    certificates: bytes | None = None,
+) -> TrustedToken:
+    """The first trusted root ``token`` (over ``digest``) chains to.
+
+    ``certificates`` only help build the chain (like openssl's -untrusted).
+    Raises the first root's :class:`TimestampError` when none verifies it,
+    or one saying so when the expert trusts no TSA root at all.
+    """
+    from anchoring.tsa import verify_timestamp  # only when there is a token to verify
+
+    failure: TimestampError | None = None
+    for root in roots:
+        try:
+            result = verify_timestamp(token, digest, root.pem, tsa_certificates_pem=certificates)
+        except TimestampError as exc:
+            failure = failure or exc
+            continue
+        return TrustedToken(root, result)
+    raise failure or TimestampError("you trust no TSA root (evidence trust add tsa)")
