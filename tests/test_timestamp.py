@@ -28,7 +28,7 @@ from pyasn1.codec.der import decoder as der_decoder
 from pyasn1_modules import rfc3161
 from rfc3161_client import decode_timestamp_response
 
-from anchoring import _tsa_asn1, devtsa
+from anchoring import _tsa_asn1, _tsa_http, devtsa
 from anchoring.devtsa import DEVELOPMENT_POLICY_OID, DevelopmentTSA
 from anchoring.tsa import (
     TSAConfig,
@@ -583,7 +583,7 @@ def test_http_handler_refuses_bad_requests(tsa: DevelopmentTSA) -> None:
     assert post(good, "application/timestamp-query") == 200
     assert post(good, "application/octet-stream") == 415
     assert post(b"\x30\x03garbage", "application/timestamp-query") == 400
-    assert post(b"\x00" * (devtsa.MAX_QUERY_BYTES + 1), "application/timestamp-query") == 413
+    assert post(b"\x00" * (_tsa_http.MAX_QUERY_BYTES + 1), "application/timestamp-query") == 413
 
 
 # --- the development TSA's home ----------------------------------------------------------

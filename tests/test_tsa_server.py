@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from anchoring import devtsa
+from anchoring import _tsa_http
 from anchoring.devtsa import DevelopmentTSA
 from anchoring.tsa import request_timestamp
 
@@ -27,8 +27,8 @@ SECRET = "planted-secret-7d1f0c"
 
 @pytest.fixture
 def small_tsa(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DevelopmentTSA]:
-    monkeypatch.setattr(devtsa, "MAX_CONNECTIONS", 4)
-    monkeypatch.setattr(devtsa, "MAX_CONNECTION_S", 1.5)
+    monkeypatch.setattr(_tsa_http, "MAX_CONNECTIONS", 4)
+    monkeypatch.setattr(_tsa_http, "MAX_CONNECTION_S", 1.5)
     with DevelopmentTSA(tmp_path / "tsa") as tsa:
         yield tsa
 
