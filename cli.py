@@ -74,6 +74,13 @@ class _Root(click.Group):
             sys.exit(1)
 
 
+_OUR_LOGGERS = frozenset({"evidence", "capture", "anchoring", "reports", "cli", "__main__"})
+
+
+def _ours_or_error(record: logging.LogRecord) -> bool:
+    return record.name.split(".")[0] in _OUR_LOGGERS or record.levelno >= logging.ERROR
+
+
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evidence")
 @click.option(
@@ -96,14 +103,30 @@ def main(ctx: click.Context, home: str | None, verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     # Libraries log whole URLs at debug level (web3 its RPC endpoint with the key).
     handler = logging.StreamHandler()
-    handler.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        MaskingFormatter("%(levelname)s %(name)s: %(message)s", tracebacks=verbose >= 2)
+    )
+    if not verbose:
+        # Our own verdicts say what failed; a library's warning about the same
+        # thing (pyHanko on a certificate path it could not build) is noise.
+        handler.addFilter(_ours_or_error)
     logging.basicConfig(level=level, handlers=[handler])
     ctx.obj = CommandState(home=home)
 
 
 def _register_commands() -> None:
     modules = (
-        demo, cases, capture, exports, verify, trust, chain, tsa, maintenance, custody, officers
+        demo,
+        cases,
+        capture,
+        exports,
+        verify,
+        trust,
+        chain,
+        tsa,
+        maintenance,
+        custody,
+        officers,
     )
     for module in modules:
         for command in module.COMMANDS:

@@ -40,7 +40,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pat
         done = kit.complete(item.id)
         assert not done.pending, done.pending
         kit.trust.trust_this_machine()  # this machine checks its own work
-        out = kit.export(item.id, home / "item.zip", exported_by=exporting_officer(kit))
+        officer = exporting_officer(kit)
+        # A signed report carries a PAdES time-stamp, which pyHanko validates too.
+        out = kit.export(item.id, home / "item.zip", exported_by=officer, sign_with=[officer])
     yield home, out
     LocalChain(home).stop()
 
@@ -80,3 +82,29 @@ def test_an_expert_machine_starts_no_chain(bundle: tuple[Path, Path], tmp_path: 
     assert _chain_verdicts(report.checks) == [Verdict.NOT_CHECKED]
     assert LocalChain(expert).pid is None
     assert not LocalChain(expert).state_path.exists()
+
+
+@pytest.mark.parametrize("machine", ["capturing", "expert"])
+def test_the_command_prints_no_library_traceback(
+    bundle: tuple[Path, Path], tmp_path: Path, machine: str
+) -> None:
+    """pyHanko logs a handled path-building failure with its traceback; a user never sees it."""
+    import os
+    import subprocess
+    import sys
+
+    home, out = bundle
+    data = home if machine == "capturing" else tmp_path / "expert-home"
+    env = {**os.environ, "EVIDENCE_HOME": str(data)}
+    run = subprocess.run(
+        [sys.executable, "-m", "cli", "verify", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode in (0, 2), run.stdout + run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    assert "pyhanko" not in run.stderr, run.stderr
+    LocalChain(home).stop()

@@ -95,9 +95,25 @@ def mask(text: str) -> str:
 
 
 class MaskingFormatter(logging.Formatter):
-    """A log formatter whose every line, traceback included, goes through :func:`mask`."""
+    """A log formatter whose every line, traceback included, goes through :func:`mask`.
+
+    With ``tracebacks=False`` a record's exception is shown as one line: a
+    library that logs a handled failure with its traceback (pyHanko does, for
+    a certificate path it could not build) must not print one at a user.
+    """
+
+    def __init__(self, fmt: str, *, tracebacks: bool = True) -> None:
+        super().__init__(fmt)
+        self._tracebacks = tracebacks
 
     def format(self, record: logging.LogRecord) -> str:
+        if not self._tracebacks and (record.exc_info or record.exc_text):
+            exc = record.exc_info[1] if record.exc_info else None
+            record = logging.makeLogRecord(record.__dict__)
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+            if exc is not None:
+                record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+                record.args = None
         return mask(super().format(record))
 
 
