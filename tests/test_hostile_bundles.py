@@ -219,6 +219,37 @@ def test_malformed_files_get_a_named_fail(
     assert named[0].subject.startswith(member), named[0]
 
 
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        b'{"size": ' + b"9" * 100_000 + b"}",  # int() of it raised ValueError: a traceback
+        b"[" * 100_000 + b"]" * 100_000,  # the C parser's recursion: SIGSEGV, exit 139
+    ],
+    ids=["100000-digit-number", "100000-nested-brackets"],
+)
+def test_a_hostile_manifest_is_one_named_fail_from_the_command(
+    good: Path, tmp_path: Path, manifest: bytes
+) -> None:
+    folder = tmp_path / "folder"
+    with zipfile.ZipFile(good) as zf:
+        zf.extractall(folder)
+    (folder / bf.MANIFEST).write_bytes(manifest)
+    env = {**os.environ, "EVIDENCE_HOME": str(tmp_path / "home")}
+    run = subprocess.run(
+        [sys.executable, "-m", "cli", "verify", str(folder), "--offline", "--no-replay"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stdout + run.stderr
+    failed = [line for line in run.stdout.splitlines() if "FAIL] manifest.format" in line]
+    assert len(failed) == 1 and "manifest.json" in failed[0], run.stdout
+
+
 def test_a_truncated_zip_is_a_one_line_error(good: Path, tmp_path: Path) -> None:
     cut = tmp_path / "cut.zip"
     cut.write_bytes(good.read_bytes()[:300])
