@@ -141,6 +141,22 @@ class LocalChainIdentity:
 # --- report --------------------------------------------------------------
 
 
+class TrustStanding(enum.StrEnum):
+    """What this machine's trust configuration says of a time-stamp's TSA or an anchor's chain.
+
+    Decided by the facade against the trust configuration (``evidence trust``), never
+    from what a token, receipt or bundle says of itself; the report titles the
+    section by it.
+    """
+
+    TRUSTED = "trusted"
+    """Chains to a TSA root, or names a chain and registry, that is configured as trusted."""
+    DEVELOPMENT = "development"
+    """Configured, but as this machine's own development TSA or local chain: no third party."""
+    UNTRUSTED = "untrusted"
+    """Not in this machine's trust configuration."""
+
+
 @dataclass(frozen=True, slots=True)
 class ExhibitRow:
     """One line of the exhibit list (电子数据清单)."""
@@ -152,6 +168,27 @@ class ExhibitRow:
     size: int
     sha256: str
     sm3: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActingOfficer:
+    """The officer who performed a capture: in its manifest, item record and custody log."""
+
+    enforcement_id: str
+    """执法证号."""
+    name: str
+    agency: str
+    certificate_sha256: str
+    """SHA-256 (hex) of the officer's certificate at the capture; empty while the
+    officer's certificate request is still with the agency CA."""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "enforcement_id": self.enforcement_id,
+            "name": self.name,
+            "agency": self.agency,
+            "certificate_sha256": self.certificate_sha256,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +223,18 @@ class ReportInput:
     screenshot_tiles: tuple[Path, ...] = ()
     """The full-page screenshot tiles, top to bottom, when the page was too tall to
     stitch; the report lays these out instead of ``screenshot_path``."""
+    acting_officer: ActingOfficer | None = None
+    """Who performed the capture; None for items sealed before captures named one."""
+    place: str = ""
+    """地点: where the capture was made (the case's default unless the capture said)."""
+    purpose: str = ""
+    """目的: why the capture was made."""
+    manifest_signatures: tuple[SignatureInfo, ...] = ()
+    """The officers' signatures over the manifest, capture first, each with its time."""
+    timestamp_standing: TrustStanding = TrustStanding.UNTRUSTED
+    """The time-stamp's TSA against the trust configuration; the safe default claims nothing."""
+    anchor_standing: TrustStanding = TrustStanding.UNTRUSTED
+    """The anchor's chain and registry against the trust configuration."""
 
 
 # --- verification ------------------------------------------------------

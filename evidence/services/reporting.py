@@ -29,6 +29,7 @@ from evidence.model.store import ArtifactStore
 from evidence.model.tables import Artifact, Case
 from evidence.model.version import __version__
 from evidence.services._context import ServiceContext
+from evidence.services._report_trust import report_standings
 from evidence.services.cases import CaseService, artifact_rows, item_info, item_row
 from evidence.services.chains import ChainAccess
 from evidence.services.custody import CustodyService
@@ -147,6 +148,13 @@ class ReportService:
                 viewport_screenshot_path=self._path_of(viewport),
                 screenshot_tiles=tiles,
             )
+        # Section titles ("trusted time-stamp") follow this machine's trust configuration.
+        standings = report_standings(
+            self._ctx.settings.home, data.timestamp, data.anchor, data.manifest_sha256
+        )
+        data = replace(
+            data, timestamp_standing=standings.timestamp, anchor_standing=standings.anchor
+        )
         if query_chain and data.anchor is not None:
             data = replace(data, anchor_check=self._chains.current_anchor_check(data.anchor))
         return data

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from reportlab.platypus import Flowable, KeepTogether, Paragraph
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
-from evidence.model.records import AnchorCheck, AnchorReceipt
+from evidence.model.records import AnchorCheck, AnchorReceipt, TrustStanding
+from reports._standing import anchor_note, anchor_title
 from reports.pdf.layout import Layout
 
 Rows = list[tuple[str, Flowable]]
@@ -18,14 +19,19 @@ def anchor_section(
     *,
     manifest_sha256: str,
     check: AnchorCheck | None,
+    standing: TrustStanding = TrustStanding.UNTRUSTED,
 ) -> list[Flowable]:
-    """``check`` is the chain's view when the report was made (None: not queried)."""
-    out: list[Flowable] = [layout.heading("sec_anchor")]
+    """``check`` is the chain's view when the report was made (None: not queried);
+    ``standing`` (the facade's trust decision on the chain and registry) titles it."""
+    out: list[Flowable] = [layout.heading("sec_anchor", anchor_title(layout.lang, standing))]
     if anchor is None:
         out.append(layout.pending_box("anchor_missing"))
         return out
-    if anchor.development:
+    if anchor.development or standing is TrustStanding.DEVELOPMENT:
         out += layout.warning_box("anchor_dev_warning")
+    note = anchor_note(layout.lang, standing)
+    if note is not None:
+        out += [layout.pending_note(note), Spacer(1, 6)]
     rows = _transaction_rows(layout, anchor, manifest_sha256)
     rows.append((layout.t("confirmations"), _confirmations(layout, check)))
     if anchor.leaf:

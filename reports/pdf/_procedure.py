@@ -16,6 +16,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph
 
 from evidence.model.records import AnchorReceipt, ExhibitRow, ReportInput, isoformat
 from reports.pdf._anchor import same_hex
+from reports.pdf._timestamp import openssl_integer
 from reports.pdf.layout import Layout
 
 _TS_COMMANDS = (
@@ -91,17 +92,17 @@ def _digest_steps(layout: Layout, data: ReportInput) -> list[Step]:
 
 
 def _timestamp_step(layout: Layout, data: ReportInput) -> Step:
-    if data.timestamp is None:
+    token = data.timestamp
+    if token is None:
         return Step(layout.t("step_ts_missing"), _TS_COMMANDS)
-    return Step(
-        layout.t("step_ts"),
-        _TS_COMMANDS,
-        (
-            "Verification: OK",
-            f"Time stamp: {openssl_time(data.timestamp.gen_time)}",
-            f"Serial number: {openssl_serial(data.timestamp.serial_number)}",
-        ),
-    )
+    # The lines as OpenSSL prints them (same base, same case), so they compare as text.
+    expected = [
+        "Verification: OK",
+        f"Serial number: {openssl_integer(token.serial_number)}",
+        f"Time stamp: {openssl_time(token.gen_time)}",
+        f"Nonce: {openssl_integer(token.nonce) if token.nonce is not None else 'unspecified'}",
+    ]
+    return Step(layout.t("step_ts"), _TS_COMMANDS, tuple(expected))
 
 
 def _chain_steps(layout: Layout, a: AnchorReceipt | None, manifest_sha256: str) -> list[Step]:
@@ -136,12 +137,6 @@ def openssl_time(moment: datetime) -> str:
     fraction = f"{utc.microsecond:06d}".rstrip("0")
     dot = f".{fraction}" if fraction else ""
     return f"{utc:%b} {utc.day:2d} {utc:%H:%M:%S}{dot} {utc.year} GMT"
-
-
-def openssl_serial(serial: int) -> str:
-    """The serial as OpenSSL prints it: upper-case hex in whole bytes."""
-    digits = f"{serial:X}"
-    return "0x" + ("0" + digits if len(digits) % 2 else digits)
 
 
 def _example_exhibit(exhibits: Sequence[ExhibitRow]) -> ExhibitRow | None:

@@ -152,9 +152,13 @@ def report_story(
         story += viewport_section(layout, viewport)
     story += exhibit_section(layout, data)
     story += network_section(layout, capture)
-    story += timestamp_section(layout, data.timestamp)
+    story += timestamp_section(layout, data.timestamp, data.timestamp_standing)
     story += anchor_section(
-        layout, data.anchor, manifest_sha256=data.manifest_sha256, check=data.anchor_check
+        layout,
+        data.anchor,
+        manifest_sha256=data.manifest_sha256,
+        check=data.anchor_check,
+        standing=data.anchor_standing,
     )
     story += custody_section(layout, data.custody)
     story += qr_section(layout, data)

@@ -1,0 +1,98 @@
+"""How a report titles a time-stamp and an anchor: by this machine's trust configuration.
+
+A report heading that says "Trusted time-stamp" is a claim a defence lawyer
+will test. The claim is made here, by the facade, against the trust
+configuration the user keeps with ``evidence trust`` — the same entries and
+the same chain search as ``evidence verify`` — and never from what a token or
+an anchor receipt says of itself (its ``development`` flag, its embedded
+root, its contract address).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evidence.model.errors import TimestampError
+from evidence.model.records import AnchorReceipt, TimestampToken, TrustStanding
+from evidence.model.trust import TrustPolicy, load_trust, trust_file_path
+
+__all__ = ["ReportStandings", "anchor_standing", "report_standings", "timestamp_standing"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStandings:
+    """The trust standing of one item's time-stamp and anchor, as its reports title them."""
+
+    timestamp: TrustStanding
+    anchor: TrustStanding
+
+
+def report_standings(
+    home: Path,
+    token: TimestampToken | None,
+    anchor: AnchorReceipt | None,
+    manifest_sha256: str,
+    *,
+    policy: TrustPolicy | None = None,
+) -> ReportStandings:
+    """Standings against ``policy``, else the trust file of the data directory ``home``.
+
+    A malformed trust file raises its TrustError: a report must not quietly
+    retitle its sections because the configuration could not be read.
+    """
+    if policy is None and (token is not None or anchor is not None):
+        policy = load_trust(trust_file_path(home))
+    trust = policy or TrustPolicy()
+    return ReportStandings(
+        timestamp=timestamp_standing(trust, token, manifest_sha256),
+        anchor=anchor_standing(trust, anchor),
+    )
+
+
+def timestamp_standing(
+    policy: TrustPolicy, token: TimestampToken | None, manifest_sha256: str
+) -> TrustStanding:
+    """TRUSTED when the token verifies, over the manifest digest, against a configured
+    TSA root; DEVELOPMENT when that root is configured as a development root;
+    UNTRUSTED otherwise (the root the token was received with counts for nothing)."""
+    if token is None or not policy.tsa_roots:
+        return TrustStanding.UNTRUSTED
+    from evidence.verification.trust import verify_trusted_token  # cryptography, rfc3161
+
+    try:
+        digest = bytes.fromhex(manifest_sha256)
+        trusted = verify_trusted_token(
+            policy.tsa_roots,
+            token.response_der,
+            digest,
+            certificates=token.tsa_certificate_pem or None,
+        )
+    except (TimestampError, ValueError):
+        return TrustStanding.UNTRUSTED
+    # The record's own word may lower the title, never raise it: a token from the
+    # development TSA stays "development" even if its root was trusted by hand.
+    if trusted.root.development or token.development:
+        return TrustStanding.DEVELOPMENT
+    return TrustStanding.TRUSTED
+
+
+def anchor_standing(policy: TrustPolicy, anchor: AnchorReceipt | None) -> TrustStanding:
+    """TRUSTED when the anchor's chain id and registry are a configured chain's (and its
+    submitter one the entry lists, if it lists any); DEVELOPMENT when that entry is a
+    development chain; UNTRUSTED otherwise, as ``evidence verify`` would find it."""
+    if anchor is None:
+        return TrustStanding.UNTRUSTED
+    from evidence.verification.trust import chain_trust
+
+    trust = chain_trust(policy, anchor.chain_id, 1)
+    if trust is None or trust.registry is None:
+        return TrustStanding.UNTRUSTED
+    if trust.registry.lower() != anchor.contract_address.lower():
+        return TrustStanding.UNTRUSTED
+    submitters = {s.lower() for s in trust.submitters}
+    if submitters and anchor.submitter.lower() not in submitters:
+        return TrustStanding.UNTRUSTED
+    if trust.development or anchor.development:
+        return TrustStanding.DEVELOPMENT
+    return TrustStanding.TRUSTED
