@@ -202,8 +202,9 @@ def _record(
 def _picture_files(visit: PageVisit, video: VideoResult) -> list[CapturedFile]:
     """The viewport shot, tiles, step screenshots, downloads and the session video."""
     shots = visit.screenshots
+    viewport = visit.first_view.path
     files = [
-        CapturedFile(shots.viewport, shots.viewport.name, "viewport-screenshot", "image/png"),
+        CapturedFile(viewport, viewport.name, "viewport-screenshot", "image/png"),
         *(CapturedFile(path, path.name, "screenshot-tile", "image/png") for path, _ in shots.tiles),
         *(CapturedFile(p, p.name, "step-screenshot", "image/png") for p in visit.step_shots),
         *visit.downloads,
@@ -311,15 +312,24 @@ def _write_warc(
 
 
 def _picture_resources(visit: PageVisit) -> list[ResourceFile]:
-    """The viewport shot, tiles and step screenshots as WARC resource records."""
+    """The viewport shot, tiles and step screenshots as WARC resource records.
+
+    Each record's date is when its picture was taken: the first screen before
+    the steps, each step's shot when its step ended, the tiles with the page.
+    """
     shots = visit.screenshots
     at = visit.screenshot_at
-    resources = [ResourceFile(VIEWPORT_URN + visit.final_url, shots.viewport, "image/png", at)]
+    first = visit.first_view
+    resources = [
+        ResourceFile(VIEWPORT_URN + visit.final_url, first.path, "image/png", first.taken_at)
+    ]
     resources.extend(
         ResourceFile(f"{TILE_URN}{tile.index}:{visit.final_url}", path, "image/png", at)
         for path, tile in shots.tiles
     )
+    taken = {step.artifact: step.finished_at for step in visit.interaction.steps if step.artifact}
     resources.extend(
-        ResourceFile(STEP_SHOT_URN + path.name, path, "image/png", at) for path in visit.step_shots
+        ResourceFile(STEP_SHOT_URN + path.name, path, "image/png", taken.get(path.name, at))
+        for path in visit.step_shots
     )
     return resources

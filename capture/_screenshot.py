@@ -42,8 +42,9 @@ _PAGE_SIZE = """
 
 @dataclass(frozen=True, slots=True)
 class Screenshots:
+    """The full-page picture taken after the steps and the settling (tiles for a tall page)."""
+
     full_page: Path
-    viewport: Path
     page_height: int
     tiles: tuple[tuple[Path, ScreenshotTile], ...]
     stitched: bool
@@ -64,7 +65,7 @@ def page_size(page: Page) -> tuple[int, int]:
 
 
 def take_viewport(page: Page, path: Path, timeout_ms: float) -> None:
-    """What the officer sees: the top of the page in the emulated window."""
+    """What the window shows now: the visible part of the page in the emulated viewport."""
     page.screenshot(path=path, full_page=False, type="png", timeout=timeout_ms)
 
 
@@ -76,14 +77,16 @@ def take_screenshots(
     max_stitch_pixels: int,
     timeout_ms: float,
 ) -> Screenshots:
-    """Write ``viewport.png`` and ``screenshot.png`` (and tiles for a tall page)."""
-    viewport_path = workdir / VIEWPORT_NAME
+    """Write ``screenshot.png`` (and tiles for a tall page).
+
+    The first-screen shot (``viewport.png``) is not taken here: it is the view
+    right after the page loaded, before any step, see ``capture._visit``.
+    """
     full_path = workdir / SCREENSHOT_NAME
-    take_viewport(page, viewport_path, timeout_ms)
     width, height = page_size(page)
     if height <= tile_height:
         page.screenshot(path=full_path, full_page=True, type="png", timeout=timeout_ms)
-        return Screenshots(full_path, viewport_path, height, (), True, ())
+        return Screenshots(full_path, height, (), True, ())
 
     warnings: list[str] = []
     tiles: list[tuple[Path, ScreenshotTile]] = []
@@ -126,7 +129,7 @@ def take_screenshots(
             f"page of {height} px is kept as {count} screenshot tiles; screenshot.png shows "
             "only the first tile (too large to stitch)"
         )
-    return Screenshots(full_path, viewport_path, height, tuple(tiles), stitched, tuple(warnings))
+    return Screenshots(full_path, height, tuple(tiles), stitched, tuple(warnings))
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -13,7 +13,11 @@ action key::
     {"screenshot": "results"}   (an extra named screenshot)
 
 Every step run is written into the capture record with its time and outcome,
-so the capture can be repeated.
+so the capture can be repeated. Each step that changes what the page shows
+(every action but ``wait`` and ``screenshot``) is followed by a viewport shot,
+``step-NN-after.png``: a separate exhibit, linked to its step by the step's
+``artifact``, so no picture taken after a step is mistaken for the page as it
+first loaded.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ ACTIONS = tuple(action.value for action in StepAction)
 MAX_STEPS = 200
 MAX_WAIT_MS = 60_000
 STEP_SCREENSHOT_NAME = "step-{:02d}-{}.png"
+AFTER_STEP_NAME = "step-{:02d}-after.png"
+_SHOT_AFTER = frozenset(
+    {StepAction.GOTO, StepAction.CLICK, StepAction.TYPE, StepAction.PRESS, StepAction.SCROLL}
+)
+"""Steps that change what the page shows; ``wait`` only waits, ``screenshot`` is one."""
 
 _NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -143,7 +152,9 @@ def run_steps(
     """Run ``steps`` in order; stop at the first failure and mark the rest skipped.
 
     A failed step does not fail the capture: what the page shows then is still
-    evidence, and the record says which step failed and why.
+    evidence, and the record says which step failed and why. Returns the
+    results and the screenshots taken (explicit ones and after-step shots),
+    each named in its step's ``artifact``.
     """
     results: list[StepResult] = []
     shots: list[Path] = []
@@ -159,6 +170,8 @@ def run_steps(
         artifact = ""
         try:
             artifact = _perform(page, step, index, workdir, timeout_ms, check_url)
+            if step.action in _SHOT_AFTER:
+                artifact = _shot_after(page, index, workdir, timeout_ms)
             if artifact:
                 shots.append(workdir / artifact)
             outcome = "ok"
@@ -217,6 +230,13 @@ def _perform(
         page.screenshot(path=path, full_page=False, type="png", timeout=timeout_ms)
         return path.name
     return ""
+
+
+def _shot_after(page: Page, index: int, workdir: Path, timeout_ms: float) -> str:
+    """The viewport right after step ``index``: what the step made the page show."""
+    path = workdir / AFTER_STEP_NAME.format(index)
+    page.screenshot(path=path, full_page=False, type="png", timeout=timeout_ms)
+    return path.name
 
 
 def _text(value: object, where: str, action: str) -> str:

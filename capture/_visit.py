@@ -1,9 +1,12 @@
 """The visit to the page inside one browser: open, arrive, interact, photograph, collect.
 
 :func:`visit_page` runs the phases in the order that makes the evidence hang
-together: the recorder listens before the page opens, the steps and the
-settling happen before the screenshot, and the traffic is read only after the
-DOM and page copies are saved, so the WARC holds what the pictures show.
+together: the recorder listens before the page opens; the first-screen shot
+is taken once the page has loaded and before any step, so it shows the page
+as it first appeared; the steps (each followed by its own shot) and the
+settling happen before the full-page screenshot; and the traffic is read only
+after the DOM and page copies are saved, so the WARC holds what the pictures
+show.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from capture._browser import first_line, navigate, settle
 from capture._guard import check_document_address, check_target, private_target_reason
 from capture._recorder import RecordedExchange, TrafficRecorder
 from capture._robust import Emulation, PageEvents, context_arguments, page_flags, read_storage_state
-from capture._screenshot import Screenshots, take_screenshots
+from capture._screenshot import VIEWPORT_NAME, Screenshots, take_screenshots, take_viewport
 from capture._steps import run_steps
 from capture._supporting import SupportingEvidence, ignore_https_errors
 from capture._video import ScreencastRecorder, ffmpeg_path
@@ -62,6 +65,8 @@ class PageVisit:
     """Steps, account, dialogs, pop-ups and downloads; the video note comes later."""
     screenshots: Screenshots
     screenshot_at: datetime
+    """When the full-page screenshot was taken (after the steps and the settling)."""
+    first_view: FirstView
     dom_at: datetime
     exchanges: tuple[RecordedExchange, ...]
     warnings: tuple[str, ...]
@@ -70,6 +75,14 @@ class PageVisit:
     downloads: tuple[CapturedFile, ...] = ()
     screencast: ScreencastRecorder | None = field(default=None, compare=False)
     video_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FirstView:
+    """The first-screen shot: the viewport once the page loaded, before any step."""
+
+    path: Path
+    taken_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +161,9 @@ def _on_the_page(
     )  # fmt: skip
     workdir = dom_path.parent
     arrival = _arrive(page, url, options, recorder, events)
-    steps, step_shots, warnings = _interact(page, workdir, options, clock, recorder)
+    first_view, warnings = _first_view(page, workdir, options, clock)
+    steps, step_shots, step_warnings = _interact(page, workdir, options, clock, recorder)
+    warnings.extend(step_warnings)
     if screencast is not None:
         _stop_session_video(screencast, workdir, deadline)
     screenshot_at = clock()
@@ -191,6 +206,7 @@ def _on_the_page(
         ),
         screenshots=shots,
         screenshot_at=screenshot_at,
+        first_view=first_view,
         dom_at=dom_at,
         exchanges=exchanges,
         warnings=tuple(warnings),
@@ -262,6 +278,37 @@ def _arrive(
         allowed_hosts=safety.allowed_private_hosts,
     )  # fmt: skip
     return _Arrival(status, response_url, tuple(chain), server_ip)
+
+
+def _first_view(
+    page: Page, workdir: Path, options: CaptureOptions, clock: Clock
+) -> tuple[FirstView, list[str]]:
+    """Photograph the viewport once the page has loaded, before any step or scrolling.
+
+    The wait for ``load`` is bounded by half the settle timeout: a page whose
+    load event never comes is still photographed, and the record says so.
+    """
+    warnings: list[str] = []
+    wait_s = options.limits.settle_timeout_s / 2
+    try:
+        page.wait_for_load_state("load", timeout=wait_s * 1000)
+    except PlaywrightError as exc:  # includes the timeout
+        reason = (
+            f"the load event did not fire within {wait_s:g} s"
+            if isinstance(exc, PlaywrightTimeoutError)
+            else first_line(exc)
+        )
+        warnings.append(f"the first-screen shot was taken before the page had loaded ({reason})")
+    path = workdir / VIEWPORT_NAME
+    taken_at = clock()
+    timeout_s = options.limits.navigation_timeout_s
+    try:
+        take_viewport(page, path, timeout_s * 1000)
+    except PlaywrightTimeoutError:
+        raise CaptureError(
+            f"could not capture {page.url}: first-screen shot timed out after {timeout_s:g} s"
+        ) from None
+    return FirstView(path, taken_at), warnings
 
 
 def _interact(

@@ -364,8 +364,14 @@ def test_steps_are_run_and_recorded(site: HostileSite, tmp_path: Path) -> None:
     assert [s.index for s in record.interaction.steps] == [1, 2, 3, 4, 5]
     assert record.interaction.steps[0].description == "type '运动鞋' into #q"
     assert all(s.started_at <= s.finished_at for s in record.interaction.steps)
-    (shot,) = _files(record, "step-screenshot")
-    assert shot.name == "step-04-results.png" and record.interaction.steps[3].artifact == shot.name
+    # The named screenshot, and a shot after every step that changes the page.
+    shots = [p.name for p in _files(record, "step-screenshot")]
+    assert shots == [
+        "step-01-after.png", "step-02-after.png", "step-04-results.png", "step-05-after.png"
+    ]  # fmt: skip
+    assert [s.artifact for s in record.interaction.steps] == [
+        "step-01-after.png", "step-02-after.png", "", "step-04-results.png", "step-05-after.png"
+    ]  # fmt: skip
     assert record.page.final_url == site.url_for("/ok")
     form = capture_to_json(record)
     assert [s["outcome"] for s in form["steps"]] == ["ok"] * 5
