@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from evidence.model.records import ExhibitRow, ReportInput
+from reports.pdf._descriptions import description_cell
 from reports.pdf.layout import Layout
 from reports.pdf.styles import FRAME_WIDTH, GRID, HEAD_BG, LABEL_BG
 
@@ -52,7 +53,9 @@ def _exhibit_table(layout: Layout, exhibits: tuple[ExhibitRow, ...]) -> Table:
     for row_index, exhibit in enumerate(exhibits):
         main = 1 + 2 * row_index
         cells.append(_main_row(layout, exhibit))
-        cells.append(["", _hash_cell(layout, exhibit), "", "", ""])
+        cells.append(
+            ["", [*description_cell(layout, exhibit.role), _hash_cell(layout, exhibit)], "", "", ""]
+        )
         style += [
             ("SPAN", (1, main + 1), (-1, main + 1)),
             ("NOSPLIT", (0, main), (-1, main + 1)),
