@@ -2,15 +2,20 @@
 
 Every command in them is filled in with the bundle's own values, so an
 expert can run them with stock tools (``sha256sum``, ``openssl``, ``cast``,
-``curl``) and compare the output with what is printed.
+``curl``) and compare the output with what is printed. ``VERIFY.txt`` ends
+with the whole procedure as one POSIX ``sh`` script (``verify.sh`` beside
+this module, also ``docs/verify-by-hand.sh``): it makes every check
+``evidence verify`` makes that stock tools can make, under the same check
+ids, and gives the same results under dash as under bash.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from importlib import resources
 
-from evidence.model.merkle import InclusionProof, printf_bytes, proof_steps
+from evidence.model.merkle import InclusionProof, proof_steps
 from evidence.model.records import AnchorReceipt, TimestampToken, isoformat
 from reports.bundle import layout as bf
 
@@ -20,10 +25,20 @@ __all__ = [
     "index_steps",
     "item_readme",
     "merkle_instructions",
+    "procedure_script",
     "verify_instructions",
 ]
 
 _RULE = "=" * 72
+SCRIPT_FIRST_LINE = "#!/bin/sh"
+SCRIPT_LAST_LINE = "# END OF VERIFY SCRIPT"
+EXTRACT_SCRIPT = f"sed -n '/^#!\\/bin\\/sh$/,/^{SCRIPT_LAST_LINE}$/p' {bf.INSTRUCTIONS}"
+"""The command that copies the script out of ``VERIFY.txt``, literally, to stdout."""
+
+
+def procedure_script() -> str:
+    """The POSIX ``sh`` procedure, from its first line to :data:`SCRIPT_LAST_LINE`."""
+    return resources.files("reports.bundle").joinpath("verify.sh").read_text(encoding="utf-8")
 
 
 def verify_instructions(data: bf.BundleInput, manifest_sha256: str) -> str:
@@ -51,7 +66,36 @@ def verify_instructions(data: bf.BundleInput, manifest_sha256: str) -> str:
         "browser received and when, not who operates the server beyond its TLS certificate.",
         "",
     ]
-    return "\n".join(lines)
+    lines += _script_steps()
+    return "\n".join(lines) + procedure_script()
+
+
+def _script_steps() -> list[str]:
+    """Step 7: how to run the script that closes this file, without writing into the bundle."""
+    return [
+        "7. 一次完成全部核验：本文件末尾的 POSIX sh 脚本 /",
+        "   Every check at once: the POSIX sh script that ends this file.",
+        "   它执行 evidence verify 的各项检查（每行一个检查编号与结果 OK / FAIL / UNTRUSTED /",
+        "   NOT CHECKED，编号与 evidence verify --json 相同），在 dash 与 bash 下结果相同，",
+        "   不向本包写入任何文件（临时文件写入 mktemp -d 目录）。",
+        "   It makes the checks of evidence verify, one line per finding with the same check",
+        "   ids as evidence verify --json (OK / FAIL / UNTRUSTED / NOT CHECKED), gives the same",
+        "   results under dash and bash, and writes nothing into the bundle (scratch files go",
+        "   to a mktemp -d folder).",
+        "   在解压后的本包目录中，原样取出脚本并运行（变量为您自己的信任决定，见第 0 步）/",
+        "   In the unpacked bundle, copy the script out literally and run it (the variables",
+        "   are your own trust decisions, step 0):",
+        "     T=$(mktemp -d) && " + EXTRACT_SCRIPT + ' > "$T/verify.sh"',
+        "     TSA_ROOTS=/path/tsa-roots.pem SIGNER_ROOTS=/path/agency-ca.pem \\",
+        "       RPC_URL=http://your-node:8545 REGISTRY=0x... CHAIN_ID=N \\",
+        '       sh "$T/verify.sh" .',
+        "   退出码 0 全部通过，1 有失败，2 无失败但有未核验或不可信项 /",
+        "   exit 0: all OK; 1: something failed; 2: nothing failed, but something is",
+        "   UNTRUSTED or NOT CHECKED.",
+        "",
+        "-" * 72,
+        "",
+    ]
 
 
 def _trust_decisions() -> list[str]:
@@ -60,7 +104,7 @@ def _trust_decisions() -> list[str]:
         "0. 信任决定（由核验人自行作出）/ Trust decisions (yours to make):",
         "   本包自带的根证书、证书、RPC 地址、合约地址与“开发”标记均是本包的自述，",
         "   不能作为信任依据。请事先取得并以其他渠道核对以下内容：",
-        "   The roots, certificates, RPC URL, contract address and \"development\" flag",
+        '   The roots, certificates, RPC URL, contract address and "development" flag',
         "   this bundle carries are its own word, not trust. Obtain, and check through a",
         "   second channel, before you start:",
         "   - TSA_ROOTS：您信任的时间戳服务根证书 / the TSA roots you trust",
@@ -248,7 +292,7 @@ def custody_instructions(anchor: AnchorReceipt, custody: bf.CustodyAnchor) -> li
 def _path_lines(leaf: bytes, proof: InclusionProof, root: str) -> list[str]:
     """The ``printf … | sha256sum`` lines from a leaf up to the root, with each result."""
     first, steps = proof_steps(leaf, proof)
-    lines = [f"     printf '{printf_bytes(0, leaf)}' | sha256sum", f"     # = {first.hex()}"]
+    lines = [f"     printf '{_octal(0, leaf)}' | sha256sum", f"     # = {first.hex()}"]
     current = first
     for number, step in enumerate(steps, start=1):
         left, right = (step.sibling, current) if step.sibling_on_left else (current, step.sibling)
@@ -256,12 +300,19 @@ def _path_lines(leaf: bytes, proof: InclusionProof, root: str) -> list[str]:
         lines += [
             f"   第 {number} 步，兄弟节点在{side}：SHA-256(0x01 || 左 || 右) / "
             f"step {number}: SHA-256(0x01 || left || right):",
-            f"     printf '{printf_bytes(1, left, right)}' | sha256sum",
+            f"     printf '{_octal(1, left, right)}' | sha256sum",
             f"     # = {step.result.hex()}",
         ]
         current = step.result
     lines += [f"   最后结果即锚定的根 / the last result is the anchored root: {root}", ""]
     return lines
+
+
+def _octal(prefix: int, *parts: bytes) -> str:
+    """A ``printf`` format writing ``prefix`` then ``parts`` as raw bytes, in octal escapes:
+    POSIX printf (dash's among them) has no ``\\x`` escapes."""
+    data = bytes([prefix]) + b"".join(parts)
+    return "".join(f"\\{b:03o}" for b in data)
 
 
 def item_readme(data: bf.BundleInput, manifest_sha256: str) -> str:
