@@ -8,8 +8,10 @@ Every item is recorded with an :class:`EnvironmentStatus` (pass, warn, fail, not
 and a plain reason; nothing is dropped because it failed. Under the
 ``refuse`` policy a failing item stops the capture before the page is opened.
 
-The clock check reads the operating system's clock directly (not the
-injected clock), because the OS clock is what it checks.
+Each item carries coded findings (:mod:`evidence.model.environment_messages`)
+beside its English detail, so a report can state them in its own language.
+The clock check is :mod:`capture._clock`; the public exit address
+:mod:`capture._ip_echo`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,8 @@ import logging
 import os
 import platform
 import socket
-import struct
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,10 +32,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from capture._clock import check_clock
 from capture._dns import getaddrinfo_bounded
-from evidence.model.capture_options import CaptureOptions, CheckPolicy
+from capture._ip_echo import EchoError, public_address
+from evidence.model.capture_options import CaptureOptions, CheckPolicy, ClockPolicy
 from evidence.model.capture_record import EnvironmentCheck
 from evidence.model.capture_record import EnvironmentStatus as Status
+from evidence.model.environment_messages import (
+    CheckName,
+    EnvironmentFinding,
+    FindingCode,
+    render_findings,
+)
 from evidence.model.errors import CaptureError
 from evidence.model.records import isoformat
 from evidence.model.version import __version__ as toolkit_version
@@ -45,11 +53,6 @@ logger = logging.getLogger(__name__)
 
 ENVIRONMENT_FORMAT = "evidence-toolkit/environment/v1"
 
-CLOCK_WARN_MS = 1_000
-CLOCK_FAIL_MS = 10_000
-"""Offsets beyond these are flagged: a second is visible in request logs, ten
-seconds would misplace the capture against the timestamp authority's time."""
-NTP_TIMEOUT_S = 1.0
 PROFILE_AGE_TOLERANCE_S = 5.0
 """The browser's profile directory must be created no earlier than this before launch."""
 
@@ -76,9 +79,6 @@ _DEFAULT_HOST_NAMES = frozenset(
     }
 )
 
-_NTP_EPOCH_OFFSET = 2_208_988_800
-"""Seconds from 1900-01-01 (NTP era 0) to 1970-01-01."""
-
 
 @dataclass(slots=True)
 class EnvironmentState:
@@ -89,10 +89,15 @@ class EnvironmentState:
     clock_offset_ms: int | None = None
     clock_source: str = ""
     outbound_ip: str | None = None
+    outbound_ip_service: str = ""
     hostname: str = ""
 
-    def add(self, name: str, status: Status, detail: str) -> None:
-        self.checks.append(EnvironmentCheck(name, status, detail))
+    def add(self, name: CheckName, status: Status, *findings: EnvironmentFinding) -> None:
+        detail = render_findings(findings, None)
+        self.checks.append(EnvironmentCheck(name.value, status, detail, findings))
+
+    def find(self, name: CheckName) -> EnvironmentCheck | None:
+        return next((c for c in self.checks if c.name == name.value), None)
 
     def failures(self) -> list[EnvironmentCheck]:
         return [c for c in self.checks if c.status is Status.FAIL]
@@ -101,14 +106,22 @@ class EnvironmentState:
         return {
             "format": ENVIRONMENT_FORMAT,
             "checks": [
-                {"name": c.name, "status": c.status, "detail": c.detail} for c in self.checks
+                {
+                    "name": c.name,
+                    "status": c.status,
+                    "detail": c.detail,
+                    "findings": [f.to_json() for f in c.findings],
+                }
+                for c in self.checks
             ],
             **self.document,
         }
 
 
 def enforce_policy(state: EnvironmentState, options: CaptureOptions) -> None:
-    """Raise :class:`CaptureError` naming the first failing check under the ``refuse`` policy."""
+    """Raise :class:`CaptureError` naming the first failing check under the ``refuse`` policy,
+    or a clock that is off or unchecked under the ``refuse`` clock policy."""
+    _enforce_clock_policy(state, options)
     if options.environment.policy is not CheckPolicy.REFUSE:
         return
     failures = state.failures()
@@ -122,6 +135,20 @@ def enforce_policy(state: EnvironmentState, options: CaptureOptions) -> None:
         )
 
 
+def _enforce_clock_policy(state: EnvironmentState, options: CaptureOptions) -> None:
+    clock = state.find(CheckName.CLOCK)
+    if options.environment.clock_policy is not ClockPolicy.REFUSE or clock is None:
+        return
+    if clock.status is not Status.PASS:
+        raise CaptureError(
+            f"capture refused by the clock policy: {clock.detail}",
+            hint=(
+                "Set the machine's clock (or configure a reachable NTP server or clock URL), "
+                "or capture with the clock policy 'warn' to record the problem."
+            ),
+        )
+
+
 def check_host(target_url: str, options: CaptureOptions) -> EnvironmentState:
     """Everything that can be checked before the browser starts."""
     state = EnvironmentState()
@@ -131,7 +158,7 @@ def check_host(target_url: str, options: CaptureOptions) -> EnvironmentState:
     _check_proxy_environment(state)
     _check_hosts_file(state, target_host, state.hostname)
     _check_dns_servers(state)
-    _check_outbound(state, target_url)
+    _check_outbound(state, target_url, options.environment.ip_echo_url)
     state.document["software"] = {
         "toolkit": toolkit_version,
         "recorded_software": f"{options.provenance.software}/{options.provenance.software_version}",
@@ -146,12 +173,25 @@ def check_host(target_url: str, options: CaptureOptions) -> EnvironmentState:
     }
     state.document["hostname"] = state.hostname
     state.add(
-        "software",
+        CheckName.SOFTWARE,
         Status.PASS,
-        f"evidence-toolkit {toolkit_version} on Python {sys.version.split()[0]}, "
-        f"{platform.platform()}, host {state.hostname}",
+        EnvironmentFinding.of(
+            FindingCode.SOFTWARE,
+            toolkit=f"evidence-toolkit {toolkit_version}",
+            python=sys.version.split()[0],
+            platform=platform.platform(),
+            host=state.hostname,
+        ),
     )
     return state
+
+
+def _check_clock(state: EnvironmentState, options: CaptureOptions) -> None:
+    result = check_clock(options.environment)
+    state.document["clock"] = result.document
+    state.clock_offset_ms = result.offset_ms
+    state.clock_source = result.source
+    state.add(CheckName.CLOCK, result.status, *result.findings)
 
 
 def browser_facts(version: dict[str, Any], processes: dict[str, Any]) -> dict[str, Any]:
@@ -191,137 +231,45 @@ def check_browser(state: EnvironmentState, facts: dict[str, Any], launched_at: f
     command_line = [str(a) for a in facts.get("command_line", ())]
     flags = [arg for arg in command_line[1:] if arg.startswith("--")]
     state.document["browser"] = dict(facts)
+    version = facts.get("version") or "?"
     if not command_line:
-        state.add(
-            "browser",
-            Status.NOT_CHECKED,
-            f"Chromium {facts.get('version') or '?'}: its command line could not be read",
-        )
+        found = EnvironmentFinding.of(FindingCode.BROWSER_UNKNOWN, version=version)
+        state.add(CheckName.BROWSER, Status.NOT_CHECKED, found)
     else:
-        state.add(
-            "browser",
-            Status.PASS,
-            f"Chromium {facts.get('version') or '?'} ({facts.get('executable') or command_line[0]}"
-            f"), {len(flags)} launch flags recorded",
+        executable = facts.get("executable") or command_line[0]
+        found = EnvironmentFinding.of(
+            FindingCode.BROWSER_BUILD, version=version, executable=executable, flags=len(flags)
         )
+        state.add(CheckName.BROWSER, Status.PASS, found)
     proxy_flags = [f for f in flags if f.split("=", 1)[0] in ("--proxy-server", "--proxy-pac-url")]
-    if not command_line:
-        state.add("browser_proxy", Status.NOT_CHECKED, "the browser's launch flags are unknown")
-    elif proxy_flags:
-        state.add("browser_proxy", Status.WARN, "browser launched with " + " ".join(proxy_flags))
-    elif "--no-proxy-server" in flags:
-        state.add("browser_proxy", Status.PASS, "browser launched with --no-proxy-server")
-    else:
-        detail = "no proxy flag"
-        if _proxy_environment():
-            detail += "; Chromium on Linux follows the proxy environment variables set"
-            state.add("browser_proxy", Status.WARN, detail)
-        else:
-            state.add("browser_proxy", Status.PASS, detail + " and no proxy environment: direct")
+    _check_browser_proxy(state, command_line, flags, proxy_flags)
     state.document["browser"]["proxy_flags"] = proxy_flags
     _check_profile(state, flags, launched_at)
+
+
+def _check_browser_proxy(
+    state: EnvironmentState, command_line: list[str], flags: list[str], proxy_flags: list[str]
+) -> None:
+    name = CheckName.BROWSER_PROXY
+    if not command_line:
+        state.add(
+            name, Status.NOT_CHECKED, EnvironmentFinding.of(FindingCode.BROWSER_PROXY_UNKNOWN)
+        )
+    elif proxy_flags:
+        found = EnvironmentFinding.of(FindingCode.BROWSER_PROXY_FLAGS, flags=" ".join(proxy_flags))
+        state.add(name, Status.WARN, found)
+    elif "--no-proxy-server" in flags:
+        state.add(name, Status.PASS, EnvironmentFinding.of(FindingCode.BROWSER_NO_PROXY_SERVER))
+    elif _proxy_environment():
+        found = EnvironmentFinding.of(FindingCode.BROWSER_PROXY_FROM_ENVIRONMENT)
+        state.add(name, Status.WARN, found)
+    else:
+        state.add(name, Status.PASS, EnvironmentFinding.of(FindingCode.BROWSER_DIRECT))
 
 
 def finish(state: EnvironmentState, checked_at: datetime) -> dict[str, Any]:
     state.document["checked_at"] = isoformat(checked_at)
     return state.to_json()
-
-
-# --- clock ---------------------------------------------------------------------
-
-
-def _check_clock(state: EnvironmentState, options: CaptureOptions) -> None:
-    local = datetime.now(UTC)
-    clock: dict[str, Any] = {"local": isoformat(local)}
-    state.document["clock"] = clock
-    offset_ms: int | None = None
-    source = ""
-    tried: list[str] = []
-    reference_clock = options.environment.reference_clock
-    if reference_clock is not None:
-        try:
-            reference = reference_clock()
-            local = datetime.now(UTC)
-            offset_ms = round((local - reference).total_seconds() * 1000)
-            source = "reference clock"
-            clock["reference"] = isoformat(reference)
-        except Exception as exc:
-            tried.append(f"reference clock: {exc}")
-    if offset_ms is None:
-        for server in options.environment.ntp_servers:
-            try:
-                offset_s = sntp_offset(server)
-            except (OSError, ValueError) as exc:
-                tried.append(f"{server}: {exc}")
-                continue
-            offset_ms = round(offset_s * 1000)
-            source = f"ntp:{server}"
-            break
-    clock["tried"] = tried
-    if offset_ms is None:
-        reason = "; ".join(tried) if tried else "no NTP server configured"
-        state.add("clock", Status.NOT_CHECKED, f"not checked: no NTP server reachable ({reason})")
-        return
-    clock["source"] = source
-    clock["offset_ms"] = offset_ms
-    state.clock_offset_ms = offset_ms
-    state.clock_source = source
-    detail = f"local clock {offset_ms:+d} ms against {source}"
-    if abs(offset_ms) > CLOCK_FAIL_MS:
-        state.add("clock", Status.FAIL, detail + f" (more than {CLOCK_FAIL_MS // 1000} s off)")
-    elif abs(offset_ms) > CLOCK_WARN_MS:
-        state.add("clock", Status.WARN, detail + f" (more than {CLOCK_WARN_MS // 1000} s off)")
-    else:
-        state.add("clock", Status.PASS, detail)
-
-
-def sntp_offset(server: str, timeout_s: float = NTP_TIMEOUT_S) -> float:
-    """Local clock minus the server's, in seconds, from one SNTPv4 exchange (RFC 4330)."""
-    host, _, port_text = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
-    host = host or server
-    port = int(port_text) if port_text else 123
-    address = _resolve_bounded(host, port, timeout_s)
-    request = bytearray(48)
-    request[0] = 0x23  # LI 0, version 4, mode 3 (client)
-    sent = time.time()
-    transmit = _to_ntp(sent)
-    request[40:48] = transmit
-    with socket.socket(address[0], socket.SOCK_DGRAM) as sock:
-        sock.settimeout(timeout_s)
-        sock.sendto(bytes(request), address[1])
-        try:
-            data, _ = sock.recvfrom(512)
-        except TimeoutError:
-            raise OSError(f"no answer within {timeout_s:g} s") from None
-        received = time.time()
-    if len(data) < 48:
-        raise ValueError("short NTP answer")
-    mode, stratum = data[0] & 0x7, data[1]
-    if mode != 4 or stratum == 0:
-        raise ValueError(f"unusable NTP answer (mode {mode}, stratum {stratum})")
-    if data[24:32] != transmit:
-        # Without the echo the answer may belong to another request or be forged.
-        raise ValueError("NTP answer does not echo our request")
-    server_received = _from_ntp(data[32:40])
-    server_sent = _from_ntp(data[40:48])
-    return ((sent - server_received) + (received - server_sent)) / 2
-
-
-def _resolve_bounded(host: str, port: int, timeout_s: float) -> tuple[int, tuple[Any, ...]]:
-    answers = getaddrinfo_bounded(host, port, timeout_s, type=socket.SOCK_DGRAM)
-    family, _type, _proto, _name, sockaddr = answers[0]
-    return int(family), tuple(sockaddr)
-
-
-def _to_ntp(unix: float) -> bytes:
-    seconds = int(unix) + _NTP_EPOCH_OFFSET
-    fraction = int((unix % 1) * 2**32)
-    return struct.pack("!II", seconds & 0xFFFFFFFF, fraction)
-
-
-def _from_ntp(data: bytes) -> float:
-    seconds, fraction = struct.unpack("!II", data)
-    return float(int(seconds) - _NTP_EPOCH_OFFSET) + int(fraction) / 2**32
 
 
 # --- network configuration -------------------------------------------------------
@@ -350,13 +298,16 @@ def _check_proxy_environment(state: EnvironmentState) -> None:
     proxies = {k: v for k, v in found.items() if k.lower() != "no_proxy"}
     if proxies:
         shown = ", ".join(f"{k}={v}" for k, v in proxies.items())
-        state.add("proxy_environment", Status.WARN, f"proxy variables set: {shown}")
+        found_set = EnvironmentFinding.of(FindingCode.PROXY_SET, variables=shown)
+        state.add(CheckName.PROXY_ENVIRONMENT, Status.WARN, found_set)
     elif found:
-        state.add(
-            "proxy_environment", Status.PASS, "only no_proxy is set: " + ", ".join(found.values())
+        only = EnvironmentFinding.of(
+            FindingCode.PROXY_ONLY_NO_PROXY, values=", ".join(found.values())
         )
+        state.add(CheckName.PROXY_ENVIRONMENT, Status.PASS, only)
     else:
-        state.add("proxy_environment", Status.PASS, "no proxy variables set")
+        none = EnvironmentFinding.of(FindingCode.PROXY_NONE)
+        state.add(CheckName.PROXY_ENVIRONMENT, Status.PASS, none)
 
 
 def _check_hosts_file(state: EnvironmentState, target_host: str, hostname: str) -> None:
@@ -364,7 +315,10 @@ def _check_hosts_file(state: EnvironmentState, target_host: str, hostname: str) 
         data = HOSTS_FILE.read_bytes()
     except OSError as exc:
         state.document["hosts_file"] = {"path": str(HOSTS_FILE), "error": str(exc)}
-        state.add("hosts_file", Status.NOT_CHECKED, f"cannot read {HOSTS_FILE}: {exc.strerror}")
+        unreadable = EnvironmentFinding.of(
+            FindingCode.HOSTS_UNREADABLE, path=HOSTS_FILE, error=exc.strerror
+        )
+        state.add(CheckName.HOSTS_FILE, Status.NOT_CHECKED, unreadable)
         return
     own_names = {hostname.lower(), hostname.lower().split(".")[0], socket.getfqdn().lower()}
     unusual = []
@@ -380,18 +334,24 @@ def _check_hosts_file(state: EnvironmentState, target_host: str, hostname: str) 
         "sha256": digest,
         "non_default_entries": unusual,
     }
+    name = CheckName.HOSTS_FILE
     if overriding:
-        state.add(
-            "hosts_file",
-            Status.FAIL,
-            f"{HOSTS_FILE} maps the target host: {', '.join(overriding)} (sha256 {digest})",
+        found = EnvironmentFinding.of(
+            FindingCode.HOSTS_MAPS_TARGET,
+            path=HOSTS_FILE,
+            entries=", ".join(overriding),
+            sha256=digest,
         )
+        state.add(name, Status.FAIL, found)
     elif unusual:
-        more = f", and {len(unusual) - 5} more" if len(unusual) > 5 else ""
-        shown = ", ".join(unusual[:5]) + more
-        state.add("hosts_file", Status.WARN, f"non-default entries: {shown} (sha256 {digest})")
+        shown = EnvironmentFinding.of(
+            FindingCode.HOSTS_NON_DEFAULT, entries=", ".join(unusual[:5]), sha256=digest
+        )
+        more = EnvironmentFinding.of(FindingCode.MORE_ENTRIES, n=len(unusual) - 5)
+        state.add(name, Status.WARN, *((shown, more) if len(unusual) > 5 else (shown,)))
     else:
-        state.add("hosts_file", Status.PASS, f"only default entries (sha256 {digest})")
+        found = EnvironmentFinding.of(FindingCode.HOSTS_DEFAULT_ONLY, sha256=digest)
+        state.add(name, Status.PASS, found)
 
 
 def parse_hosts(text: str) -> list[tuple[str, list[str]]]:
@@ -421,7 +381,10 @@ def _check_dns_servers(state: EnvironmentState) -> None:
         data = RESOLV_CONF.read_bytes()
     except OSError as exc:
         state.document["dns"] = {"resolv_conf": str(RESOLV_CONF), "error": str(exc)}
-        state.add("dns_servers", Status.NOT_CHECKED, f"cannot read {RESOLV_CONF}: {exc.strerror}")
+        unreadable = EnvironmentFinding.of(
+            FindingCode.DNS_UNREADABLE, path=RESOLV_CONF, error=exc.strerror
+        )
+        state.add(CheckName.DNS_SERVERS, Status.NOT_CHECKED, unreadable)
         return
     nameservers, search = [], []
     for line in data.decode("utf-8", "replace").splitlines():
@@ -437,12 +400,20 @@ def _check_dns_servers(state: EnvironmentState) -> None:
         "search": search,
     }
     if nameservers:
-        state.add("dns_servers", Status.PASS, "nameservers: " + ", ".join(nameservers))
+        servers = EnvironmentFinding.of(FindingCode.DNS_SERVERS, servers=", ".join(nameservers))
+        state.add(CheckName.DNS_SERVERS, Status.PASS, servers)
     else:
-        state.add("dns_servers", Status.WARN, f"no nameserver in {RESOLV_CONF}")
+        none = EnvironmentFinding.of(FindingCode.DNS_NONE, path=RESOLV_CONF)
+        state.add(CheckName.DNS_SERVERS, Status.WARN, none)
 
 
-def _check_outbound(state: EnvironmentState, target_url: str) -> None:
+def _resolve_bounded(host: str, port: int, timeout_s: float) -> tuple[int, tuple[Any, ...]]:
+    answers = getaddrinfo_bounded(host, port, timeout_s, type=socket.SOCK_DGRAM)
+    family, _type, _proto, _name, sockaddr = answers[0]
+    return int(family), tuple(sockaddr)
+
+
+def _check_outbound(state: EnvironmentState, target_url: str, echo_url: str | None) -> None:
     parts = urlsplit(target_url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -455,11 +426,36 @@ def _check_outbound(state: EnvironmentState, target_url: str) -> None:
             local = str(sock.getsockname()[0])
     except OSError as exc:
         state.document["outbound"] = {"target": f"{host}:{port}", "error": str(exc)}
-        state.add("outbound_ip", Status.NOT_CHECKED, f"no route to {host}:{port} found: {exc}")
+        found = EnvironmentFinding.of(
+            FindingCode.OUTBOUND_NO_ROUTE, target=f"{host}:{port}", error=exc
+        )
+        state.add(CheckName.OUTBOUND_IP, Status.NOT_CHECKED, found)
         return
     state.outbound_ip = local
-    state.document["outbound"] = {"target": f"{host}:{port}", "local_address": local}
-    state.add("outbound_ip", Status.PASS, f"traffic to {host}:{port} leaves from {local}")
+    outbound: dict[str, Any] = {"target": f"{host}:{port}", "local_address": local}
+    state.document["outbound"] = outbound
+    local_finding = EnvironmentFinding.of(
+        FindingCode.OUTBOUND_LOCAL, target=f"{host}:{port}", address=local
+    )
+    if not echo_url:
+        state.add(CheckName.OUTBOUND_IP, Status.PASS, local_finding)
+        return
+    outbound["echo_service"] = echo_url
+    try:
+        public = public_address(echo_url)
+    except EchoError as exc:
+        # The local address is still true; that the exit could not be asked is a warning.
+        outbound["echo_error"] = str(exc)
+        failed = EnvironmentFinding.of(
+            FindingCode.OUTBOUND_ECHO_FAILED, service=echo_url, error=exc
+        )
+        state.add(CheckName.OUTBOUND_IP, Status.WARN, failed, local_finding)
+        return
+    outbound["public_address"] = public
+    state.outbound_ip = public
+    state.outbound_ip_service = echo_url
+    found = EnvironmentFinding.of(FindingCode.OUTBOUND_PUBLIC, address=public, service=echo_url)
+    state.add(CheckName.OUTBOUND_IP, Status.PASS, found)
 
 
 # --- browser profile ---------------------------------------------------------------
@@ -469,41 +465,41 @@ def _check_profile(state: EnvironmentState, flags: list[str], launched_at: float
     user_data = next((f.split("=", 1)[1] for f in flags if f.startswith("--user-data-dir=")), "")
     info: dict[str, Any] = {"user_data_dir": user_data}
     state.document["browser_profile"] = info
+    name = CheckName.BROWSER_PROFILE
     if not user_data:
-        state.add(
-            "browser_profile", Status.NOT_CHECKED, "the browser's user data directory is unknown"
-        )
+        state.add(name, Status.NOT_CHECKED, EnvironmentFinding.of(FindingCode.PROFILE_UNKNOWN))
         return
     directory = Path(user_data)
-    problems = []
+    problems: list[EnvironmentFinding] = []
     try:
         created = directory.stat().st_ctime
     except OSError as exc:
-        state.add(
-            "browser_profile", Status.NOT_CHECKED, f"cannot inspect {directory}: {exc.strerror}"
+        found = EnvironmentFinding.of(
+            FindingCode.PROFILE_UNREADABLE, directory=directory, error=exc.strerror
         )
+        state.add(name, Status.NOT_CHECKED, found)
         return
     info["created_at"] = isoformat(datetime.fromtimestamp(created, UTC))
     temp_root = Path(tempfile.gettempdir()).resolve()
     if not directory.resolve().is_relative_to(temp_root):
-        problems.append(f"{directory} is not a temporary directory")
+        problems.append(
+            EnvironmentFinding.of(FindingCode.PROFILE_NOT_TEMPORARY, directory=directory)
+        )
     if created < launched_at - PROFILE_AGE_TOLERANCE_S:
-        problems.append(f"{directory} existed before this browser was started")
+        problems.append(EnvironmentFinding.of(FindingCode.PROFILE_OLD, directory=directory))
     extensions = sorted(_installed_extensions(directory))
     info["extensions"] = extensions
     info["extensions_disabled"] = "--disable-extensions" in flags
     if extensions:
-        problems.append("extensions installed: " + ", ".join(extensions))
+        installed = ", ".join(extensions)
+        problems.append(EnvironmentFinding.of(FindingCode.PROFILE_EXTENSIONS, extensions=installed))
     if "--disable-extensions" not in flags:
-        problems.append("the browser was not started with --disable-extensions")
+        problems.append(EnvironmentFinding.of(FindingCode.PROFILE_EXTENSIONS_ENABLED))
     if problems:
-        state.add("browser_profile", Status.FAIL, "; ".join(problems))
+        state.add(name, Status.FAIL, *problems)
     else:
-        state.add(
-            "browser_profile",
-            Status.PASS,
-            f"fresh temporary profile {directory}, extensions disabled, none installed",
-        )
+        found = EnvironmentFinding.of(FindingCode.PROFILE_FRESH, directory=directory)
+        state.add(name, Status.PASS, found)
 
 
 def _installed_extensions(user_data: Path) -> Iterable[str]:

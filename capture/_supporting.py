@@ -41,7 +41,7 @@ from capture._provenance import (
 )
 from capture._recorder import RecordedExchange, TrafficRecorder
 from capture._warc import MetadataBlock, ResourceFile
-from evidence.model.capture_options import CaptureOptions, CheckPolicy
+from evidence.model.capture_options import CaptureOptions, CheckPolicy, ClockPolicy
 from evidence.model.capture_record import (
     CapturedFile,
     EnvironmentCheck,
@@ -51,6 +51,7 @@ from evidence.model.capture_record import (
     Provenance,
     TlsOrigin,
 )
+from evidence.model.environment_messages import CheckName, EnvironmentFinding, FindingCode
 from evidence.model.errors import CaptureError
 from evidence.model.records import Clock
 
@@ -157,7 +158,11 @@ class SupportingEvidence:
 
     def before_launch(self, options: CaptureOptions) -> None:
         self._launched_at = time.time()
-        if options.environment.policy is CheckPolicy.REFUSE:
+        environment = options.environment
+        if (
+            environment.policy is CheckPolicy.REFUSE
+            or environment.clock_policy is ClockPolicy.REFUSE
+        ):
             enforce_policy(self._host_result(), options)
 
     def check_browser(self, context: BrowserContext, options: CaptureOptions) -> None:
@@ -245,11 +250,9 @@ class SupportingEvidence:
             checks=host_state.checks + self._browser_state.checks,
             document={**host_state.document, **self._browser_state.document},
         )
+        # The checks are the one record of the environment's problems: capture
+        # warnings do not repeat them (a report lists both, once each).
         self._checks = tuple(combined.checks)
-        # Warnings stay in the environment summary; a failure also marks the capture.
-        failing = [c for c in combined.checks if c.status is EnvironmentStatus.FAIL]
-        for check in failing:
-            self._warnings.append(f"clean-environment check {check.name} failed: {check.detail}")
         self._environment_json = finish(combined, clock())
         self._environment.path.write_bytes(_json_bytes(self._environment_json))
         self._environment.made_at = clock()
@@ -265,16 +268,15 @@ class SupportingEvidence:
     def _host_result(self) -> EnvironmentState:
         if not self._host_done.wait(HOST_CHECK_WAIT_S):
             state = EnvironmentState()
-            state.add(
-                "host_checks",
-                EnvironmentStatus.NOT_CHECKED,
-                f"the machine checks did not finish within {HOST_CHECK_WAIT_S:g} s",
+            late = EnvironmentFinding.of(
+                FindingCode.HOST_CHECKS_LATE, seconds=f"{HOST_CHECK_WAIT_S:g}"
             )
+            state.add(CheckName.HOST_CHECKS, EnvironmentStatus.NOT_CHECKED, late)
             return state
         if self._host_error is not None or self._host_state is None:
             state = EnvironmentState()
-            reason = f"the machine checks failed: {self._host_error}"
-            state.add("host_checks", EnvironmentStatus.NOT_CHECKED, reason)
+            failed = EnvironmentFinding.of(FindingCode.HOST_CHECKS_FAILED, error=self._host_error)
+            state.add(CheckName.HOST_CHECKS, EnvironmentStatus.NOT_CHECKED, failed)
             return state
         return self._host_state
 
@@ -298,6 +300,7 @@ class SupportingEvidence:
             browser_version=browser_version,
             capture_host=state.hostname,
             outbound_ip=state.outbound_ip,
+            outbound_ip_service=state.outbound_ip_service,
             hosts=self._hosts,
             tls=self._tls,
         )

@@ -35,6 +35,15 @@ class CheckPolicy(enum.StrEnum):
     """Stop: no capture is made."""
 
 
+class ClockPolicy(enum.StrEnum):
+    """What a capture does when the machine's clock is off or could not be checked."""
+
+    WARN = "warn"
+    """Go on; the report shows the clock check as a warning."""
+    REFUSE = "refuse"
+    """Stop before the page is opened: no capture with an unchecked or wrong clock."""
+
+
 class StepAction(enum.StrEnum):
     """What one navigation step does (see ``capture.load_steps``)."""
 
@@ -154,6 +163,15 @@ class EnvironmentOptions:
     """A trusted time source (e.g. the TSA's genTime) to compare the local clock with."""
     ntp_servers: tuple[str, ...] = ("ntp.ntsc.ac.cn", "cn.pool.ntp.org")
     """``host`` or ``host:port``; asked in turn (1 s each) when no reference clock is given."""
+    clock_http_urls: tuple[str, ...] = ()
+    """HTTPS servers whose ``Date`` header is asked (±0.5 s) when no NTP server answers."""
+    clock_policy: ClockPolicy = ClockPolicy.WARN
+    max_clock_skew_ms: int = 1_000
+    """A clock further off than this, or one no source could check, is a warning
+    (``WARN``) or stops the capture (``REFUSE``)."""
+    ip_echo_url: str | None = None
+    """A service that answers with the address a request came from (plain text or JSON
+    ``{"ip": ...}``): the public exit address. ``None``: only the local address is known."""
 
 
 @dataclass(frozen=True, slots=True)

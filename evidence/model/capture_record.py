@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from evidence.model.capture_options import StepAction
+from evidence.model.environment_messages import EnvironmentFinding
 
 
 class CaptureFlag(enum.StrEnum):
@@ -192,6 +193,9 @@ class Provenance:
     browser_version: str
     capture_host: str = ""
     outbound_ip: str | None = None
+    outbound_ip_service: str = ""
+    """The echo service that reported ``outbound_ip`` as the public exit address;
+    empty: ``outbound_ip`` is the machine's own (local) address, the exit was not checked."""
     hosts: tuple[HostRecord, ...] = ()
     tls: tuple[TlsOrigin, ...] = ()
 
@@ -203,6 +207,9 @@ class EnvironmentCheck:
     name: str
     status: EnvironmentStatus
     detail: str
+    """The findings in English, as recorded (older captures have only this)."""
+    findings: tuple[EnvironmentFinding, ...] = ()
+    """The same findings as codes and values, so a report can say them in its language."""
 
 
 @dataclass(frozen=True, slots=True)

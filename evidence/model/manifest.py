@@ -33,6 +33,7 @@ from evidence.model.capture_record import (
     StepResult,
     TlsOrigin,
 )
+from evidence.model.environment_messages import EnvironmentFinding
 from evidence.model.errors import BundleError
 from evidence.model.hashing import Digests, digest_bytes
 from evidence.model.records import isoformat
@@ -373,6 +374,12 @@ def _provenance_to_json(provenance: Provenance) -> dict[str, Any]:
         "browser_version": provenance.browser_version,
         "capture_host": provenance.capture_host,
         "outbound_ip": provenance.outbound_ip,
+        # Only when an echo service said it: older manifests keep their bytes.
+        **(
+            {"outbound_ip_service": provenance.outbound_ip_service}
+            if provenance.outbound_ip_service
+            else {}
+        ),
         "hosts": [
             {
                 "host": h.host,
@@ -409,6 +416,7 @@ def _provenance_from_json(raw: dict[str, Any]) -> Provenance:
         browser_version=str(raw.get("browser_version", "")),
         capture_host=str(raw.get("capture_host", "")),
         outbound_ip=raw.get("outbound_ip"),
+        outbound_ip_service=str(raw.get("outbound_ip_service") or ""),
         hosts=tuple(
             HostRecord(
                 host=str(h["host"]),
@@ -439,24 +447,38 @@ def _provenance_from_json(raw: dict[str, Any]) -> Provenance:
 def _environment_to_json(environment: EnvironmentSummary) -> dict[str, Any]:
     """The clean-environment check summary (the full document is an artifact)."""
     return {
-        "environment": [
-            {"name": c.name, "status": EnvironmentStatus(c.status).value, "detail": c.detail}
-            for c in environment.checks
-        ],
+        "environment": [_check_to_json(c) for c in environment.checks],
         "clock": {"offset_ms": environment.clock_offset_ms, "source": environment.clock_source},
     }
+
+
+def _check_to_json(check: EnvironmentCheck) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": check.name,
+        "status": EnvironmentStatus(check.status).value,
+        "detail": check.detail,
+    }
+    # Only newer captures have coded findings: older manifests keep their bytes.
+    if check.findings:
+        entry["findings"] = [f.to_json() for f in check.findings]
+    return entry
+
+
+def _check_from_json(raw: dict[str, Any]) -> EnvironmentCheck:
+    findings = (EnvironmentFinding.from_json(f) for f in raw.get("findings") or ())
+    return EnvironmentCheck(
+        str(raw["name"]),
+        EnvironmentStatus(str(raw["status"])),
+        str(raw.get("detail", "")),
+        tuple(f for f in findings if f is not None),
+    )
 
 
 def _environment_from_json(raw: dict[str, Any]) -> EnvironmentSummary:
     clock = raw.get("clock") or {}
     offset = clock.get("offset_ms")
     return EnvironmentSummary(
-        checks=tuple(
-            EnvironmentCheck(
-                str(c["name"]), EnvironmentStatus(str(c["status"])), str(c.get("detail", ""))
-            )
-            for c in raw.get("environment", ())
-        ),
+        checks=tuple(_check_from_json(c) for c in raw.get("environment", ())),
         clock_offset_ms=int(offset) if isinstance(offset, int) else None,
         clock_source=str(clock.get("source", "")),
     )
