@@ -36,6 +36,7 @@ from evidence.model.capture_options import (
 from evidence.model.config import Settings
 from evidence.model.errors import (
     AnchorError,
+    AttributionError,
     BundleError,
     CaptureError,
     CertificateError,
@@ -56,6 +57,7 @@ from evidence.model.errors import (
 )
 from evidence.model.i18n import language_from_environment, translation
 from evidence.model.records import (
+    ActingOfficer,
     AnchorReceipt,
     CheckResult,
     CustodyAction,
@@ -90,6 +92,7 @@ if TYPE_CHECKING:
         BatchCaptureResult,
         BatchInfo,
         BatchSummary,
+        CaptureCircumstances,
         CaseInfo,
         ChainStatus,
         CheckpointInfo,
@@ -120,6 +123,7 @@ _LAZY: dict[str, tuple[str, str]] = {
         name: ("evidence.services.results", name)
         for name in (
             "BatchCaptureResult",
+            "CaptureCircumstances",
             "BatchInfo",
             "BatchSummary",
             "CaseInfo",
@@ -168,14 +172,17 @@ __all__ = [
     "KEY_ALGORITHMS",
     "OFFICER_PASSPHRASE_ENV",
     "TSA_PRESETS",
+    "ActingOfficer",
     "AnchorError",
     "AnchorReceipt",
+    "AttributionError",
     "BatchCaptureResult",
     "BatchInfo",
     "BatchSummary",
     "BrowserOptions",
     "BundleError",
     "BundleLimits",
+    "CaptureCircumstances",
     "CaptureError",
     "CaptureOptions",
     "CaptureStep",

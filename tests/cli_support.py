@@ -72,3 +72,14 @@ def fresh_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("cli-home")
     yield home
     stop_local_chain(home)
+
+
+def put_officer_on_case(home: Path, case_number: str) -> str:
+    """The test officer, added once to this data directory and put on the case; every
+    capture names its acting officer (``--officer``). Returns the enforcement ID."""
+    from evidence import Settings, Toolkit
+    from tests.helpers import ensure_officer
+
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'evidence.db'}")
+    with Toolkit(settings) as kit:
+        return ensure_officer(kit, case_number)

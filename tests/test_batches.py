@@ -23,7 +23,7 @@ from evidence.model.tables import ItemStatus
 from evidence.services.results import ItemInfo
 from evidence.services.toolkit import Toolkit
 from tests.conftest import require_tool
-from tests.helpers import seal_synthetic_item
+from tests.helpers import ensure_officer, seal_synthetic_item
 
 CASE = "B-LIST"
 DEAD_TSA = "http://127.0.0.1:9/tsr"
@@ -39,9 +39,16 @@ def kit(tmp_path: Path) -> Iterator[Toolkit]:
 def _browserless(kit: Toolkit, tmp_path: Path) -> Toolkit:
     """A toolkit whose captures seal synthetic files; URLs containing 'broken' fail."""
     kit.create_case(CASE, "batch test", exist_ok=True)
+    # Batches capture as this account's default officer (no --officer given).
+    kit.set_default_officer(ensure_officer(kit, CASE))
     calls: list[str] = []
 
-    def capture(case_number: str, url: str, options: CaptureOptions | None = None) -> ItemInfo:
+    def capture(
+        case_number: str,
+        url: str,
+        options: CaptureOptions | None = None,
+        **circumstances: str | None,
+    ) -> ItemInfo:
         calls.append(url)
         if "broken" in url:
             raise CaptureError(f"could not capture {url}: connection refused")

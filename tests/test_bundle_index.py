@@ -39,6 +39,7 @@ from reports.bundle.guides import index_steps
 from reports.bundle.writer import write_bundle
 from tests.cli_support import run, usage_error
 from tests.conftest import require, require_tool
+from tests.helpers import capture_as_officer
 from tests.test_verify_checks import copy_of, custody_lines, rewrite_sums, write_custody
 
 CASE = "测试-2026-INDEX"
@@ -98,8 +99,8 @@ def exported(
     with Toolkit(session_settings) as kit, DemoSite() as site:
         kit.create_case(CASE, "签名索引测试案", exist_ok=True)
         local = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
-        item = kit.capture(CASE, site.url_for("/old-listing"), local)
-        other = kit.capture(CASE, site.url_for("/old-listing"), local)
+        item = capture_as_officer(kit, CASE, site.url_for("/old-listing"), local)
+        other = capture_as_officer(kit, CASE, site.url_for("/old-listing"), local)
         for officer in (EXPORTER, STRANGER):
             kit.add_officer(*officer, passphrase=PASSPHRASE)
         kit.complete(item.id)

@@ -29,6 +29,7 @@ from evidence.model.config import Settings
 from evidence.model.errors import CaptureError, EvidenceError, InvalidURLError
 from evidence.model.tables import ItemStatus
 from evidence.services.toolkit import Toolkit
+from tests.helpers import capture_as_officer
 from tests.sites.hostile import DOWNLOAD_BYTES, HostileSite, closed_port
 
 FAST = CaptureOptions(
@@ -441,11 +442,11 @@ def test_failing_captures_never_lose_an_earlier_item(site: HostileSite, tmp_path
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'evidence.db'}")
     with Toolkit(settings) as kit:
         kit.create_case("H-1", "hostile")
-        first = kit.capture("H-1", site.url_for("/ok"), FAST)
+        first = capture_as_officer(kit, "H-1", site.url_for("/ok"), FAST)
         with pytest.raises(CaptureError):
-            kit.capture("H-1", site.url_for("/redirect-loop"), FAST)
+            capture_as_officer(kit, "H-1", site.url_for("/redirect-loop"), FAST)
         with pytest.raises(InvalidURLError):
-            kit.capture("H-1", "file:///etc/passwd", FAST)
+            capture_as_officer(kit, "H-1", "file:///etc/passwd", FAST)
         again = kit.get_item(first.id)
         assert again.status is ItemStatus.SEALED
         assert again.manifest_sha256 == first.manifest_sha256
@@ -464,5 +465,5 @@ def test_toolkit_refuses_private_targets_when_not_allowed(tmp_path: Path) -> Non
     with Toolkit(settings) as kit:
         kit.create_case("H-2", "private")
         with pytest.raises(InvalidURLError, match="private or loopback"):
-            kit.capture("H-2", "http://192.168.1.1/admin")
+            capture_as_officer(kit, "H-2", "http://192.168.1.1/admin")
         assert kit.list_items("H-2") == []

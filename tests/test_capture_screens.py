@@ -33,6 +33,7 @@ from evidence.model.errors import CaptureError, InvalidURLError, StepsFileError
 from evidence.model.manifest import canonical_json, capture_from_json, capture_to_json
 from evidence.model.records import isoformat
 from tests.conftest import require_tool
+from tests.helpers import ensure_officer
 from tests.sites.hostile import BAND_HEIGHT, HostileSite, band_colour, closed_port
 
 FAST = CaptureOptions(
@@ -507,7 +508,10 @@ def test_capture_many_is_resumable(site: HostileSite, tmp_path: Path) -> None:
     seen: list[BatchCaptureResult] = []
     with Toolkit(settings) as kit:
         kit.create_case("B-1", "batch")
-        first = kit.capture_many("B-1", urls, FAST, jobs=2, on_result=seen.append, state_path=state)
+        officer = ensure_officer(kit, "B-1")
+        first = kit.capture_many(
+            "B-1", urls, FAST, jobs=2, on_result=seen.append, state_path=state, officer=officer
+        )
         assert [r.url for r in first] == urls and len(seen) == 3
         assert first[0].item is not None and first[0].item.status is ItemStatus.SEALED
         assert first[1].item is None and "unsupported URL scheme 'file'" in str(first[1].error)
@@ -515,7 +519,7 @@ def test_capture_many_is_resumable(site: HostileSite, tmp_path: Path) -> None:
         assert first[0].item.id != first[2].item.id  # each URL its own item
         assert len(state.read_text(encoding="utf-8").splitlines()) == 2
         # Interrupted or not, a re-run skips what is sealed and retries the rest.
-        again = kit.capture_many("B-1", urls, FAST, jobs=2, state_path=state)
+        again = kit.capture_many("B-1", urls, FAST, jobs=2, state_path=state, officer=officer)
         assert [r.skipped for r in again] == [True, False, True]
         assert again[0].item is not None and again[0].item.id == first[0].item.id
         assert len(kit.list_items("B-1")) == 2
@@ -565,6 +569,8 @@ def test_cli_batch_capture_prints_results_and_summary(site: HostileSite, tmp_pat
     from click.testing import CliRunner
 
     from cli import main
+    from evidence.model.config import Settings
+    from evidence.services.toolkit import Toolkit
 
     home = tmp_path / "home"
     url_list = tmp_path / "urls.txt"
@@ -574,7 +580,10 @@ def test_cli_batch_capture_prints_results_and_summary(site: HostileSite, tmp_pat
     runner = CliRunner()
     result = runner.invoke(main, ["--home", str(home), "case", "create", "C-1", "--title", "批量"])
     assert result.exit_code == 0, result.output
+    with Toolkit(Settings.from_env(home)) as kit:
+        officer = ensure_officer(kit, "C-1")
     args = ["--home", str(home), "capture", "C-1", "--from", str(url_list), "--no-complete"]
+    args += ["--officer", officer]
     result = runner.invoke(main, [*args, "--jobs", "2"])
     assert result.exit_code == 1, result.output
     assert f"OK   {site.url_for('/ok')} -> " in result.output

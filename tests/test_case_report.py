@@ -24,6 +24,7 @@ from reports.bundle import layout as bf
 from reports.case_report import CaseReportInput, CaseReportItem, render_case_report
 from reports.pdfa import pdfa_identification
 from tests.conftest import require, require_tool
+from tests.helpers import capture_as_officer
 from tests.test_report_pdf import GENERATED, _hex, make_input, pdf_text, squeezed
 from tests.test_verify_checks import exporting_officer
 
@@ -55,8 +56,8 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaseFixture]:
             agency="测试市场监督管理局",
             officers=("张三（执法证号 T-1）", "李四（执法证号 T-2）"),
         )
-        done = kit.capture(CASE, site.url_for("/"), options)
-        pending = kit.capture(CASE, site.url_for("/old-listing"), options)
+        done = capture_as_officer(kit, CASE, site.url_for("/"), options)
+        pending = capture_as_officer(kit, CASE, site.url_for("/old-listing"), options)
         assert kit.complete(done.id).pending == ()
         try:
             yield CaseFixture(kit, done.id, pending.id, tmp_path_factory.mktemp("case-out"))

@@ -17,12 +17,14 @@ from evidence.services.demo_site import DemoSite
 from tests.cli_support import (
     CHINESE,
     one_line_error,
+    put_officer_on_case,
     run,
     stop_local_chain,
     succeeded,
     usage_error,
 )
 from tests.conftest import require, require_tool
+from tests.helpers import TEST_OFFICER_ID
 
 CASE = "案-CLI-CAPTURE"
 
@@ -31,6 +33,7 @@ CASE = "案-CLI-CAPTURE"
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("capture-home")
     succeeded(run(path, "case", "create", CASE, "--title", "采集"))
+    put_officer_on_case(path, CASE)
     yield path
     stop_local_chain(path)
 
@@ -45,7 +48,8 @@ def site() -> Iterator[DemoSite]:
 
 
 def test_capture_one_url_to_anchored(home: Path, site: DemoSite) -> None:
-    result = succeeded(run(home, "capture", CASE, site.url, lang=CHINESE))
+    officer = ("--officer", TEST_OFFICER_ID)
+    result = succeeded(run(home, "capture", CASE, site.url, *officer, lang=CHINESE))
     lines = result.stdout.splitlines()
     assert lines[0].startswith("证据编号: ") and lines[1] == "状态: anchored"
     assert lines[2] == f"URL: {site.url} -> {site.url}"
@@ -59,6 +63,7 @@ def test_capture_a_list_then_resume_it(home: Path, site: DemoSite, tmp_path: Pat
     url_list = tmp_path / "urls.txt"
     url_list.write_text(f"# 待取证网址\n{good}\n\nftp://bad.example/\n", encoding="utf-8")
     args = ("capture", CASE, "--from", str(url_list), "--jobs", "1", "--no-complete")
+    args += ("--officer", TEST_OFFICER_ID)
     first = run(home, *args)
     assert first.exit_code == 1 and "Traceback" not in first.output
     assert first.stderr.startswith("2 URL(s), 1 at a time; progress kept in ")

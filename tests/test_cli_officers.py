@@ -23,7 +23,7 @@ from cli import main
 from evidence import KEY_ALGORITHMS, Settings, Toolkit
 from evidence.cli import officers
 from tests.cli_support import CHINESE, fresh_home, one_line_error, run, succeeded, usage_error
-from tests.helpers import seal_synthetic_item
+from tests.helpers import TEST_PASSPHRASE, ensure_officer, seal_synthetic_item
 
 CASE = "案-CLI-OFFICERS"
 PASSPHRASE = {"EVIDENCE_OFFICER_PASSPHRASE": "officer secret 王五"}
@@ -39,7 +39,11 @@ def item_id(home: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     succeeded(run(home, "case", "create", CASE, "--title", "执法人员"))
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'evidence.db'}")
     with Toolkit(settings) as kit:
-        return seal_synthetic_item(kit, CASE, tmp_path_factory.mktemp("src"), "officers").id
+        # 周九 (J9) captured it, so the capture signature is theirs.
+        ensure_officer(kit, CASE, "J9", "周九")
+        return seal_synthetic_item(
+            kit, CASE, tmp_path_factory.mktemp("src"), "officers", officer="J9"
+        ).id
 
 
 def test_the_algorithm_choices_are_the_librarys() -> None:
@@ -128,8 +132,8 @@ def test_assign_puts_the_officer_on_the_case(home: Path, item_id: str) -> None:
 
 
 def test_sign_and_signatures(home: Path, item_id: str) -> None:
-    succeeded(run(home, "officer", "add", "周九", "--id", "J9", env=PASSPHRASE))
-    signed = succeeded(run(home, "sign", item_id, "--officer", "J9", lang=CHINESE, env=PASSPHRASE))
+    j9 = {"EVIDENCE_OFFICER_PASSPHRASE": TEST_PASSPHRASE}
+    signed = succeeded(run(home, "sign", item_id, "--officer", "J9", lang=CHINESE, env=j9))
     assert signed.stdout.startswith(f"已签名: {item_id} #1 capture 周九 (J9) ")
     shown = succeeded(run(home, "officer", "signatures", item_id))
     assert shown.stdout.split("\t")[:4] == ["1", "capture", "周九", "J9"]

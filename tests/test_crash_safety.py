@@ -24,6 +24,7 @@ from evidence.model.tables import Artifact, EvidenceItem, ItemStatus
 from evidence.services.demo_site import DemoSite
 from evidence.services.toolkit import Toolkit
 from tests.conftest import REPO, require
+from tests.helpers import ensure_officer
 
 CASE = "崩溃-2026-001"
 
@@ -140,11 +141,22 @@ def test_sigkill_during_a_real_capture_keeps_the_working_files(tmp_path: Path) -
     home.mkdir()
     with Toolkit(_settings(home)) as kit:
         kit.create_case(CASE, "采集中断测试")
+        officer = ensure_officer(kit, CASE)
     env = {**os.environ, "EVIDENCE_HOME": str(home), "EVIDENCE_ALLOW_PRIVATE_TARGETS": "1"}
     with DemoSite() as site:
         for kill_after in (0.8, 1.6, 2.4):
             proc = subprocess.Popen(
-                [sys.executable, "-m", "cli", "capture", CASE, site.url, "--no-complete"],
+                [
+                    sys.executable,
+                    "-m",
+                    "cli",
+                    "capture",
+                    CASE,
+                    site.url,
+                    "--no-complete",
+                    "--officer",
+                    officer,
+                ],
                 cwd=REPO,
                 env=env,
                 stdout=subprocess.DEVNULL,

@@ -26,6 +26,7 @@ from evidence.services.demo_site import DemoSite
 from evidence.verification import VerifyOptions
 from reports.bundle import layout as bf
 from tests.conftest import REPO, require, require_tool
+from tests.helpers import TEST_OFFICER_ID, capture_as_officer
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +59,7 @@ def captured(
             officers=("张三（执法证号 T-1）",),
             exist_ok=True,
         )
-        item = kit.capture(CASE, site.url_for("/old-listing"))
+        item = capture_as_officer(kit, CASE, site.url_for("/old-listing"))
         assert item.status is ItemStatus.SEALED
         for name, enforcement_id in (("张三", "T-0001"), ("李四", "T-0002")):
             kit.add_officer(name, enforcement_id, passphrase=PASSPHRASE)
@@ -117,8 +118,15 @@ def test_item_records_the_whole_path(captured: Captured) -> None:
     manifest = json.loads((captured.unpacked / bf.MANIFEST).read_bytes())
     assert manifest["capture"]["redirect_chain"][0].endswith("/old-listing")
     roles = {a["role"] for a in manifest["artifacts"]}
-    assert {"screenshot", "viewport-screenshot", "warc", "dom", "mhtml", "print-pdf",
-            "environment"} <= roles
+    assert {
+        "screenshot",
+        "viewport-screenshot",
+        "warc",
+        "dom",
+        "mhtml",
+        "print-pdf",
+        "environment",
+    } <= roles
 
 
 def test_stock_tools_agree_on_the_good_bundle(captured: Captured) -> None:
@@ -299,7 +307,7 @@ def test_a_tsa_outage_leaves_the_item_sealed_and_it_completes_later(
     roots.write_bytes(captured.kit.get_item(captured.item_id).timestamp.trust_root_pem)  # type: ignore[union-attr]
     down = replace(session_settings, tsa_url="http://127.0.0.1:9/tsr", tsa_roots_path=roots)
     with Toolkit(down) as kit, DemoSite() as site:
-        item = kit.capture(CASE, site.url)
+        item = capture_as_officer(kit, CASE, site.url)
         result = kit.complete(item.id)
         assert result.item.status is ItemStatus.SEALED
         assert result.pending and result.pending[0].startswith("timestamp:")
@@ -354,7 +362,10 @@ def test_an_unreachable_url_fails_cleanly_and_keeps_the_record(
     captured: Captured, session_settings: Settings
 ) -> None:
     before = len(captured.kit.list_items())
-    line = _one_line_error(_cli(session_settings.home, "capture", CASE, "http://127.0.0.1:9/"))
+    officer = ("--officer", TEST_OFFICER_ID)  # on the case since the fixture's capture
+    line = _one_line_error(
+        _cli(session_settings.home, "capture", CASE, "http://127.0.0.1:9/", *officer)
+    )
     assert "127.0.0.1:9" in line
     items = captured.kit.list_items()
     assert len(items) == before + 1

@@ -25,6 +25,7 @@ from evidence.services.demo_site import DemoSite
 from evidence.verification import VerifyOptions
 from reports.bundle import layout as bf
 from tests.conftest import require, require_tool
+from tests.helpers import capture_as_officer
 from tests.test_verify_checks import reseal_checksums
 
 PASSPHRASE = "forgery-suite-passphrase"
@@ -59,7 +60,7 @@ def _make(kit: Toolkit, site: DemoSite, path: str, out: Path, case: str) -> tupl
         kit.add_officer(name, badge, agency="某市市场监督管理局", passphrase=PASSPHRASE)
     kit.assign_officer(case, badge)
     local = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
-    item = kit.capture(case, site.url_for(path), local)
+    item = capture_as_officer(kit, case, site.url_for(path), local)
     kit.sign_item(item.id, badge, PASSPHRASE)
     kit.complete(item.id)
     signer = kit.report_signer(badge, PASSPHRASE)
@@ -186,10 +187,8 @@ def test_rewritten_custody_fails(world: tuple[Party, Party, Party], tmp_path: Pa
     _never_passes(_expert(world, root))
 
 
-def test_flipped_flags_change_no_verdict(
-    world: tuple[Party, Party, Party], tmp_path: Path
-) -> None:
-    """"development": false in the anchor and timestamp records silences nothing."""
+def test_flipped_flags_change_no_verdict(world: tuple[Party, Party, Party], tmp_path: Path) -> None:
+    """ "development": false in the anchor and timestamp records silences nothing."""
     root = _unpack(world[0].bundle, tmp_path / "b")
     for name in (bf.ANCHOR_JSON, bf.TIMESTAMP_JSON):
         path = root / name

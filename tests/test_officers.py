@@ -156,7 +156,7 @@ def test_the_key_stays_out_of_logs_and_repr(
     with Toolkit(_settings(tmp_path)) as toolkit:
         toolkit.create_case("C-1", "t")
         info = toolkit.add_officer("王五", "11010009", passphrase="hunter2-secret")
-        item = seal_synthetic_item(toolkit, "C-1", tmp_path / "work", "logs")
+        item = seal_synthetic_item(toolkit, "C-1", tmp_path / "work", "logs", officer="11010009")
         toolkit.sign_item(item.id, "11010009", "hunter2-secret")
         key = officers.Keystore(tmp_path).load_key("11010009", info.key_path, "hunter2-secret")
     assert isinstance(key, ec.EllipticCurvePrivateKey)
@@ -233,7 +233,7 @@ def _openssl_ca(openssl: str, directory: Path) -> tuple[Path, Path]:
 def test_csr_to_openssl_ca_and_back(kit: Toolkit, openssl: str, tmp_path: Path) -> None:
     info = kit.add_officer("赵六", "11010004", passphrase="p4", self_signed=False)
     assert info.certificate_sha256 is None
-    item = seal_synthetic_item(kit, CASE, tmp_path / "work", "csr")
+    item = seal_synthetic_item(kit, CASE, tmp_path / "work", "csr", officer="11010004")
     with pytest.raises(CertificateError, match="officer 11010004 has no certificate yet"):
         kit.sign_item(item.id, "11010004", "p4")
     with pytest.raises(OfficerKeyError, match="wrong passphrase for officer 11010004"):
@@ -342,7 +342,7 @@ def test_mismatched_expired_and_future_certificates_are_refused(kit: Toolkit) ->
 
 
 def test_capture_signature_and_a_later_cosignature(kit: Toolkit, tmp_path: Path) -> None:
-    item = seal_synthetic_item(kit, CASE, tmp_path / "work", "two")
+    item = seal_synthetic_item(kit, CASE, tmp_path / "work", "two", officer="11010001")
     with pytest.raises(LifecycleError, match="no capture signature yet"):
         kit.sign_item(item.id, "11010002", PASS_B, role="cosign")
     with pytest.raises(OfficerKeyError, match="wrong passphrase for officer 11010001"):
@@ -417,9 +417,6 @@ def test_assigning_an_officer_names_them_on_the_case(kit: Toolkit) -> None:
 def test_cli_add_list_sign_and_cosign(tmp_path: Path) -> None:
     runner = CliRunner()
     home = str(tmp_path)
-    with Toolkit(_settings(tmp_path)) as toolkit:
-        toolkit.create_case("C-9", "t")
-        item = seal_synthetic_item(toolkit, "C-9", tmp_path / "work", "cli")
     env = {"EVIDENCE_OFFICER_PASSPHRASE": "env-secret", "LANG": "C.UTF-8"}
     added = runner.invoke(
         cli_main,
@@ -427,6 +424,9 @@ def test_cli_add_list_sign_and_cosign(tmp_path: Path) -> None:
         env=env,
     )
     assert added.exit_code == 0, added.output
+    with Toolkit(_settings(tmp_path)) as toolkit:
+        toolkit.create_case("C-9", "t")
+        item = seal_synthetic_item(toolkit, "C-9", tmp_path / "work", "cli", officer="A1")
     # Prompted twice, hidden: the passphrase is never echoed.
     prompted = runner.invoke(
         cli_main,

@@ -29,6 +29,7 @@ from evidence.verification import VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from reports.pdfa import ReportIdentity, read_identity, set_identity
 from tests.conftest import require_tool
+from tests.helpers import capture_as_officer
 from tests.test_verify_checks import (
     CASE,
     Captured,
@@ -58,7 +59,7 @@ def other_report(captured: Captured, tmp_path_factory: pytest.TempPathFactory) -
     """A second item of the same case and its genuine report."""
     kit = captured.kit
     with DemoSite() as site:
-        other = kit.capture(CASE, site.url_for("/old-listing"))
+        other = capture_as_officer(kit, CASE, site.url_for("/old-listing"))
     kit.complete(other.id)
     return other.id, kit.report(other.id, tmp_path_factory.mktemp("other") / "other.pdf")
 
@@ -449,7 +450,7 @@ def test_no_custody_proof_is_exported_for_a_tree_that_cannot_be_rebuilt(
 ) -> None:
     kit = captured.kit
     with DemoSite() as site:
-        item = kit.capture(CASE, site.url_for("/old-listing"))
+        item = capture_as_officer(kit, CASE, site.url_for("/old-listing"))
     kit.timestamp(item.id)
     # A batch whose extra leaf is not the custody head: its tree cannot be rebuilt.
     kit.anchor_batch([item.id], extra_leaves=[b"\x07" * 32])

@@ -33,6 +33,7 @@ from evidence.model.records import ReportInput
 from reports.bundle import layout as bf
 from reports.pdf import render_report
 from tests.conftest import require, require_tool
+from tests.helpers import capture_as_officer
 from tests.test_report_pdf import page_count, pdf_text, squeezed
 from tests.test_verify_checks import exporting_officer
 
@@ -113,7 +114,7 @@ def tiled(
             officers=("张三（执法证号 T-1）",),
             exist_ok=True,
         )
-        item = kit.capture(CASE, tall_page, options)
+        item = capture_as_officer(kit, CASE, tall_page, options)
         assert kit.complete(item.id).pending == ()
         kit.trust.trust_this_machine()  # this machine checks its own work
         yield Tiled(
@@ -145,10 +146,13 @@ def test_capture_kept_three_tiles_and_did_not_stitch(tiled: Tiled) -> None:
 def test_first_page_says_the_page_was_captured_as_tiles(tiled: Tiled) -> None:
     require_tool("pdftotext")
     first_en = squeezed(_page_text(tiled.report_en, 1))
-    assert squeezed(
-        "The page is 6,000 px tall, too tall to stitch into one screenshot: it was captured "
-        "as 3 tiles (screenshot-tile-001.png to screenshot-tile-003.png)"
-    ) in first_en
+    assert (
+        squeezed(
+            "The page is 6,000 px tall, too tall to stitch into one screenshot: it was captured "
+            "as 3 tiles (screenshot-tile-001.png to screenshot-tile-003.png)"
+        )
+        in first_en
+    )
     first_zh = squeezed(_page_text(tiled.report_zh, 1))
     assert "本网页高6,000像素" in first_zh and "以3张分块截图" in first_zh
 

@@ -268,7 +268,10 @@ def _the_whole_path(run: Run, site_url: str, keys: Path, out: Path) -> dict[str,
     run("chain", "deploy")
     run("officer", "add", "孙八", "--id", OFFICER)
     run("case", "create", CASE, "--title", "密钥不外泄")
-    captured, seen["capture"] = run("capture", CASE, site_url, "--no-complete", "--json")
+    run("officer", "assign", CASE, OFFICER)
+    captured, seen["capture"] = run(
+        "capture", CASE, site_url, "--no-complete", "--json", "--officer", OFFICER
+    )
     item_id = json.loads(captured)["item"]["id"]
     run("sign", item_id, "--officer", OFFICER)
     completed, _ = run("complete", item_id, "--json")

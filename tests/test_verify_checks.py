@@ -34,6 +34,7 @@ from evidence.services.demo_site import DemoSite
 from evidence.verification import VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from tests.conftest import require, require_tool
+from tests.helpers import capture_as_officer
 
 CASE = "测试-2026-VERIFY"
 EXPORT_OFFICER = ("周九", "T-EXPORT-1")
@@ -64,7 +65,7 @@ def capture_bundle(settings: Settings, out: Path) -> Iterator[Captured]:
         kit.create_case(CASE, "核验测试案", exist_ok=True)
         # The DemoSite is on loopback, which captures refuse unless allowed.
         local = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
-        item = kit.capture(CASE, site.url_for("/old-listing"), local)
+        item = capture_as_officer(kit, CASE, site.url_for("/old-listing"), local)
         kit.complete(item.id)
         kit.trust.trust_this_machine()  # this machine checks its own work
         bundle = kit.export(item.id, out / "bundle.zip", exported_by=exporting_officer(kit))
@@ -211,9 +212,7 @@ def test_the_verification_report_pdf(captured: Captured, tmp_path: Path) -> None
     pdffonts = require_tool("pdffonts")
     for lang, title in (("zh", "电子证据核验报告"), ("en", "Evidence Verification Report")):
         out = tmp_path / f"v-{lang}.pdf"
-        captured.kit.verify(
-            captured.unpacked, offline=True, report_path=out, report_language=lang
-        )
+        captured.kit.verify(captured.unpacked, offline=True, report_path=out, report_language=lang)
         text = subprocess.run(
             [pdftotext, str(out), "-"], check=True, capture_output=True, text=True
         ).stdout
@@ -419,4 +418,3 @@ def test_signatures_hook_reports_each_signature(captured: Captured, tmp_path: Pa
         assert sig[0].verdict is Verdict.NOT_CHECKED and "evidence.model.signatures" in detail
     else:
         assert sig[0].verdict is Verdict.FAIL  # not a valid CMS signature
-

@@ -21,6 +21,7 @@ from evidence.model.records import Verdict
 from evidence.services.demo_site import DemoSite
 from evidence.services.toolkit import Toolkit
 from tests.conftest import require, require_tool
+from tests.helpers import capture_as_officer
 from tests.test_verify_checks import exporting_officer
 
 
@@ -36,7 +37,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pat
     with Toolkit(Settings.from_env(home)) as kit, DemoSite() as site:
         kit.create_case("C-proc", "verification processes", exist_ok=True)
         local = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
-        item = kit.capture("C-proc", site.url_for("/old-listing"), local)
+        item = capture_as_officer(kit, "C-proc", site.url_for("/old-listing"), local)
         done = kit.complete(item.id)
         assert not done.pending, done.pending
         kit.trust.trust_this_machine()  # this machine checks its own work

@@ -29,6 +29,7 @@ from evidence.model.errors import ReportError
 from evidence.services.demo_site import DemoSite
 from reports.bundle.wacz import WaczInput, write_wacz
 from tests.conftest import REPO, require
+from tests.helpers import capture_as_officer
 from tests.test_verify_checks import EXPORT_OFFICER, EXPORT_PASSPHRASE, exporting_officer
 
 pytestmark = pytest.mark.slow
@@ -60,8 +61,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
     with Toolkit(settings) as kit, DemoSite() as site:
         kit.create_case(CASE, "WACZ 测试")
         url = site.url_for("/")
-        item = kit.capture(
-            CASE, url, CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
+        item = capture_as_officer(
+            kit, CASE, url, CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
         )
         wacz = kit.export_wacz(item.id, home / "item.wacz", exported_by=exporting_officer(kit))
         assert item.manifest_sha256 is not None

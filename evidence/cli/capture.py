@@ -13,7 +13,13 @@ from evidence.cli.output import emit_json, item_json, print_item, print_pending
 from evidence.cli.session import open_toolkit
 
 if TYPE_CHECKING:
-    from evidence import BatchCaptureResult, BatchSummary, CaptureOptions, Toolkit
+    from evidence import (
+        BatchCaptureResult,
+        BatchSummary,
+        CaptureCircumstances,
+        CaptureOptions,
+        Toolkit,
+    )
 
 
 @click.command("capture")
@@ -46,6 +52,17 @@ if TYPE_CHECKING:
 )
 @click.option("--account", default="", help="Label of the account the storage state logs in as.")
 @click.option(
+    "--officer",
+    "officer",
+    metavar="ENF_ID",
+    help="The acting officer (执法证号), one of the case's officers. "
+    "Default: the one set with 'evidence officer default'.",
+)
+@click.option(
+    "--place", default=None, help="地点: where the capture is made (default: the case's)."
+)
+@click.option("--purpose", default=None, help="目的: why it is made (default: the case's).")
+@click.option(
     "--no-complete",
     is_flag=True,
     help="Only capture and seal; timestamp and anchor later with 'evidence complete'.",
@@ -62,6 +79,9 @@ def capture(
     device: str,
     storage_state: Path | None,
     account: str,
+    officer: str | None,
+    place: str | None,
+    purpose: str | None,
     no_complete: bool,
     as_json: bool,
 ) -> None:
@@ -71,6 +91,7 @@ def capture(
     completed later by 'evidence complete'; nothing is lost.
     """
     from evidence import (
+        CaptureCircumstances,
         CaptureOptions,
         EvidenceError,
         InteractionOptions,
@@ -94,16 +115,21 @@ def capture(
             account_label=account,
         ),
     )
+    given = CaptureCircumstances(officer=officer, place=place, purpose=purpose)
     with open_toolkit(ctx) as kit:
         if url_list is not None:
-            _capture_list(kit, case_number, url_list, options, jobs, no_complete, as_json)
+            _capture_list(kit, case_number, url_list, options, given, jobs, no_complete, as_json)
             return
         assert url is not None
         pending: tuple[str, ...] = ()
         if no_complete:
-            item = kit.capture(case_number, url, options)
+            item = kit.capture(
+                case_number, url, options, officer=officer, place=place, purpose=purpose
+            )
         else:
-            done = kit.capture_and_complete(case_number, url, options)
+            done = kit.capture_and_complete(
+                case_number, url, options, officer=officer, place=place, purpose=purpose
+            )
             item, pending = done.item, done.pending
     if as_json:
         emit_json({"item": item_json(item), "pending": list(pending)})
@@ -158,6 +184,7 @@ def _capture_list(
     case_number: str,
     url_list: Path,
     options: CaptureOptions,
+    given: CaptureCircumstances,
     jobs: int,
     no_complete: bool,
     as_json: bool,
@@ -172,6 +199,9 @@ def _capture_list(
             complete=not no_complete,
             on_start=progress.start,
             on_result=progress.result,
+            officer=given.officer,
+            place=given.place,
+            purpose=given.purpose,
         )
     if as_json:
         emit_json(

@@ -27,6 +27,8 @@ def case() -> None:
     multiple=True,
     help="An officer with enforcement ID, e.g. '张三 (执法证号 12345)'. Repeatable.",
 )
+@click.option("--place", default="", help="地点: where the case's captures are made (default).")
+@click.option("--purpose", default="", help="目的: why the case's captures are made (default).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def case_create(
@@ -36,11 +38,21 @@ def case_create(
     cause: str,
     agency: str,
     officers: tuple[str, ...],
+    place: str,
+    purpose: str,
     as_json: bool,
 ) -> None:
     """Create case NUMBER."""
     with open_toolkit(ctx) as kit:
-        info = kit.create_case(number, title, cause=cause, agency=agency, officers=officers)
+        info = kit.create_case(
+            number,
+            title,
+            cause=cause,
+            agency=agency,
+            officers=officers,
+            place=place,
+            purpose=purpose,
+        )
     if as_json:
         emit_json(info)
     else:

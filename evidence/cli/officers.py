@@ -138,6 +138,28 @@ def officer_assign(ctx: click.Context, case_number: str, enforcement_id: str) ->
     click.echo(f"{info.number}: {'; '.join(info.officers)}")
 
 
+@officer.command("default")
+@click.argument("enforcement_id", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def officer_default(ctx: click.Context, enforcement_id: str | None, as_json: bool) -> None:
+    """Set (or, without ENFORCEMENT_ID, show) the officer this operating-system account
+    captures as when 'capture' is given no --officer."""
+    with open_toolkit(ctx) as kit:
+        info = (
+            kit.set_default_officer(enforcement_id)
+            if enforcement_id is not None
+            else kit.default_officer()
+        )
+    if as_json:
+        emit_json(asdict(info) if info is not None else None)
+        return
+    if info is None:
+        click.echo(gettext("No default officer: captures must name one with --officer"))
+        return
+    labelled(gettext("Default officer"), f"{info.name} ({info.enforcement_id})")
+
+
 @officer.command("signatures")
 @click.argument("item_id")
 @click.option("--json", "as_json", is_flag=True)

@@ -43,6 +43,17 @@ def default_actor() -> str:
         return "unknown"
 
 
+def host_name() -> str:
+    import socket
+
+    return socket.gethostname() or "unknown"
+
+
+def operating_account() -> str:
+    """``user@host`` of the operating-system account running the toolkit."""
+    return f"{default_actor()}@{host_name()}"
+
+
 def event_body(event: CustodyEvent) -> dict[str, Any]:
     """The hashed fields of an event, in their JSON form."""
     return {

@@ -89,6 +89,10 @@ class UnsafeJSONError(BundleError):
 # --- officers and manifest signatures ---------------------------------------
 
 
+class AttributionError(EvidenceError):
+    """An action that must name the officer doing it does not, or names one not on the case."""
+
+
 class OfficerKeyError(EvidenceError):
     """An officer's key is missing, unreadable, or the passphrase is wrong or empty."""
 

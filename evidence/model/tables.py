@@ -46,6 +46,10 @@ class Case(SQLModel, table=True):
     officers: str = ""
     """Officer names with enforcement IDs, one per line."""
     created_at: datetime = Field(sa_column=_aware())
+    place: str = ""
+    """地点: where this case's captures are made, unless a capture says otherwise."""
+    purpose: str = ""
+    """目的: why this case's captures are made, unless a capture says otherwise."""
 
 
 class EvidenceItem(SQLModel, table=True):
@@ -62,6 +66,13 @@ class EvidenceItem(SQLModel, table=True):
     capture_json: str = ""
     """The capture record as canonical JSON (also inside the manifest)."""
     error: str = ""
+    officer_id: str | None = Field(default=None, foreign_key="officer.id", index=True)
+    """The officer who performed the capture (None: an item captured before captures
+    named their officer)."""
+    place: str = ""
+    """地点 of this capture, as sealed in its manifest."""
+    purpose: str = ""
+    """目的 of this capture, as sealed in its manifest."""
 
 
 class Artifact(SQLModel, table=True):
@@ -147,6 +158,15 @@ class Officer(SQLModel, table=True):
     public_key_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     certificate_pem: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     created_at: datetime = Field(sa_column=_aware())
+
+
+class DefaultOfficer(SQLModel, table=True):
+    """The officer an operating-system account captures as when a capture names none
+    (``evidence officer default``): a convenience for one officer's own workstation."""
+
+    account: str = Field(primary_key=True)
+    """``user@host`` of the operating-system account."""
+    officer_id: str = Field(foreign_key="officer.id")
 
 
 class CaseOfficer(SQLModel, table=True):

@@ -47,13 +47,25 @@ class ServiceContext:
         hash_before: str = "",
         hash_after: str = "",
         details: dict[str, Any] | None = None,
+        officer: str = "",
     ) -> None:
-        """Append a custody event inside ``session``: it commits with the change it records."""
+        """Append a custody event inside ``session``: it commits with the change it records.
+
+        ``officer`` is the enforcement ID of the officer the action is done for: the
+        event's actor is then that person, and the operating-system account and host it
+        ran under are kept in ``details`` as the secondary record.
+        """
+        if officer:
+            details = {
+                **(details or {}),
+                "os_user": custody_log.default_actor(),
+                "host": custody_log.host_name(),
+            }
         custody_log.append(
             session,
             at=self.clock(),
             new_id=self.new_id,
-            actor=self.actor,
+            actor=officer or self.actor,
             action=action,
             item_id=item_id,
             case_id=case_id,

@@ -23,6 +23,7 @@ from evidence.model.tables import ItemStatus
 from evidence.services.results import (
     BatchCaptureResult,
     BatchSummary,
+    CaptureCircumstances,
     CompletionResult,
     ItemInfo,
 )
@@ -78,6 +79,7 @@ class BatchCaptureService:
         complete: bool = True,
         on_start: Callable[[int, Path], None] | None = None,
         on_result: ResultCallback | None = None,
+        circumstances: CaptureCircumstances | None = None,
     ) -> BatchSummary:
         """Capture every URL of a list file, resumably, then complete the new items.
 
@@ -86,11 +88,20 @@ class BatchCaptureService:
         ``on_start`` gets the number of URLs and the progress file's path.
         """
         urls = read_url_list(url_list)
+        circumstances = circumstances or CaptureCircumstances()
+        # Refused before the progress file or any browser: who acts is not a per-URL failure.
+        self._captures.acting_officer(case_number, circumstances.officer)
         state_path = batch_state_path(self._home, case_number, url_list)
         if on_start is not None:
             on_start(len(urls), state_path)
         results = self.capture_many(
-            case_number, urls, options, jobs=jobs, on_result=on_result, state_path=state_path
+            case_number,
+            urls,
+            options,
+            jobs=jobs,
+            on_result=on_result,
+            state_path=state_path,
+            circumstances=circumstances,
         )
         still_owed = 0
         if complete:
@@ -115,6 +126,7 @@ class BatchCaptureService:
         jobs: int = 2,
         on_result: ResultCallback | None = None,
         state_path: Path | None = None,
+        circumstances: CaptureCircumstances | None = None,
     ) -> list[BatchCaptureResult]:
         """Capture each URL as its own evidence item, ``jobs`` browsers at a time.
 
@@ -123,11 +135,14 @@ class BatchCaptureService:
         there as soon as it is sealed, and a re-run skips the URLs listed there
         whose item is still sealed (or further along), so an interrupted batch
         resumes where it stopped. Results come back in the order of ``urls``;
-        ``on_result`` is called as each one finishes.
+        ``on_result`` is called as each one finishes. ``circumstances`` name the
+        acting officer, place and purpose of every capture of the batch.
         """
         if jobs < 1:
             raise ValueError("jobs must be at least 1")
         self._cases.get_case(case_number)  # an unknown case fails before any browser starts
+        circumstances = circumstances or CaptureCircumstances()
+        self._captures.acting_officer(case_number, circumstances.officer)  # so does no officer
         done = _read_batch_state(state_path)
         lock = threading.Lock()
 
@@ -136,7 +151,7 @@ class BatchCaptureService:
             earlier = self._already_sealed(done.get(key))
             if earlier is not None:
                 return BatchCaptureResult(key, earlier, skipped=True)
-            result = self._capture_one(case_number, key, options)
+            result = self._capture_one(case_number, key, options, circumstances)
             if state_path is not None and result.item is not None:
                 with lock:
                     _append_batch_state(state_path, key, result.item.id)
@@ -156,10 +171,21 @@ class BatchCaptureService:
         return info
 
     def _capture_one(
-        self, case_number: str, url: str, options: CaptureOptions | None
+        self,
+        case_number: str,
+        url: str,
+        options: CaptureOptions | None,
+        given: CaptureCircumstances,
     ) -> BatchCaptureResult:
         try:
-            info = self._captures.capture(case_number, url, options)
+            info = self._captures.capture(
+                case_number,
+                url,
+                options,
+                officer=given.officer,
+                place=given.place,
+                purpose=given.purpose,
+            )
         except EvidenceError as exc:
             return BatchCaptureResult(url, None, exc.message)
         except Exception as exc:  # one URL's bug must not end the batch

@@ -13,10 +13,12 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from sqlmodel import Session
+
 import capture
 from evidence.model.capture_options import CaptureOptions, CaptureStep
 from evidence.model.capture_record import CaptureRecord
-from evidence.model.errors import EvidenceError
+from evidence.model.errors import AttributionError, EvidenceError
 from evidence.model.manifest import (
     ARTIFACT_DIR,
     Manifest,
@@ -24,12 +26,13 @@ from evidence.model.manifest import (
     canonical_json,
     capture_to_json,
 )
-from evidence.model.records import CustodyAction, isoformat
-from evidence.model.tables import Artifact, Case, EvidenceItem, ItemStatus
+from evidence.model.records import ActingOfficer, CustodyAction, isoformat
+from evidence.model.tables import Artifact, Case, EvidenceItem, ItemStatus, Officer
 from evidence.model.version import __version__, dependency_versions
 from evidence.services._context import ServiceContext
 from evidence.services.cases import case_row, item_info, item_row
-from evidence.services.results import ItemInfo
+from evidence.services.officers import acting_officer_record, acting_officer_row
+from evidence.services.results import CaptureCircumstances, ItemInfo
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +47,22 @@ class CaptureService:
         self._ctx = context
 
     def capture(
-        self, case_number: str, url: str, options: CaptureOptions | None = None
+        self,
+        case_number: str,
+        url: str,
+        options: CaptureOptions | None = None,
+        *,
+        officer: str | None = None,
+        place: str | None = None,
+        purpose: str | None = None,
     ) -> ItemInfo:
         """Capture ``url`` in a real browser and seal the result into the store.
+
+        ``officer`` is the acting officer's enforcement ID, one of the case's
+        officers (default: the one set for this operating-system account with
+        :meth:`OfficerService.set_default_officer`); without one, or on a case
+        with no officers, :class:`AttributionError` is raised before anything is
+        recorded. ``place`` and ``purpose`` (地点, 目的) default to the case's.
 
         The item is recorded as ``capturing`` before the browser starts; if the
         capture fails it becomes ``failed`` with its working files kept.
@@ -59,7 +75,9 @@ class CaptureService:
             allow_private=options.safety.allow_private_targets,
             allowed_hosts=options.safety.allowed_private_hosts,
         )
-        item_id = self._record_start(case_number, url, options)
+        item_id = self._record_start(
+            case_number, url, options, CaptureCircumstances(officer, place, purpose)
+        )
         workdir = self._ctx.settings.work_dir / item_id
         workdir.mkdir(parents=True, exist_ok=True)
         try:
@@ -74,19 +92,33 @@ class CaptureService:
             raise
         return self.seal(item_id, case_number, record)
 
+    def acting_officer(self, case_number: str, officer: str | None = None) -> ActingOfficer:
+        """The officer a capture into the case would be attributed to (``officer`` or this
+        account's default); :class:`AttributionError` when there is none."""
+        with self._ctx.session() as session:
+            case = case_row(session, case_number)
+            return acting_officer_record(session, acting_officer_row(session, case, officer))
+
     def seal(self, item_id: str, case_number: str, record: CaptureRecord) -> ItemInfo:
         """Store the record's files and manifest and mark the ``capturing`` item sealed.
 
         Also the way to seal files that did not come from the browser (tests,
         imports): the item row must exist already.
         """
+        self._check_attributed(item_id)
         entries = self._store_files(record)
         sealed_at = self._ctx.clock()
         with self._ctx.session() as session:
             case = case_row(session, case_number)
-            manifest = _manifest(case, item_id, record, entries, isoformat(sealed_at))
-            digests = self._ctx.store.put_bytes(manifest.to_bytes())
             item = item_row(session, item_id)
+            acting = _acting_officer_of(session, item)
+            manifest = replace(
+                _manifest(case, item_id, record, entries, isoformat(sealed_at)),
+                acting_officer=acting,
+                place=item.place,
+                purpose=item.purpose,
+            )
+            digests = self._ctx.store.put_bytes(manifest.to_bytes())
             for entry in entries:
                 session.add(_artifact_row(self._ctx.new_id(), item_id, entry))
             item.status = ItemStatus.SEALED
@@ -108,6 +140,7 @@ class CaptureService:
                     "manifest_sm3": digests.sm3,
                     "final_url": record.page.final_url,
                 },
+                officer=acting.enforcement_id,
             )
             # Artifacts, manifest, status and its custody event land in one transaction, after the
             # bytes are durable in the store: "sealed" is never half true.
@@ -123,12 +156,14 @@ class CaptureService:
             item.status = ItemStatus.FAILED
             item.error = reason
             session.add(item)
+            officer = session.get(Officer, item.officer_id) if item.officer_id else None
             self._ctx.custody(
                 session,
                 CustodyAction.CAPTURE_FAIL,
                 item_id=item.id,
                 case_id=item.case_id,
                 reason=reason,
+                officer=officer.enforcement_id if officer else "",
             )
             session.commit()
 
@@ -156,14 +191,23 @@ class CaptureService:
             ),
         )
 
-    def _record_start(self, case_number: str, url: str, options: CaptureOptions) -> str:
+    def _record_start(
+        self, case_number: str, url: str, options: CaptureOptions, given: CaptureCircumstances
+    ) -> str:
         with self._ctx.session() as session:
             case = case_row(session, case_number)
+            # Refused before an item exists: a capture nobody answers for is not evidence.
+            officer = acting_officer_row(session, case, given.officer)
+            place = case.place if given.place is None else given.place.strip()
+            purpose = case.purpose if given.purpose is None else given.purpose.strip()
             item = EvidenceItem(
                 id=self._ctx.new_id(),
                 case_id=case.id,
                 requested_url=url,
                 created_at=self._ctx.clock(),
+                officer_id=officer.id,
+                place=place,
+                purpose=purpose,
             )
             session.add(item)
             session.flush()
@@ -172,10 +216,25 @@ class CaptureService:
                 CustodyAction.CAPTURE_START,
                 item_id=item.id,
                 case_id=case.id,
-                details={"url": url, "device": options.rendering.device or "desktop"},
+                details={
+                    "url": url,
+                    "device": options.rendering.device or "desktop",
+                    "place": place,
+                    "purpose": purpose,
+                },
+                officer=officer.enforcement_id,
             )
             session.commit()
             return item.id
+
+    def _check_attributed(self, item_id: str) -> None:
+        """Refuse to seal an item that names no acting officer (before any file is stored)."""
+        with self._ctx.session() as session:
+            item = item_row(session, item_id)
+            if item.officer_id is None:
+                raise AttributionError(
+                    f"item {item.id} names no acting officer; it cannot be sealed"
+                )
 
     def _store_files(self, record: CaptureRecord) -> list[ManifestEntry]:
         entries: list[ManifestEntry] = []
@@ -192,6 +251,13 @@ class CaptureService:
                 )
             )
         return entries
+
+
+def _acting_officer_of(session: Session, item: EvidenceItem) -> ActingOfficer:
+    officer = session.get(Officer, item.officer_id) if item.officer_id else None
+    if officer is None:
+        raise AttributionError(f"item {item.id} names no acting officer; it cannot be sealed")
+    return acting_officer_record(session, officer)
 
 
 def _manifest(

@@ -68,6 +68,8 @@ def case_info(case: Case) -> CaseInfo:
         agency=case.agency,
         officers=tuple(o for o in case.officers.splitlines() if o),
         created_at=as_utc(case.created_at),
+        place=case.place,
+        purpose=case.purpose,
     )
 
 
@@ -113,7 +115,11 @@ class CaseService:
         agency: str = "",
         officers: Sequence[str] = (),
         exist_ok: bool = False,
+        place: str = "",
+        purpose: str = "",
     ) -> CaseInfo:
+        """Create case ``number``; ``place`` and ``purpose`` (地点, 目的) are what its
+        captures record unless a capture gives its own."""
         number = number.strip()
         if not number:
             raise ValueError("a case needs a case number")
@@ -131,12 +137,15 @@ class CaseService:
                 agency=agency,
                 officers="\n".join(o.strip() for o in officers if o.strip()),
                 created_at=self._ctx.clock(),
+                place=place.strip(),
+                purpose=purpose.strip(),
             )
             session.add(case)
             session.flush()
             self._ctx.custody(
                 session, CustodyAction.CASE_CREATE, case_id=case.id,
-                details={"number": number, "title": title, "cause": cause},
+                details={"number": number, "title": title, "cause": cause,
+                         "place": place.strip(), "purpose": purpose.strip()},
             )  # fmt: skip
             session.commit()
             session.refresh(case)

@@ -27,6 +27,8 @@ DEMO_CASE_TITLE = "某网店销售假冒运动鞋案（示例）"
 DEMO_CASE_CAUSE = "涉嫌销售假冒注册商标的商品"
 DEMO_AGENCY = "示例市市场监督管理局（演示）"
 DEMO_OFFICERS = (("张三", "DEMO-0001"), ("李四", "DEMO-0002"))
+DEMO_PLACE = "示例市市场监督管理局电子数据取证室（演示）"
+DEMO_PURPOSE = "固定涉嫌销售假冒注册商标商品的网店页面（演示）"
 DEMO_PASSPHRASE = "demo-only-not-secret"
 """Protects the demonstration officers' keys; printed in the docs, so worthless as a secret."""
 
@@ -70,15 +72,17 @@ def run_demo(
         cause=DEMO_CASE_CAUSE,
         agency=DEMO_AGENCY,
         exist_ok=True,
+        place=DEMO_PLACE,
+        purpose=DEMO_PURPOSE,
     )
     _ensure_officers(toolkit)
     options = CaptureOptions()
     if url is None:
         # The sample shop is served on 127.0.0.1, which captures refuse by default.
         options = replace(options, safety=SafetyOptions(allow_private_targets=True))
-    with _target(url) as target:
-        item = toolkit.capture(DEMO_CASE_NUMBER, target, options)
     (capturing, _), (cosigning, _) = DEMO_OFFICERS[0][::-1], DEMO_OFFICERS[1][::-1]
+    with _target(url) as target:
+        item = toolkit.capture(DEMO_CASE_NUMBER, target, options, officer=capturing)
     toolkit.sign_item(item.id, capturing, DEMO_PASSPHRASE, role="capture")
     toolkit.sign_item(item.id, cosigning, DEMO_PASSPHRASE, role="cosign")
     completion: CompletionResult = toolkit.complete(item.id)
@@ -86,7 +90,10 @@ def run_demo(
     stem = f"evidence-{item.id[:8]}"
     signers = [toolkit.report_signer(eid, DEMO_PASSPHRASE) for _, eid in DEMO_OFFICERS]
     report_path = toolkit.report(
-        item.id, out_dir / f"{stem}.pdf", language=language, sign_with=signers,
+        item.id,
+        out_dir / f"{stem}.pdf",
+        language=language,
+        sign_with=signers,
         custody=toolkit.custody_lines(item.id),
     )
     bundle_path = toolkit.export(

@@ -14,11 +14,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlmodel import Session, col, select
 
+from evidence.model import custody as custody_log
 from evidence.model import officer_keys
 from evidence.model.db import as_utc
-from evidence.model.errors import CertificateError, EvidenceError, NotFoundError
-from evidence.model.records import OfficerInfo, ReportSigner
-from evidence.model.tables import Agency, CaseOfficer, Officer
+from evidence.model.errors import (
+    AttributionError,
+    CertificateError,
+    EvidenceError,
+    NotFoundError,
+)
+from evidence.model.records import ActingOfficer, OfficerInfo, ReportSigner
+from evidence.model.tables import Agency, Case, CaseOfficer, DefaultOfficer, Officer
 from evidence.services._context import ServiceContext
 from evidence.services.cases import case_info, case_row
 from evidence.services.results import CaseInfo
@@ -46,6 +52,69 @@ def require_certificate(officer: Officer) -> bytes:
             "the agency CA issued ('evidence officer import-cert')"
         )
     return officer.certificate_pem
+
+
+def case_officers(session: Session, case: Case) -> list[Officer]:
+    """The officers assigned to the case (``evidence officer assign``), oldest first."""
+    rows = session.exec(
+        select(Officer)
+        .join(CaseOfficer, col(CaseOfficer.officer_id) == col(Officer.id))
+        .where(CaseOfficer.case_id == case.id)
+        .order_by(col(Officer.created_at))
+    ).all()
+    return list(rows)
+
+
+def default_officer_row(session: Session) -> Officer | None:
+    """The officer this operating-system account captures as by default, if one is set."""
+    row = session.get(DefaultOfficer, custody_log.operating_account())
+    return session.get(Officer, row.officer_id) if row is not None else None
+
+
+def acting_officer_row(session: Session, case: Case, enforcement_id: str | None) -> Officer:
+    """The officer a capture into ``case`` is done by: the one named, else this account's
+    default; always one of the case's officers.
+
+    A case without officers takes no capture: nobody could answer for it.
+    """
+    on_case = case_officers(session, case)
+    if not on_case:
+        raise AttributionError(
+            f"case {case.number} has no officers: assign one before capturing "
+            f"('evidence officer assign {case.number} ENF_ID')"
+        )
+    listed = ", ".join(o.enforcement_id for o in on_case)
+    if enforcement_id is None or not enforcement_id.strip():
+        default = default_officer_row(session)
+        if default is None or default.id not in {o.id for o in on_case}:
+            raise AttributionError(
+                f"name the acting officer: --officer ENF_ID (case {case.number}: {listed})"
+            )
+        return default
+    officer = officer_row(session, enforcement_id)
+    if officer.id not in {o.id for o in on_case}:
+        raise AttributionError(
+            f"officer {officer.enforcement_id} is not on case {case.number} ({listed}); "
+            f"assign them first ('evidence officer assign {case.number} "
+            f"{officer.enforcement_id}')"
+        )
+    return officer
+
+
+def acting_officer_record(session: Session, officer: Officer) -> ActingOfficer:
+    """The officer as the manifest names them, with their current certificate's fingerprint."""
+    agency = session.get(Agency, officer.agency_id) if officer.agency_id else None
+    fingerprint = ""
+    if officer.certificate_pem is not None:
+        fingerprint = officer_keys.fingerprint(
+            x509.load_pem_x509_certificate(officer.certificate_pem)
+        )
+    return ActingOfficer(
+        enforcement_id=officer.enforcement_id,
+        name=officer.name,
+        agency=agency.name if agency else "",
+        certificate_sha256=fingerprint,
+    )
 
 
 class OfficerService:
@@ -170,6 +239,26 @@ class OfficerService:
             session.commit()
             session.refresh(case)
             return case_info(case)
+
+    def set_default_officer(self, enforcement_id: str) -> OfficerInfo:
+        """Captures by this operating-system account name this officer when they name none."""
+        account = custody_log.operating_account()
+        with self._ctx.session() as session:
+            officer = officer_row(session, enforcement_id)
+            row = session.get(DefaultOfficer, account)
+            if row is None:
+                row = DefaultOfficer(account=account, officer_id=officer.id)
+            row.officer_id = officer.id
+            session.add(row)
+            session.commit()
+            logger.info("default officer of %s: %s", account, officer.enforcement_id)
+            return _officer_info(session, officer)
+
+    def default_officer(self) -> OfficerInfo | None:
+        """The officer this operating-system account captures as by default, if any."""
+        with self._ctx.session() as session:
+            row = default_officer_row(session)
+            return _officer_info(session, row) if row is not None else None
 
     def report_signer(self, enforcement_id: str, passphrase: str | bytes) -> ReportSigner:
         """Unlock an officer's key for signing a report PDF (PAdES)."""

@@ -24,6 +24,26 @@ class CaseInfo:
     agency: str
     officers: tuple[str, ...]
     created_at: datetime
+    place: str = ""
+    """地点: where the case's captures are made unless a capture says otherwise."""
+    purpose: str = ""
+    """目的: why the case's captures are made unless a capture says otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureCircumstances:
+    """Who performs a capture, where and why, as the caller gave them.
+
+    ``None`` takes the default: this operating-system account's default officer,
+    the case's place and purpose.
+    """
+
+    officer: str | None = None
+    """The acting officer's enforcement ID (执法证号)."""
+    place: str | None = None
+    """地点."""
+    purpose: str | None = None
+    """目的."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from evidence.model import officer_keys
 from evidence.model.db import as_utc
-from evidence.model.errors import LifecycleError
+from evidence.model.errors import AttributionError, LifecycleError
 from evidence.model.records import CustodyAction, SignatureInfo, SignerInfo
 from evidence.model.signatures import sign_manifest, verify_manifest_signature
 from evidence.model.tables import ItemStatus, ManifestSignature, Officer
@@ -200,6 +200,14 @@ def _check_may_sign(session: Session, item_id: str, officer: Officer, role: str)
         raise LifecycleError(
             f"item {item_id} already carries the capture signature of {who}; "
             "a further officer co-signs (--cosign)"
+        )
+    item = item_row(session, item_id)
+    if role == "capture" and item.officer_id is not None and item.officer_id != officer.id:
+        acting = session.get(Officer, item.officer_id)
+        who = f"{acting.name} ({acting.enforcement_id})" if acting else item.officer_id
+        raise AttributionError(
+            f"the capture signature on item {item_id} is the acting officer's, {who}; "
+            f"officer {officer.enforcement_id} co-signs (--cosign)"
         )
     if role == "cosign" and capture_row is None:
         raise LifecycleError(

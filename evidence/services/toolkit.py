@@ -47,6 +47,7 @@ from evidence.services.results import (
     BatchCaptureResult,
     BatchInfo,
     BatchSummary,
+    CaptureCircumstances,
     CaseInfo,
     ChainStatus,
     CheckpointInfo,
@@ -271,9 +272,18 @@ class Toolkit:
         agency: str = "",
         officers: Sequence[str] = (),
         exist_ok: bool = False,
+        place: str = "",
+        purpose: str = "",
     ) -> CaseInfo:
         return self.cases.create_case(
-            number, title, cause=cause, agency=agency, officers=officers, exist_ok=exist_ok
+            number,
+            title,
+            cause=cause,
+            agency=agency,
+            officers=officers,
+            exist_ok=exist_ok,
+            place=place,
+            purpose=purpose,
         )
 
     def get_case(self, number: str) -> CaseInfo:
@@ -307,9 +317,18 @@ class Toolkit:
     # -- capture and seal: see CaptureService, BatchCaptureService -------------
 
     def capture(
-        self, case_number: str, url: str, options: CaptureOptions | None = None
+        self,
+        case_number: str,
+        url: str,
+        options: CaptureOptions | None = None,
+        *,
+        officer: str | None = None,
+        place: str | None = None,
+        purpose: str | None = None,
     ) -> ItemInfo:
-        return self.captures.capture(case_number, url, options)
+        return self.captures.capture(
+            case_number, url, options, officer=officer, place=place, purpose=purpose
+        )
 
     @staticmethod
     def load_steps(path: Path) -> tuple[CaptureStep, ...]:
@@ -326,9 +345,18 @@ class Toolkit:
         jobs: int = 2,
         on_result: Callable[[BatchCaptureResult], None] | None = None,
         state_path: Path | None = None,
+        officer: str | None = None,
+        place: str | None = None,
+        purpose: str | None = None,
     ) -> list[BatchCaptureResult]:
         return self.batches.capture_many(
-            case_number, urls, options, jobs=jobs, on_result=on_result, state_path=state_path
+            case_number,
+            urls,
+            options,
+            jobs=jobs,
+            on_result=on_result,
+            state_path=state_path,
+            circumstances=CaptureCircumstances(officer, place, purpose),
         )
 
     def capture_list(
@@ -341,6 +369,9 @@ class Toolkit:
         complete: bool = True,
         on_start: Callable[[int, Path], None] | None = None,
         on_result: Callable[[BatchCaptureResult], None] | None = None,
+        officer: str | None = None,
+        place: str | None = None,
+        purpose: str | None = None,
     ) -> BatchSummary:
         return self.batches.capture_list(
             case_number,
@@ -350,6 +381,7 @@ class Toolkit:
             complete=complete,
             on_start=on_start,
             on_result=on_result,
+            circumstances=CaptureCircumstances(officer, place, purpose),
         )
 
     # -- timestamps, anchors and the chain ------------------------------------
@@ -400,7 +432,14 @@ class Toolkit:
         return self.completion.complete(item_id)
 
     def capture_and_complete(
-        self, case_number: str, url: str, options: CaptureOptions | None = None
+        self,
+        case_number: str,
+        url: str,
+        options: CaptureOptions | None = None,
+        *,
+        officer: str | None = None,
+        place: str | None = None,
+        purpose: str | None = None,
     ) -> CompletionResult:
         """Capture and seal ``url``, then timestamp and anchor it (see :meth:`complete`).
 
@@ -409,7 +448,9 @@ class Toolkit:
         """
         loading = preload(COMPLETION_MODULES)
         try:
-            item = self.capture(case_number, url, options)
+            item = self.capture(
+                case_number, url, options, officer=officer, place=place, purpose=purpose
+            )
         finally:
             loading.join()
         return self.complete(item.id)
@@ -572,6 +613,12 @@ class Toolkit:
 
     def assign_officer(self, case_number: str, enforcement_id: str) -> CaseInfo:
         return self.officers.assign_officer(case_number, enforcement_id)
+
+    def set_default_officer(self, enforcement_id: str) -> OfficerInfo:
+        return self.officers.set_default_officer(enforcement_id)
+
+    def default_officer(self) -> OfficerInfo | None:
+        return self.officers.default_officer()
 
     def report_signer(self, enforcement_id: str, passphrase: str | bytes) -> ReportSigner:
         return self.officers.report_signer(enforcement_id, passphrase)
