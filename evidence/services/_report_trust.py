@@ -54,9 +54,15 @@ def timestamp_standing(
     policy: TrustPolicy, token: TimestampToken | None, manifest_sha256: str
 ) -> TrustStanding:
     """TRUSTED when the token verifies, over the manifest digest, against a configured
-    TSA root; DEVELOPMENT when that root is configured as a development root;
-    UNTRUSTED otherwise (the root the token was received with counts for nothing)."""
-    if token is None or not policy.tsa_roots:
+    TSA root; DEVELOPMENT for the toolkit's development TSA, or a root configured as a
+    development root; UNTRUSTED otherwise (the root the token came with counts for nothing)."""
+    if token is None:
+        return TrustStanding.UNTRUSTED
+    if token.development:
+        # The record's own word may only lower a title, never raise it: a token
+        # from the development TSA is titled as such whatever the configuration.
+        return TrustStanding.DEVELOPMENT
+    if not policy.tsa_roots:
         return TrustStanding.UNTRUSTED
     from evidence.verification.trust import verify_trusted_token  # cryptography, rfc3161
 
@@ -70,19 +76,18 @@ def timestamp_standing(
         )
     except (TimestampError, ValueError):
         return TrustStanding.UNTRUSTED
-    # The record's own word may lower the title, never raise it: a token from the
-    # development TSA stays "development" even if its root was trusted by hand.
-    if trusted.root.development or token.development:
-        return TrustStanding.DEVELOPMENT
-    return TrustStanding.TRUSTED
+    return TrustStanding.DEVELOPMENT if trusted.root.development else TrustStanding.TRUSTED
 
 
 def anchor_standing(policy: TrustPolicy, anchor: AnchorReceipt | None) -> TrustStanding:
     """TRUSTED when the anchor's chain id and registry are a configured chain's (and its
-    submitter one the entry lists, if it lists any); DEVELOPMENT when that entry is a
-    development chain; UNTRUSTED otherwise, as ``evidence verify`` would find it."""
+    submitter one the entry lists, if it lists any); DEVELOPMENT on the local development
+    chain or a chain configured as development; UNTRUSTED otherwise, as ``evidence verify``
+    would find it."""
     if anchor is None:
         return TrustStanding.UNTRUSTED
+    if anchor.development:
+        return TrustStanding.DEVELOPMENT
     from evidence.verification.trust import chain_trust
 
     trust = chain_trust(policy, anchor.chain_id, 1)
@@ -93,6 +98,4 @@ def anchor_standing(policy: TrustPolicy, anchor: AnchorReceipt | None) -> TrustS
     submitters = {s.lower() for s in trust.submitters}
     if submitters and anchor.submitter.lower() not in submitters:
         return TrustStanding.UNTRUSTED
-    if trust.development or anchor.development:
-        return TrustStanding.DEVELOPMENT
-    return TrustStanding.TRUSTED
+    return TrustStanding.DEVELOPMENT if trust.development else TrustStanding.TRUSTED
