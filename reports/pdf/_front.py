@@ -7,7 +7,10 @@ from xml.sax.saxutils import escape
 from reportlab.platypus import Flowable, Paragraph
 
 from evidence.model.capture_record import CaptureRecord
+from evidence.model.i18n import N_
 from evidence.model.records import ReportInput
+from reports._i18n import translate
+from reports.pdf._environment import clock_cell, outbound_cell, warnings_cell
 from reports.pdf.layout import MAX_URL_CHARS, Layout, tool_name
 
 Rows = list[tuple[str, Flowable]]
@@ -24,12 +27,53 @@ def front_matter(layout: Layout, data: ReportInput) -> list[Flowable]:
         (t("case_cause"), layout.p(data.case_cause, s.value)),
         (t("agency"), layout.p(data.agency, s.value)),
         (t("officers"), layout.p(t("list_sep").join(data.officers) or t("none"), s.value)),
+        *_circumstance_rows(layout, data),
         (t("item_id"), layout.p(data.item_id, s.mono)),
         (t("tool_version"), layout.p(tool_name(data.tool_version), s.value)),
     ]
     if data.notes:
         rows.append((t("notes"), layout.lines(layout.clip_list(data.notes), s.value)))
     return [Paragraph(escape(t("title")), s.title), layout.kv_table(rows)]
+
+
+# Labels of who, where and why (this module's own table, as _screenshots.py keeps its own).
+_CIRCUMSTANCE_TEXT: dict[str, str] = {
+    "acting_officer": N_("Capturing officer"),
+    "acting_officer_value": N_("{name} (enforcement ID {eid}), {agency}"),
+    "acting_officer_no_agency": N_("{name} (enforcement ID {eid})"),
+    "officer_certificate": N_("Certificate SHA-256: {fingerprint}"),
+    "officer_no_certificate": N_("No certificate yet (certificate request with the agency CA)"),
+    "not_recorded": N_("Not recorded (sealed before captures named their officer)"),
+    "place": N_("Place of capture"),
+    "purpose": N_("Purpose of capture"),
+    "not_stated": N_("Not stated"),
+}
+
+
+def _circumstance_rows(layout: Layout, data: ReportInput) -> Rows:
+    """Who captured (with the certificate an expert compares), where and why."""
+    s = layout.s
+
+    def text(key: str, **values: object) -> str:
+        return translate(layout.lang, _CIRCUMSTANCE_TEXT[key], **values)
+
+    officer = data.acting_officer
+    if officer is None:
+        who: Flowable = layout.p(text("not_recorded"), s.value)
+    else:
+        key = "acting_officer_value" if officer.agency else "acting_officer_no_agency"
+        name = text(key, name=officer.name, eid=officer.enforcement_id, agency=officer.agency)
+        certificate = (
+            text("officer_certificate", fingerprint=officer.certificate_sha256)
+            if officer.certificate_sha256
+            else text("officer_no_certificate")
+        )
+        who = layout.lines([name, certificate], s.value)
+    return [
+        (text("acting_officer"), who),
+        (text("place"), layout.p(layout.clip(data.place) or text("not_stated"), s.value)),
+        (text("purpose"), layout.p(layout.clip(data.purpose) or text("not_stated"), s.value)),
+    ]
 
 
 def capture_summary(layout: Layout, capture: CaptureRecord) -> list[Flowable]:
@@ -53,11 +97,8 @@ def _page_rows(layout: Layout, c: CaptureRecord) -> Rows:
         if page.redirect_chain
         else layout.p(t("no_redirects"), s.value)
     )
-    warnings: Flowable = (
-        layout.lines(layout.clip_list([f"• {w}" for w in c.warnings]), s.value)
-        if c.warnings
-        else layout.p(t("none"), s.value)
-    )
+    # One source with the environment section: its checks and the capture's warnings.
+    warnings = warnings_cell(layout, c)
     status = str(page.http_status) if page.http_status is not None else unknown
     return [
         (t("requested_url"), layout.p(layout.clip(page.requested_url, MAX_URL_CHARS), s.mono)),
@@ -84,15 +125,9 @@ def _capture_context_rows(layout: Layout, c: CaptureRecord) -> Rows:
     if c.provenance.capture_host:
         rows.append((t("capture_host"), layout.p(c.provenance.capture_host, s.mono)))
     if c.provenance.outbound_ip:
-        rows.append((t("outbound_ip"), layout.p(c.provenance.outbound_ip, s.mono)))
-    clock = c.environment
-    if clock.clock_offset_ms is not None:
-        offset = t(
-            "clock_offset_value",
-            ms=f"{clock.clock_offset_ms:+d}",
-            source=clock.clock_source or t("unknown"),
-        )
-        rows.append((t("clock_offset"), layout.p(offset, s.value)))
+        rows.append((t("outbound_ip"), outbound_cell(layout, c)))
+    # Always shown: a clock that could not be checked says so here too.
+    rows.append((t("clock_offset"), clock_cell(layout, c)))
     if c.interaction.steps:
         steps = [
             f"{step.index}. {step.description} — {step.outcome}" for step in c.interaction.steps
