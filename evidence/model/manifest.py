@@ -36,7 +36,7 @@ from evidence.model.capture_record import (
 from evidence.model.environment_messages import EnvironmentFinding
 from evidence.model.errors import BundleError
 from evidence.model.hashing import Digests, digest_bytes
-from evidence.model.records import isoformat
+from evidence.model.records import ActingOfficer, isoformat
 
 MANIFEST_FORMAT = "evidence-toolkit/manifest/v1"
 ARTIFACT_DIR = "artifacts"
@@ -84,9 +84,24 @@ class Manifest:
     """The case's officers with their enforcement IDs (执法证号) when the item was sealed.
     Their signatures are detached (``signatures/`` in a bundle): a signature cannot sit
     inside the bytes it signs."""
+    acting_officer: ActingOfficer | None = None
+    """The officer who performed the capture. None only in manifests sealed before
+    captures named their officer: those keep their exact bytes, so the key is absent."""
+    place: str | None = None
+    """地点 of the capture (None: absent, as in older manifests)."""
+    purpose: str | None = None
+    """目的 of the capture (None: absent, as in older manifests)."""
 
     def to_json(self) -> dict[str, Any]:
+        optional: dict[str, Any] = {}
+        if self.acting_officer is not None:
+            optional["acting_officer"] = self.acting_officer.to_json()
+        if self.place is not None:
+            optional["place"] = self.place
+        if self.purpose is not None:
+            optional["purpose"] = self.purpose
         return {
+            **optional,
             "format": MANIFEST_FORMAT,
             "item_id": self.item_id,
             "case": {
@@ -139,6 +154,9 @@ def parse_manifest(data: bytes) -> Manifest:
             case_cause=_str(raw["case"], "cause"),
             agency=_str(raw["case"], "agency"),
             officers=tuple(str(o) for o in raw["officers"]),
+            acting_officer=_acting_officer(raw.get("acting_officer")),
+            place=_optional_str(raw, "place"),
+            purpose=_optional_str(raw, "purpose"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"manifest.json: missing or malformed field ({exc})") from exc
@@ -150,6 +168,23 @@ def parse_manifest(data: bytes) -> Manifest:
     if manifest.to_bytes() != data:
         raise BundleError("manifest.json is not in canonical form (it was re-serialised or edited)")
     return manifest
+
+
+def _acting_officer(raw: Any) -> ActingOfficer | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("acting_officer is not an object")
+    return ActingOfficer(
+        enforcement_id=_str(raw, "enforcement_id"),
+        name=_str(raw, "name"),
+        agency=_str(raw, "agency"),
+        certificate_sha256=_str(raw, "certificate_sha256"),
+    )
+
+
+def _optional_str(obj: Any, key: str) -> str | None:
+    return None if key not in obj else _str(obj, key)
 
 
 def _str(obj: Any, key: str) -> str:
