@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ITEM_ID_PREFIX",
     "MANIFEST_PREFIX",
+    "SIGNATURE_FIELD_PREFIX",
+    "SIGNATURE_LINE_PREFIX",
     "ReportIdentity",
     "claimed_pdfa",
     "make_pdfa",
@@ -48,6 +50,10 @@ ITEM_ID_PREFIX = "evidence-item:"
 """``dc:identifier`` of an item's report: this prefix, then the item id."""
 MANIFEST_PREFIX = "manifest.json sha256:"
 """``dc:source`` of an item's report: this prefix, then the manifest's SHA-256 (hex)."""
+SIGNATURE_LINE_PREFIX = "urn:evidence:signature-line:"
+"""A layout marks signature line N with a link to this URN and N; never left in a file."""
+SIGNATURE_FIELD_PREFIX = "Officer"
+"""Signature line N becomes the empty signature field ``Officer<N>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +117,7 @@ def make_pdfa(
             _set_docinfo(pdf, info)
             _set_xmp(pdf, info)
             _add_output_intent(pdf)
+            _prepare_signature_fields(pdf)
             pdf.Root.Lang = pikepdf.String(info.lang)
             # Readers show the title instead of the file name (PDF/UA habit, harmless here).
             pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
@@ -224,6 +231,59 @@ def _add_output_intent(pdf: pikepdf.Pdf) -> None:
                 DestOutputProfile=icc,
             )
         ]
+    )
+
+
+def _prepare_signature_fields(pdf: pikepdf.Pdf) -> None:
+    """Turn each signature-line mark into an empty, printable signature field.
+
+    The field is where an officer's PAdES signature later draws its visible
+    stamp. Unsigned, its appearance is empty (PDF/A wants one for every
+    widget), so the printed line underneath stays blank for ink.
+    """
+    fields: list[pikepdf.Object] = []
+    for page in pdf.pages:
+        annotations = page.obj.get("/Annots")
+        if annotations is None:
+            continue
+        for index, annotation in enumerate(annotations):
+            number = _signature_line_number(annotation)
+            if number is None:
+                continue
+            widget = pdf.make_indirect(_empty_signature_widget(pdf, page.obj, annotation, number))
+            annotations[index] = widget
+            fields.append(widget)
+    if fields:
+        pdf.Root.AcroForm = pdf.make_indirect(pikepdf.Dictionary(Fields=pikepdf.Array(fields)))
+
+
+def _signature_line_number(annotation: pikepdf.Object) -> int | None:
+    if annotation.get("/Subtype") != pikepdf.Name.Link:
+        return None
+    action = annotation.get("/A")
+    uri = str(action.get("/URI", "")) if isinstance(action, pikepdf.Dictionary) else ""
+    suffix = uri.removeprefix(SIGNATURE_LINE_PREFIX)
+    return int(suffix) if suffix != uri and suffix.isdigit() else None
+
+
+def _empty_signature_widget(
+    pdf: pikepdf.Pdf, page: pikepdf.Object, mark: pikepdf.Object, number: int
+) -> pikepdf.Dictionary:
+    left, bottom, right, top = (float(v) for v in mark.Rect)
+    blank = pikepdf.Stream(pdf, b"")
+    blank["/Type"] = pikepdf.Name.XObject
+    blank["/Subtype"] = pikepdf.Name.Form
+    blank["/BBox"] = pikepdf.Array([0, 0, round(right - left, 4), round(top - bottom, 4)])
+    return pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Widget,
+        FT=pikepdf.Name.Sig,
+        T=pikepdf.String(f"{SIGNATURE_FIELD_PREFIX}{number}"),
+        # Print (4) and nothing hidden: PDF/A wants every annotation printable.
+        F=4,
+        Rect=mark.Rect,
+        P=page,
+        AP=pikepdf.Dictionary(N=blank),
     )
 
 

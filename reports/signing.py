@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
@@ -49,6 +49,11 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from evidence.model.errors import EvidenceError, ReportError
+from reports._pades_pdfa import PdfAIncrementalWriter, PdfAPdfSigner
+from reports._signature_stamp import signing_time
+
+if TYPE_CHECKING:
+    from pyhanko.stamp import TextStampStyle
 
 logger = logging.getLogger(__name__)
 
@@ -164,8 +169,16 @@ def sign_pdf(
     signer_label: str,
     timestamper: PdfTimestamper | None,
     tsa_roots: bytes | None,
+    signed_at: datetime | None = None,
 ) -> Path:
-    """Sign ``pdf_in`` into ``pdf_out`` with a new signature field ``field_name``.
+    """Sign ``pdf_in`` into ``pdf_out`` in the signature field ``field_name``.
+
+    A field the report prepared over a signature line (``Officer1``, …) gets
+    the signature with a visible stamp (name, enforcement ID, time, issuer,
+    certificate fingerprint); a name the report has no field for gets a new,
+    invisible field. ``pdf_in`` may be signed already: the signature is then
+    a co-signature, appended as an incremental update that leaves the
+    earlier ones intact. ``signed_at`` is the caller's clock (default: now).
 
     ``chain`` holds the certificates between the officer's and a root (the
     root may be included). With ``timestamper`` the signature gets an RFC 3161
@@ -188,6 +201,7 @@ def sign_pdf(
             signer=_signer(key, certificate, chain),
             meta=_signature_metadata(key, field_name, signer_label),
             timestamper=ClientTimeStamper(timestamper) if timestamper is not None else None,
+            signed_at=signing_time(signed_at),
         )
         if timestamper is not None and tsa_roots is not None:
             _check_own_timestamp(tmp, field_name, tsa_roots, [certificate, *chain])
@@ -235,24 +249,27 @@ def _sign_into(
     signer: signers.SimpleSigner,
     meta: signers.PdfSignatureMetadata,
     timestamper: TimeStamper | None,
+    signed_at: datetime,
 ) -> None:
     """Write the signed file to ``tmp``; every failure becomes one ReportError line."""
     try:
         with pdf_in.open("rb") as source:
-            writer = IncrementalPdfFileWriter(source, strict=False)
-            # Invisible fields: the printed signature block stays for ink signatures.
-            spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=-1)
-            if field_name in _existing_fields(writer):
-                raise ReportError(f"{pdf_in} already has a signature field {field_name!r}")
+            writer = PdfAIncrementalWriter(source, modified_at=signed_at)
+            slot = _field_slot(writer, field_name, pdf_in)
+            stamp = _stamp(writer, signer, signed_at) if slot.visible else None
+            pdf_signer = PdfAPdfSigner(
+                meta,
+                signer,
+                signed_at=signed_at,
+                timestamper=timestamper,
+                stamp_style=stamp,
+                # A field the report did not prepare is added without a visible stamp.
+                new_field_spec=None
+                if slot.exists
+                else fields.SigFieldSpec(sig_field_name=field_name, on_page=-1),
+            )
             with tmp.open("wb") as out:
-                signers.sign_pdf(
-                    writer,
-                    meta,
-                    signer=signer,
-                    timestamper=timestamper,
-                    new_field_spec=spec,
-                    output=out,
-                )
+                pdf_signer.sign_pdf(writer, output=out)
     except ReportError:
         raise
     except EvidenceError as exc:
@@ -265,6 +282,39 @@ def _sign_into(
         raise ReportError(
             f"cannot sign {pdf_in}: {exc.__class__.__name__}: {_one_line(exc)}"
         ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    exists: bool
+    """The report prepared this (empty) field."""
+    visible: bool
+    """It has an area on a page, where the stamp goes."""
+
+
+def _field_slot(writer: IncrementalPdfFileWriter, field_name: str, pdf_in: Path) -> _Slot:
+    for name, value, ref in fields.enumerate_sig_fields(writer, filled_status=None):
+        if name != field_name:
+            continue
+        if value is not None:
+            raise ReportError(f"{pdf_in} already has a signature field {field_name!r}, signed")
+        rect = ref.get_object().get("/Rect")
+        area = rect is not None and abs(float(rect[2]) - float(rect[0])) > 1
+        return _Slot(exists=True, visible=area)
+    return _Slot(exists=False, visible=False)
+
+
+def _stamp(
+    writer: IncrementalPdfFileWriter, signer: signers.SimpleSigner, signed_at: datetime
+) -> TextStampStyle:
+    """The stamp, in the language the report declares (``/Lang``)."""
+    from reports._signature_stamp import appearance_of, appearance_text, stamp_style
+
+    lang = str(writer.root.get("/Lang", "zh"))
+    language = "en" if lang.lower().startswith("en") else "zh"
+    assert signer.signing_cert is not None
+    certificate = x509.load_der_x509_certificate(signer.signing_cert.dump())
+    return stamp_style(appearance_text(appearance_of(certificate, signed_at), language))
 
 
 def validate_pdf_signatures(
@@ -343,10 +393,6 @@ def _check_own_timestamp(
         raise ReportError(
             f"the timestamp on signature {field_name} does not chain to the given TSA roots"
         )
-
-
-def _existing_fields(writer: IncrementalPdfFileWriter) -> set[str]:
-    return {name for name, _, _ in fields.enumerate_sig_fields(writer, filled_status=None)}
 
 
 def _asn1_cert(certificate: x509.Certificate) -> asn1_x509.Certificate:

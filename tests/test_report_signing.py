@@ -175,7 +175,10 @@ def _pdfsig(pdf: Path) -> list[dict[str, str]]:
         elif line.strip().startswith("- ") and signatures:
             key, _, value = line.strip()[2:].partition(":")
             signatures[-1][key.strip()] = value.strip() if value else key.strip()
-    return signatures
+        elif "not signed" in line and signatures:
+            signatures[-1]["unsigned"] = "yes"
+    # The report's prepared, still empty signature fields are listed too.
+    return [s for s in signatures if "unsigned" not in s]
 
 
 def test_one_signature_valid_in_pyhanko(pki: PKI, signed: dict[str, Path]) -> None:
