@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
 
+from evidence.model.capture_options import ClockPolicy, EnvironmentOptions
 from evidence.model.errors import ConfigurationError
 from evidence.model.permissions import private_directory
 from evidence.model.secrets import held_secrets
@@ -38,6 +39,70 @@ ENV_CHROMIUM = "EVIDENCE_CHROMIUM"
 ENV_OPERATOR = "EVIDENCE_OPERATOR"
 ENV_ALLOW_PRIVATE_TARGETS = "EVIDENCE_ALLOW_PRIVATE_TARGETS"
 ENV_ALLOWED_PRIVATE_HOSTS = "EVIDENCE_ALLOWED_PRIVATE_HOSTS"
+ENV_IP_ECHO_URL = "EVIDENCE_IP_ECHO_URL"
+ENV_CLOCK_POLICY = "EVIDENCE_CLOCK_POLICY"
+ENV_CLOCK_MAX_SKEW_MS = "EVIDENCE_CLOCK_MAX_SKEW_MS"
+ENV_NTP_SERVERS = "EVIDENCE_NTP_SERVERS"
+ENV_CLOCK_HTTP_URLS = "EVIDENCE_CLOCK_HTTP_URLS"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """``capture.*``: how the capture machine checks its clock and finds its exit address."""
+
+    ip_echo_url: str | None = None
+    """``EVIDENCE_IP_ECHO_URL``: a service answering with the caller's address (plain text
+    or JSON ``ip``); unset, the report labels the address as the local one."""
+    clock_policy: ClockPolicy = ClockPolicy.WARN
+    """``EVIDENCE_CLOCK_POLICY``: ``warn`` or ``refuse`` a capture whose clock is off or
+    could not be checked."""
+    clock_max_skew_ms: int = 1_000
+    """``EVIDENCE_CLOCK_MAX_SKEW_MS``: the largest clock offset that passes."""
+    ntp_servers: tuple[str, ...] | None = None
+    """``EVIDENCE_NTP_SERVERS`` (comma-separated ``host[:port]``); unset: the built-in list."""
+    clock_http_urls: tuple[str, ...] = ()
+    """``EVIDENCE_CLOCK_HTTP_URLS``: servers whose HTTP ``Date`` is asked after NTP."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CaptureSettings:
+        raw = (env.get(ENV_CLOCK_POLICY) or ClockPolicy.WARN.value).strip().lower()
+        try:
+            policy = ClockPolicy(raw)
+        except ValueError:
+            raise ConfigurationError(f"{ENV_CLOCK_POLICY}={raw!r}: use warn or refuse") from None
+        ntp = env.get(ENV_NTP_SERVERS)
+        return cls(
+            ip_echo_url=env.get(ENV_IP_ECHO_URL) or None,
+            clock_policy=policy,
+            clock_max_skew_ms=_positive_int(env, ENV_CLOCK_MAX_SKEW_MS, 1_000),
+            ntp_servers=tuple(_split_list(ntp)) if ntp is not None else None,
+            clock_http_urls=tuple(_split_list(env.get(ENV_CLOCK_HTTP_URLS))),
+        )
+
+    def apply(self, options: EnvironmentOptions) -> EnvironmentOptions:
+        """``options`` completed from these settings: a caller's own choice stands, the
+        stricter clock policy wins, and clock URLs from both are asked."""
+        defaults = EnvironmentOptions()
+        return replace(
+            options,
+            ip_echo_url=options.ip_echo_url or self.ip_echo_url,
+            clock_policy=(
+                ClockPolicy.REFUSE
+                if ClockPolicy.REFUSE in (options.clock_policy, self.clock_policy)
+                else ClockPolicy.WARN
+            ),
+            max_clock_skew_ms=(
+                self.clock_max_skew_ms
+                if options.max_clock_skew_ms == defaults.max_clock_skew_ms
+                else options.max_clock_skew_ms
+            ),
+            ntp_servers=(
+                self.ntp_servers
+                if self.ntp_servers is not None and options.ntp_servers == defaults.ntp_servers
+                else options.ntp_servers
+            ),
+            clock_http_urls=(*options.clock_http_urls, *self.clock_http_urls),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +148,8 @@ class Settings:
     )
     """Private hosts (``host`` or ``host:port``) that may be captured while every other
     private address stays refused: ``EVIDENCE_ALLOWED_PRIVATE_HOSTS``, comma-separated."""
+    capture: CaptureSettings = field(default_factory=lambda: CaptureSettings())
+    """The capture machine's clock check and exit-address lookup."""
 
     @property
     def store_dir(self) -> Path:
@@ -152,6 +219,7 @@ class Settings:
             chain_keystore_path=Path(keystore) if keystore else None,
             chain_keystore_password=env.get(ENV_CHAIN_KEYSTORE_PASSWORD),
             chain_from=env.get(ENV_CHAIN_FROM) or None,
+            capture=CaptureSettings.from_env(env),
         )
 
 

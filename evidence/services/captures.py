@@ -189,6 +189,7 @@ class CaptureService:
                     *settings.allowed_private_hosts,
                 ),
             ),
+            environment=settings.capture.apply(options.environment),
         )
 
     def _record_start(
