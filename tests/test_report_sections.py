@@ -336,3 +336,61 @@ def test_exhibit_list_prints_each_description(tmp_path: Path, language: str) -> 
         assert description is not None
         assert squeezed(description) in text, exhibit.role
     assert text.count(label) == len(described)
+
+
+# --- the case report ----------------------------------------------------------------------
+
+
+@needs_poppler
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_case_report_names_each_items_standing(tmp_path: Path, language: str) -> None:
+    from reports.case_report import CaseReportInput, CaseReportItem, render_case_report
+
+    data = make_input(tmp_path, language=language, development=False)
+    suffixes = {
+        TrustStanding.TRUSTED: (
+            "（已列入本机信任配置）",
+            "(in this machine's trust configuration)",
+        ),
+        TrustStanding.DEVELOPMENT: (
+            "（开发环境，非可信第三方）",
+            "(development, not a trusted third",
+        ),
+        TrustStanding.UNTRUSTED: (
+            "（未列入本机信任配置）",
+            "(not in this machine's trust configuration)",
+        ),
+    }
+    for standing, (zh, en) in suffixes.items():
+        item = CaseReportItem(
+            item_id=f"item-{standing.value}",
+            status="anchored",
+            requested_url="https://www.shop.example.test/",
+            page_title="shop",
+            sealed_at=data.generated_at,
+            manifest_sha256=data.manifest_sha256,
+            manifest_sm3=data.manifest_sm3,
+            timestamp=data.timestamp,
+            anchor=data.anchor,
+            timestamp_standing=standing,
+            anchor_standing=standing,
+        )
+        report = CaseReportInput(
+            case_number=data.case_number,
+            case_title=data.case_title,
+            case_cause=data.case_cause,
+            agency=data.agency,
+            officers=data.officers,
+            generated_at=data.generated_at,
+            tool_version="0.1.0",
+            items=(item,),
+            language=language,
+        )
+        pdf = render_case_report(report, tmp_path / f"case-{language}-{standing.value}.pdf")
+        text = squeezed(pdf_text(pdf))
+        expected = squeezed(zh if language == "zh" else en)
+        # Once after the TSA's name, once after the chain's.
+        assert text.count(expected) == 2, (standing, text)
+        for other, pair in suffixes.items():
+            if other is not standing:
+                assert squeezed(pair[0] if language == "zh" else pair[1]) not in text, other

@@ -10,14 +10,25 @@ root, its contract address).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evidence.model.errors import TimestampError
 from evidence.model.records import AnchorReceipt, TimestampToken, TrustStanding
 from evidence.model.trust import TrustPolicy, load_trust, trust_file_path
 
-__all__ = ["ReportStandings", "anchor_standing", "report_standings", "timestamp_standing"]
+if TYPE_CHECKING:
+    from reports.case_report import CaseReportItem
+
+__all__ = [
+    "ReportStandings",
+    "anchor_standing",
+    "case_items_with_standings",
+    "report_standings",
+    "timestamp_standing",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,25 @@ def report_standings(
         timestamp=timestamp_standing(trust, token, manifest_sha256),
         anchor=anchor_standing(trust, anchor),
     )
+
+
+def case_items_with_standings(
+    home: Path, items: Sequence[CaseReportItem]
+) -> tuple[CaseReportItem, ...]:
+    """The case report's items, each with its time-stamp's and anchor's standing
+    (the trust file is read once for the whole case)."""
+    if not any(i.timestamp is not None or i.anchor is not None for i in items):
+        return tuple(items)
+    policy = load_trust(trust_file_path(home))
+    out = []
+    for item in items:
+        standings = report_standings(
+            home, item.timestamp, item.anchor, item.manifest_sha256 or "", policy=policy
+        )
+        out.append(
+            replace(item, timestamp_standing=standings.timestamp, anchor_standing=standings.anchor)
+        )
+    return tuple(out)
 
 
 def timestamp_standing(

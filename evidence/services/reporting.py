@@ -29,7 +29,7 @@ from evidence.model.store import ArtifactStore
 from evidence.model.tables import Artifact, Case
 from evidence.model.version import __version__
 from evidence.services._context import ServiceContext
-from evidence.services._report_trust import report_standings
+from evidence.services._report_trust import case_items_with_standings, report_standings
 from evidence.services.cases import CaseService, artifact_rows, item_info, item_row
 from evidence.services.chains import ChainAccess
 from evidence.services.custody import CustodyService
@@ -173,7 +173,9 @@ class ReportService:
                 officers=case.officers,
                 generated_at=self._ctx.clock(),
                 tool_version=__version__,
-                items=tuple(
+                items=case_items_with_standings(
+                    self._ctx.settings.home,
+                    [
                     CaseReportItem(
                         item_id=i.id,
                         status=i.status.value,
@@ -186,6 +188,7 @@ class ReportService:
                         anchor=i.anchor,
                     )
                     for i in items
+                    ],
                 ),
                 language=language,
             ),
