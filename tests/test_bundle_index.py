@@ -107,7 +107,7 @@ def exported(
         kit.complete(other.id)
         exporter = kit.report_signer(EXPORTER[1], PASSPHRASE)
         # As `evidence export ITEM --sign T-INDEX-1`: the report and the index are signed.
-        bundle = kit.export(item.id, out / "bundle.zip", sign_with=[exporter])
+        bundle = kit.export(item.id, out / "bundle.zip", sign_with=exporter)
         with zipfile.ZipFile(bundle) as zf:
             zf.extractall(out / "unpacked")
         token = kit.get_item(item.id).timestamp

@@ -24,7 +24,7 @@ from reports.bundle import layout as bf
 from reports.case_report import CaseReportInput, CaseReportItem, render_case_report
 from reports.pdfa import pdfa_identification
 from tests.conftest import require, require_tool
-from tests.helpers import capture_as_officer
+from tests.helpers import capture_as_officer, ensure_officer
 from tests.test_report_pdf import GENERATED, _hex, make_input, pdf_text, squeezed
 from tests.test_verify_checks import exporting_officer
 
@@ -234,11 +234,16 @@ def test_facade_report_signed_by_two_officers(case: CaseFixture) -> None:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _certificate("Officer CA", ca_key.public_key(), "Officer CA", ca_key, ca=True)
     signers = []
-    for label in ("张三（执法证号 T-1）", "李四（执法证号 T-2）"):
+    for eid, label in (("T-1", "张三（执法证号 T-1）"), ("T-2", "李四（执法证号 T-2）")):
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _certificate(label, key.public_key(), "Officer CA", ca_key, ca=False)
-        signers.append(ReportSigner(key=key, certificate=cert, chain=(ca,), label=label))
-    pdf = case.kit.report(case.done_id, case.out / "signed.pdf", sign_with=signers)
+        signers.append(
+            ReportSigner(key=key, certificate=cert, chain=(ca,), label=label, enforcement_id=eid)
+        )
+    # The co-signer is an officer of the case, and signs in a step of their own.
+    ensure_officer(case.kit, CASE, "T-2", "李四")
+    pdf = case.kit.report(case.done_id, case.out / "signed.pdf", sign_with=signers[0])
+    case.kit.cosign_report(pdf, signers[1])
     tsa_roots = case.kit.timestamping.tsa_configs()[0].trust_roots_pem
     tsa_root = x509.load_pem_x509_certificate(tsa_roots)
     first, second = validate_pdf_signatures(pdf, [ca, tsa_root])

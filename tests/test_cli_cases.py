@@ -92,7 +92,9 @@ def test_log_show_and_verify(module_home: Path, item: tuple[str, str]) -> None:
 
 
 def test_log_show_of_an_unknown_item(module_home: Path, item: tuple[str, str]) -> None:
-    assert "no evidence item" in one_line_error(run(module_home, "log", "show", "zzzz-none"))
+    assert "no evidence item" in one_line_error(
+        run(module_home, "log", "show", "zzzz-none", "--reason", "复核")
+    )
 
 
 def test_doctor_healthy(module_home: Path, item: tuple[str, str]) -> None:

@@ -31,6 +31,8 @@ from tests.conftest import require, require_tool
 PASSPHRASE = {"EVIDENCE_OFFICER_PASSPHRASE": DEMO_PASSPHRASE}
 FIRST_OFFICER = DEMO_OFFICERS[0][1]
 
+REASON = ("--reason", "移送鉴定")
+
 
 @dataclass(frozen=True)
 class Demo:
@@ -112,24 +114,24 @@ def test_report_errors(demo: Demo, tmp_path: Path) -> None:
 
 def test_export_bundle_signed_case_and_wacz(demo: Demo, tmp_path: Path) -> None:
     bundle = tmp_path / "signed.zip"
-    args = ("export", demo.item_id, "--out", str(bundle), "--sign", FIRST_OFFICER)
+    args = ("export", demo.item_id, "--out", str(bundle), "--sign", FIRST_OFFICER, *REASON)
     assert succeeded(run(demo.home, *args, env=PASSPHRASE)).stdout == f"Bundle: {bundle}\n"
     with zipfile.ZipFile(bundle) as zf:
         assert "manifest.json" in zf.namelist()
     case_zip = tmp_path / "case.zip"
     case_args = ("export", "--case", DEMO_CASE_NUMBER, "--out", str(case_zip))
-    succeeded(run(demo.home, *case_args, "--sign", FIRST_OFFICER, env=PASSPHRASE))
+    succeeded(run(demo.home, *case_args, "--sign", FIRST_OFFICER, *REASON, env=PASSPHRASE))
     assert zipfile.is_zipfile(case_zip)
     wacz = tmp_path / "item.wacz"
     wacz_args = ("export", demo.item_id, "--format", "wacz", "--out", str(wacz))
-    succeeded(run(demo.home, *wacz_args, "--sign", FIRST_OFFICER, env=PASSPHRASE))
+    succeeded(run(demo.home, *wacz_args, "--sign", FIRST_OFFICER, *REASON, env=PASSPHRASE))
     with zipfile.ZipFile(wacz) as zf:
         assert "archive/capture.warc" in zf.namelist()
 
 
 def test_export_errors(demo: Demo, tmp_path: Path) -> None:
     out = str(tmp_path / "x.zip")
-    unknown = ("export", "zzzz", "--out", out, "--sign", FIRST_OFFICER)
+    unknown = ("export", "zzzz", "--out", out, "--sign", FIRST_OFFICER, *REASON)
     assert "no evidence item" in one_line_error(run(demo.home, *unknown, env=PASSPHRASE))
     unsigned = run(demo.home, "export", demo.item_id, "--out", out)
     assert "--sign ENF_ID" in usage_error(unsigned)
@@ -137,6 +139,8 @@ def test_export_errors(demo: Demo, tmp_path: Path) -> None:
         demo.home, "export", "--case", DEMO_CASE_NUMBER, "--format", "wacz", "--out", out
     )
     assert "--format wacz exports one item" in usage_error(wacz_case)
+    for_nobody = run(demo.home, "export", demo.item_id, "--out", out, "--sign", FIRST_OFFICER)
+    assert "--reason" in usage_error(for_nobody)
 
 
 def test_verify_passes_and_writes_its_report(demo: Demo, tmp_path: Path) -> None:

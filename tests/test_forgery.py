@@ -64,7 +64,7 @@ def _make(kit: Toolkit, site: DemoSite, path: str, out: Path, case: str) -> tupl
     kit.sign_item(item.id, badge, PASSPHRASE)
     kit.complete(item.id)
     signer = kit.report_signer(badge, PASSPHRASE)
-    return item.id, kit.export(item.id, out, sign_with=[signer])
+    return item.id, kit.export(item.id, out, sign_with=signer)
 
 
 @pytest.fixture(scope="module")

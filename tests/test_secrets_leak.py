@@ -277,7 +277,7 @@ def _the_whole_path(run: Run, site_url: str, keys: Path, out: Path) -> dict[str,
     completed, _ = run("complete", item_id, "--json")
     assert '"anchored"' in completed, completed
     run("report", item_id, "--out", str(out / "report.pdf"), "--sign", OFFICER)
-    run("export", item_id, "--out", str(out / "bundle.zip"), "--sign", OFFICER)
+    run("export", item_id, "--out", str(out / "bundle.zip"), "--sign", OFFICER, "--reason", "测试")
     run("chain", "status", "--json")
     key, cert = _expertfiles_under(keys, run.env["EVIDENCE_EXPERT_KEY_PASSPHRASE"])
     verify = ("verify", str(out / "bundle.zip"), "--report", str(out / "opinion.pdf"))

@@ -43,7 +43,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pat
         kit.trust.trust_this_machine()  # this machine checks its own work
         officer = exporting_officer(kit)
         # A signed report carries a PAdES time-stamp, which pyHanko validates too.
-        out = kit.export(item.id, home / "item.zip", exported_by=officer, sign_with=[officer])
+        out = kit.export(item.id, home / "item.zip", exported_by=officer, sign_with=officer)
     yield home, out
     LocalChain(home).stop()
 

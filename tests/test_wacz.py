@@ -193,6 +193,8 @@ def test_cli_export_format_wacz(exported: Exported, tmp_path: Path) -> None:
             str(out),
             "--sign",
             EXPORT_OFFICER[1],
+            "--reason",
+            "replay check",
         ],
         cwd=REPO,
         env=env,

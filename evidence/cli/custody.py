@@ -37,15 +37,17 @@ def log_verify(ctx: click.Context, as_json: bool) -> None:
 
 @log.command("show")
 @click.argument("item_id")
-@click.option("--reason", default="", help="Why the item is being viewed (logged).")
+@click.option("--reason", required=True, help="Why the item is being viewed (logged).")
+@click.option("--officer", metavar="ENF_ID", default="", help="The officer viewing it (logged).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def log_show(ctx: click.Context, item_id: str, reason: str, as_json: bool) -> None:
-    """Show ITEM_ID's custody events; the viewing itself is logged as a 'view' event."""
+def log_show(ctx: click.Context, item_id: str, reason: str, officer: str, as_json: bool) -> None:
+    """Show ITEM_ID's custody events; the viewing itself is logged as a 'view' event,
+    with who viewed it (--officer) and why (--reason)."""
     from evidence import CustodyAction
 
     with open_toolkit(ctx) as kit:
-        kit.record_custody(CustodyAction.VIEW, item_id=item_id, reason=reason)
+        kit.record_custody(CustodyAction.VIEW, item_id=item_id, reason=reason, officer=officer)
         lines = kit.custody_lines(item_id)
     if as_json:
         emit_json([asdict(line) for line in lines])

@@ -1,4 +1,9 @@
-"""What leaves the toolkit for a court: ``report`` (PDF) and ``export`` (bundle, WACZ)."""
+"""What leaves the toolkit for a court: ``report`` (PDF), ``cosign-report`` and ``export``
+(bundle, WACZ).
+
+One command acts, and signs, as one officer, unlocked with that officer's own
+passphrase: a second officer co-signs in a command of their own.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,16 @@ from pathlib import Path
 import click
 
 from evidence.cli.output import gettext, labelled
-from evidence.cli.session import open_toolkit, report_signers
+from evidence.cli.session import open_toolkit, report_signer
 
 _SIGN_HELP = (
-    "Sign the report PDF (PAdES + timestamp) as this officer; repeat for the co-signer. "
+    "Sign the report PDF (PAdES + timestamp) as this officer, who makes it. "
+    "A second officer co-signs afterwards with 'evidence cosign-report'. "
     "Passphrase from EVIDENCE_OFFICER_PASSPHRASE or a prompt."
 )
 _EXPORT_SIGN_HELP = (
-    "Required. The exporting officer: the first --sign signs the bundle's index of every "
-    "file; each --sign signs the report PDF (PAdES + timestamp). Passphrase from "
-    "EVIDENCE_OFFICER_PASSPHRASE or a prompt."
+    "Required. The exporting officer: signs the bundle's index of every file and the "
+    "report PDF (PAdES + timestamp). Passphrase from EVIDENCE_OFFICER_PASSPHRASE or a prompt."
 )
 
 
@@ -31,7 +36,11 @@ _EXPORT_SIGN_HELP = (
     help="PDF file to write.",
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--sign", "signers", multiple=True, metavar="ENF_ID", help=_SIGN_HELP)
+@click.option("--sign", "signer", metavar="ENF_ID", help=_SIGN_HELP)
+@click.option(
+    "--officer", metavar="ENF_ID", help="The officer making the report (default: the signer)."
+)
+@click.option("--reason", default="", help="Why, or for whom, the report is made (logged).")
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -39,19 +48,60 @@ def report(
     case_number: str | None,
     out_path: Path,
     lang: str,
-    signers: tuple[str, ...],
+    signer: str | None,
+    officer: str | None,
+    reason: str,
 ) -> None:
     """Write the evidence report (PDF) for ITEM_ID, or with --case the case summary."""
     if (item_id is None) == (case_number is None):
         raise click.UsageError("give either ITEM_ID or --case NUMBER")
+    if signer is not None and officer is not None and signer != officer:
+        raise click.UsageError("--sign and --officer name two officers: one makes and signs it")
     with open_toolkit(ctx) as kit:
         if case_number is not None:
-            path = kit.case_report(case_number, out_path, language=lang)
+            path = kit.case_report(
+                case_number,
+                out_path,
+                language=lang,
+                officer=officer or signer or "",
+                reason=reason,
+            )
         else:
             assert item_id is not None
+            signing = report_signer(kit, signer) if signer is not None else None
             path = kit.report(
-                item_id, out_path, language=lang, sign_with=report_signers(kit, signers)
+                item_id,
+                out_path,
+                language=lang,
+                sign_with=signing,
+                officer=officer or "",
+                reason=reason,
             )
+    labelled(gettext("Report (PDF)"), path)
+
+
+@click.command("cosign-report")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--officer", metavar="ENF_ID", required=True, help="The co-signing officer.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the co-signed PDF here (default: replace PDF once signed).",
+)
+@click.option("--reason", default="", help="Why the officer co-signs (logged).")
+@click.pass_context
+def cosign_report(
+    ctx: click.Context, pdf: Path, officer: str, out_path: Path | None, reason: str
+) -> None:
+    """Co-sign a signed report PDF as a second officer, with that officer's own key.
+
+    The signature (PAdES, timestamped) is appended as an incremental update:
+    the earlier signatures stay valid. The passphrase is the co-signer's own
+    (EVIDENCE_OFFICER_PASSPHRASE or a hidden prompt).
+    """
+    with open_toolkit(ctx) as kit:
+        path = kit.cosign_report(pdf, report_signer(kit, officer), out_path=out_path, reason=reason)
     labelled(gettext("Report (PDF)"), path)
 
 
@@ -75,7 +125,12 @@ def report(
     "evidence bundle inside (evidence/bundle.zip) so that 'evidence verify' checks it.",
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--sign", "signers", multiple=True, metavar="ENF_ID", help=_EXPORT_SIGN_HELP)
+@click.option("--sign", "signer", metavar="ENF_ID", help=_EXPORT_SIGN_HELP)
+@click.option(
+    "--reason",
+    default="",
+    help="Required: for whom, or why, the bundle is exported (logged in custody).",
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -84,25 +139,30 @@ def export(
     out_path: Path,
     fmt: str,
     lang: str,
-    signers: tuple[str, ...],
+    signer: str | None,
+    reason: str,
 ) -> None:
     """Write the self-contained evidence bundle (zip) for ITEM_ID or a whole --case."""
     if (item_id is None) == (case_number is None):
         raise click.UsageError("give either ITEM_ID or --case NUMBER")
     if fmt == "wacz" and item_id is None:
         raise click.UsageError("--format wacz exports one item: give ITEM_ID")
-    if not signers:
+    if signer is None:
         # A bundle whose index nobody signed could never verify: refuse before any work.
         raise click.UsageError("give --sign ENF_ID: the exporting officer signs the bundle")
+    if not reason.strip():
+        raise click.UsageError("give --reason: for whom, or why, the evidence leaves the toolkit")
     with open_toolkit(ctx) as kit:
-        officers = report_signers(kit, signers)
+        exporter = report_signer(kit, signer)
         if case_number is not None:
-            path = kit.export_case(case_number, out_path, language=lang, sign_with=officers)
+            path = kit.export_case(
+                case_number, out_path, language=lang, sign_with=exporter, reason=reason
+            )
         else:
             assert item_id is not None
             write = kit.export_wacz if fmt == "wacz" else kit.export
-            path = write(item_id, out_path, language=lang, sign_with=officers)
+            path = write(item_id, out_path, language=lang, sign_with=exporter, reason=reason)
     labelled(gettext("Bundle"), path)
 
 
-COMMANDS: tuple[click.Command, ...] = (report, export)
+COMMANDS: tuple[click.Command, ...] = (report, cosign_report, export)

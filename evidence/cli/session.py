@@ -73,9 +73,9 @@ def officer_passphrase(*, confirm: bool) -> str:
     return value
 
 
-def report_signers(kit: Toolkit, enforcement_ids: tuple[str, ...]) -> list[ReportSigner]:
-    """The officers who sign a report PDF, each unlocked with their passphrase."""
-    return [kit.report_signer(eid, officer_passphrase(confirm=False)) for eid in enforcement_ids]
+def report_signer(kit: Toolkit, enforcement_id: str) -> ReportSigner:
+    """The one officer who signs in this command, unlocked with their own passphrase."""
+    return kit.report_signer(enforcement_id, officer_passphrase(confirm=False))
 
 
 def read_file(path: Path) -> bytes:

@@ -340,6 +340,9 @@ class ReportSigner:
     """Intermediate (and optionally root) certificates of the officer's certificate."""
     label: str = ""
     """Who signs, e.g. ``张三（执法证号 11010001）``; shown in the signature dictionary."""
+    enforcement_id: str = ""
+    """The signing officer's enforcement ID: the custody actor of what they sign (empty for
+    a signer who is not an officer, e.g. an expert)."""
 
 
 # --- officers and manifest signatures -------------------------------------

@@ -29,6 +29,11 @@ DEMO_AGENCY = "示例市市场监督管理局（演示）"
 DEMO_OFFICERS = (("张三", "DEMO-0001"), ("李四", "DEMO-0002"))
 DEMO_PLACE = "示例市市场监督管理局电子数据取证室（演示）"
 DEMO_PURPOSE = "固定涉嫌销售假冒注册商标商品的网店页面（演示）"
+DEMO_REASONS = {
+    "zh": ("演示：出具取证报告", "演示：导出证据包供本机核验"),
+    "en": ("Demonstration: evidence report", "Demonstration: bundle exported to verify here"),
+}
+"""Why the demo makes its report and its bundle, in the report's language (custody log)."""
 DEMO_PASSPHRASE = "demo-only-not-secret"
 """Protects the demonstration officers' keys; printed in the docs, so worthless as a secret."""
 
@@ -88,16 +93,25 @@ def run_demo(
     completion: CompletionResult = toolkit.complete(item.id)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"evidence-{item.id[:8]}"
-    signers = [toolkit.report_signer(eid, DEMO_PASSPHRASE) for _, eid in DEMO_OFFICERS]
+    report_reason, export_reason = DEMO_REASONS.get(language, DEMO_REASONS["en"])
+    # Each officer signs in a step of their own, with their own key: the capturing
+    # officer makes and signs the report, the second co-signs it afterwards.
     report_path = toolkit.report(
         item.id,
         out_dir / f"{stem}.pdf",
         language=language,
-        sign_with=signers,
-        custody=toolkit.custody_lines(item.id),
+        sign_with=toolkit.report_signer(capturing, DEMO_PASSPHRASE),
+        reason=report_reason,
+    )
+    toolkit.cosign_report(
+        report_path, toolkit.report_signer(cosigning, DEMO_PASSPHRASE), reason=report_reason
     )
     bundle_path = toolkit.export(
-        item.id, out_dir / f"{stem}.zip", language=language, sign_with=signers
+        item.id,
+        out_dir / f"{stem}.zip",
+        language=language,
+        sign_with=toolkit.report_signer(capturing, DEMO_PASSPHRASE),
+        reason=export_reason,
     )
     # The demo is this machine checking its own work: it says so in the trust
     # configuration (development TSA and chain marked as such), as an expert would.

@@ -73,16 +73,18 @@ class ExportService:
         out_path: Path,
         *,
         language: str = "zh",
-        sign_with: ReportSigner | Sequence[ReportSigner] | None = None,
+        sign_with: ReportSigner | None = None,
         custody: Sequence[CustodyLine] = (),
         custody_jsonl: bytes | None = None,
         exported_by: ReportSigner | None = None,
+        reason: str = "",
     ) -> Path:
         """Write the self-contained bundle zip (artifacts, manifest, token, anchor, report).
 
-        Each officer of ``sign_with`` signs the report PDF. ``exported_by``
-        (default: the first of ``sign_with``) signs the bundle's index; without
-        either, :class:`ReportError` is raised before anything is written.
+        The officer of ``sign_with`` signs the report PDF. ``exported_by``
+        (default: ``sign_with``) signs the bundle's index and is the custody
+        actor of the export, ``reason`` says for whom or why; without a signer
+        :class:`ReportError` is raised before anything is written.
         """
         sealer = self._index_sealer(exported_by, sign_with)
         with tempfile.TemporaryDirectory(prefix="evidence-export-") as tmp:
@@ -93,6 +95,7 @@ class ExportService:
                 sign_with=sign_with,
                 custody=custody,
                 custody_jsonl=custody_jsonl,
+                officer=sealer.signer.enforcement_id,
             )
             written = write_bundle(data, out_path, seal_index=sealer)
         self._custody.record_output(
@@ -104,6 +107,8 @@ class ExportService:
                 "index_signed_by": sealer.signer.label,
                 "index_timestamped": not sealer.unstamped,
             },
+            officer=sealer.signer.enforcement_id,
+            reason=reason,
         )
         return written
 
@@ -113,11 +118,13 @@ class ExportService:
         tmp: Path,
         *,
         language: str,
-        sign_with: ReportSigner | Sequence[ReportSigner] | None = None,
+        sign_with: ReportSigner | None = None,
         custody: Sequence[CustodyLine] = (),
         custody_jsonl: bytes | None = None,
+        officer: str = "",
     ) -> bf.BundleInput:
-        """What the bundle of one item holds; its report PDF is rendered into ``tmp``."""
+        """What the bundle of one item holds; its report PDF is rendered into ``tmp``
+        (made by ``officer``, the exporting officer)."""
         if not custody:
             custody = self._custody.custody_lines(item_id)
         if custody_jsonl is None:
@@ -141,6 +148,7 @@ class ExportService:
             language=language,
             sign_with=sign_with,
             custody=custody,
+            officer=officer,
         )
         return bf.BundleInput(
             item_id=info.id,
@@ -163,14 +171,16 @@ class ExportService:
         out_path: Path,
         *,
         language: str = "zh",
-        sign_with: ReportSigner | Sequence[ReportSigner] | None = None,
+        sign_with: ReportSigner | None = None,
         exported_by: ReportSigner | None = None,
+        reason: str = "",
     ) -> Path:
         """One zip for a whole case: ``items/<item-id>/`` per sealed item, plus case sums.
 
         Items that are not sealed (still capturing, or failed) have no
         evidence to bundle and are left out; the case report lists them.
-        ``sign_with`` and ``exported_by`` as for :meth:`export`, for every item.
+        ``sign_with``, ``exported_by`` and ``reason`` as for :meth:`export`, for
+        every item; the case export is logged in custody as well.
         """
         sealer = self._index_sealer(exported_by, sign_with)
         case = self._cases.get_case(case_number)
@@ -178,11 +188,14 @@ class ExportService:
         if not items:
             raise LifecycleError(f"case {case.number} has no sealed items to export")
         with tempfile.TemporaryDirectory(prefix="evidence-case-") as tmp:
+            officer = sealer.signer.enforcement_id
             inputs = tuple(
-                self.bundle_input(item.id, Path(tmp), language=language, sign_with=sign_with)
+                self.bundle_input(
+                    item.id, Path(tmp), language=language, sign_with=sign_with, officer=officer
+                )
                 for item in items
             )
-            return write_case_bundle(
+            written = write_case_bundle(
                 CaseBundleInput(
                     case_number=case.number,
                     case_title=case.title,
@@ -193,6 +206,15 @@ class ExportService:
                 out_path,
                 seal_index=sealer,
             )
+        self._custody.record_case_output(
+            CustodyAction.EXPORT,
+            case.number,
+            written,
+            {"language": language, "items": [i.item_id for i in inputs]},
+            officer=officer,
+            reason=reason,
+        )
+        return written
 
     def export_wacz(
         self,
@@ -200,9 +222,10 @@ class ExportService:
         out_path: Path,
         *,
         language: str = "zh",
-        sign_with: ReportSigner | Sequence[ReportSigner] | None = None,
+        sign_with: ReportSigner | None = None,
         with_evidence: bool = True,
         exported_by: ReportSigner | None = None,
+        reason: str = "",
     ) -> Path:
         """Write the item's WARC(s) as a WACZ for pywb / ReplayWeb.page.
 
@@ -221,6 +244,7 @@ class ExportService:
                     language=language,
                     sign_with=sign_with,
                     exported_by=exported_by,
+                    reason=reason,
                 )
                 if with_evidence
                 else None
@@ -243,22 +267,23 @@ class ExportService:
                 ),
                 out_path,
             )
+        exporter = exported_by or sign_with
         self._custody.record_output(
-            CustodyAction.EXPORT_WACZ, wacz.item_id, written, {"evidence": with_evidence}
+            CustodyAction.EXPORT_WACZ,
+            wacz.item_id,
+            written,
+            {"evidence": with_evidence},
+            officer=exporter.enforcement_id if exporter is not None else "",
+            reason=reason,
         )
         return written
 
     def _index_sealer(
-        self,
-        exported_by: ReportSigner | None,
-        sign_with: ReportSigner | Sequence[ReportSigner] | None,
+        self, exported_by: ReportSigner | None, sign_with: ReportSigner | None
     ) -> OfficerIndexSealer:
         """The exporting officer's sealer; refused before any work when there is none."""
         if exported_by is None:
-            if isinstance(sign_with, ReportSigner):
-                exported_by = sign_with
-            elif sign_with:
-                exported_by = next(iter(sign_with))
+            exported_by = sign_with
         if exported_by is None:
             raise ReportError(NO_SIGNER)
         return OfficerIndexSealer(exported_by, self._ctx.clock, self._timestamping)

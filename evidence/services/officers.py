@@ -271,7 +271,10 @@ class OfficerService:
             officer_keys.Keystore(self._ctx.settings.home), eid, key_path, passphrase, certificate
         )
         return ReportSigner(
-            key=unlocked.key, certificate=unlocked.certificate, label=f"{name}（执法证号 {eid}）"
+            key=unlocked.key,
+            certificate=unlocked.certificate,
+            label=f"{name}（执法证号 {eid}）",
+            enforcement_id=eid,
         )
 
     def officer_certificates_pem(self) -> bytes | None:

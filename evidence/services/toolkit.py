@@ -88,7 +88,8 @@ if TYPE_CHECKING:
     from evidence.services.verifying import VerifyService
     from evidence.verification import VerifyOptions
 
-_SigningOfficers = ReportSigner | Sequence[ReportSigner] | None
+_SigningOfficer = ReportSigner | None
+"""One officer signs per command: a co-signer signs in a step of their own."""
 
 
 class Toolkit:
@@ -202,7 +203,14 @@ class Toolkit:
     def reports(self) -> ReportService:
         from evidence.services.reporting import ReportService
 
-        return ReportService(self.context, self.cases, self.chains, self.timestamping, self.custody)
+        return ReportService(
+            self.context,
+            self.cases,
+            self.chains,
+            self.timestamping,
+            self.custody,
+            self.signatures,
+        )
 
     @cached_property
     def exports(self) -> ExportService:
@@ -466,9 +474,11 @@ class Toolkit:
         out_path: Path,
         *,
         language: str = "zh",
-        sign_with: _SigningOfficers = None,
+        sign_with: _SigningOfficer = None,
         custody: Sequence[CustodyLine] = (),
         query_chain: bool = True,
+        officer: str = "",
+        reason: str = "",
     ) -> Path:
         return self.reports.report(
             item_id,
@@ -477,10 +487,27 @@ class Toolkit:
             sign_with=sign_with,
             custody=custody,
             query_chain=query_chain,
+            officer=officer,
+            reason=reason,
         )
 
-    def case_report(self, case_number: str, out_path: Path, *, language: str = "zh") -> Path:
-        return self.reports.case_report(case_number, out_path, language=language)
+    def cosign_report(
+        self, pdf: Path, signer: ReportSigner, *, out_path: Path | None = None, reason: str = ""
+    ) -> Path:
+        return self.reports.cosign_report(pdf, signer, out_path=out_path, reason=reason)
+
+    def case_report(
+        self,
+        case_number: str,
+        out_path: Path,
+        *,
+        language: str = "zh",
+        officer: str = "",
+        reason: str = "",
+    ) -> Path:
+        return self.reports.case_report(
+            case_number, out_path, language=language, officer=officer, reason=reason
+        )
 
     def export(
         self,
@@ -488,10 +515,11 @@ class Toolkit:
         out_path: Path,
         *,
         language: str = "zh",
-        sign_with: _SigningOfficers = None,
+        sign_with: _SigningOfficer = None,
         custody: Sequence[CustodyLine] = (),
         custody_jsonl: bytes | None = None,
         exported_by: ReportSigner | None = None,
+        reason: str = "",
     ) -> Path:
         return self.exports.export(
             item_id,
@@ -501,6 +529,7 @@ class Toolkit:
             custody=custody,
             custody_jsonl=custody_jsonl,
             exported_by=exported_by,
+            reason=reason,
         )
 
     def export_case(
@@ -509,11 +538,17 @@ class Toolkit:
         out_path: Path,
         *,
         language: str = "zh",
-        sign_with: _SigningOfficers = None,
+        sign_with: _SigningOfficer = None,
         exported_by: ReportSigner | None = None,
+        reason: str = "",
     ) -> Path:
         return self.exports.export_case(
-            case_number, out_path, language=language, sign_with=sign_with, exported_by=exported_by
+            case_number,
+            out_path,
+            language=language,
+            sign_with=sign_with,
+            exported_by=exported_by,
+            reason=reason,
         )
 
     def export_wacz(
@@ -522,9 +557,10 @@ class Toolkit:
         out_path: Path,
         *,
         language: str = "zh",
-        sign_with: _SigningOfficers = None,
+        sign_with: _SigningOfficer = None,
         with_evidence: bool = True,
         exported_by: ReportSigner | None = None,
+        reason: str = "",
     ) -> Path:
         return self.exports.export_wacz(
             item_id,
@@ -533,6 +569,7 @@ class Toolkit:
             sign_with=sign_with,
             with_evidence=with_evidence,
             exported_by=exported_by,
+            reason=reason,
         )
 
     # -- verification: see VerifyService ----------------------------------------
@@ -645,8 +682,11 @@ class Toolkit:
         item_id: str | None = None,
         reason: str = "",
         details: dict[str, Any] | None = None,
+        officer: str = "",
     ) -> None:
-        self.custody.record_custody(action, item_id=item_id, reason=reason, details=details)
+        self.custody.record_custody(
+            action, item_id=item_id, reason=reason, details=details, officer=officer
+        )
 
     def custody_lines(self, item_id: str) -> tuple[CustodyLine, ...]:
         return self.custody.custody_lines(item_id)

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportlab.platypus import Flowable, KeepTogether, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
-from evidence.model.records import CustodyLine
+from evidence.model.i18n import N_
+from evidence.model.records import CustodyLine, SignatureInfo
+from reports._i18n import translate
 from reports.pdf.layout import Layout
 from reports.pdf.styles import BEIJING, FRAME_WIDTH, GRID
 
+# This module's own labels (the signature record), as _screenshots.py keeps its own.
+_SIGNATURE_TEXT: dict[str, str] = {
+    "signatures_title": N_("Officers' signatures over the manifest, each with its time"),
+    "no_signatures": N_("No officer has signed the manifest yet"),
+    "col_role": N_("Role"),
+    "col_officer": N_("Officer"),
+    "col_signed_at": N_("Signed at"),
+    "role_capture": N_("Capture signature"),
+    "role_cosign": N_("Co-signature"),
+    "signature_certificate": N_("Certificate SHA-256: {fingerprint}"),
+}
 
-def custody_section(layout: Layout, lines: tuple[CustodyLine, ...]) -> list[Flowable]:
+
+def custody_section(
+    layout: Layout,
+    lines: tuple[CustodyLine, ...],
+    signatures: tuple[SignatureInfo, ...] = (),
+) -> list[Flowable]:
     out: list[Flowable] = [layout.heading("sec_custody")]
+    # Who signed, and when each signed: two officers are two people at two moments.
+    out += _signature_record(layout, signatures)
     if not lines:
         out.append(layout.pending_box("custody_missing"))
         return [KeepTogether(out)]
@@ -51,3 +71,45 @@ def _entry_rows(layout: Layout, line: CustodyLine) -> list[list[Any]]:
         ],
         ["", layout.p(f"{layout.t('custody_hash')} {line.hash_after}", s.hash), "", "", ""],
     ]
+
+
+def _signature_record(layout: Layout, signatures: tuple[SignatureInfo, ...]) -> list[Flowable]:
+    s = layout.s
+
+    def text(key: str, **values: object) -> str:
+        return translate(layout.lang, _SIGNATURE_TEXT[key], **values)
+
+    out: list[Flowable] = [layout.p(text("signatures_title"), s.value)]
+    if not signatures:
+        out.append(layout.p(text("no_signatures"), s.value))
+        return out
+    widths = [26.0, 80.0, 130.0]
+    widths.append(FRAME_WIDTH - sum(widths))
+    head = [layout.p(v, s.cell) for v in ("#", text("col_role"), text("col_officer"))]
+    cells: list[list[Any]] = [[*head, layout.p(text("col_signed_at"), s.cell)]]
+    style = [entry for entry in layout.grid_style() if entry[0] != "GRID"]
+    style.append(("BOX", (0, 0), (-1, -1), 0.6, GRID))
+    for row_index, signature in enumerate(signatures):
+        main = 1 + 2 * row_index
+        local = signature.signed_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S +08:00")
+        role = text("role_capture" if signature.role == "capture" else "role_cosign")
+        officer = f"{signature.officer_name}（{signature.enforcement_id}）"
+        fingerprint = text("signature_certificate", fingerprint=signature.certificate_sha256)
+        cells += [
+            [
+                layout.p(str(signature.index), s.cell),
+                layout.p(role, s.cell),
+                layout.p(layout.clip(officer), s.cell),
+                layout.p(local, s.cell),
+            ],
+            ["", layout.p(fingerprint, s.hash), "", ""],
+        ]
+        style += [
+            ("SPAN", (1, main + 1), (-1, main + 1)),
+            ("NOSPLIT", (0, main), (-1, main + 1)),
+            ("LINEABOVE", (0, main), (-1, main), 0.6, GRID),
+            ("TOPPADDING", (0, main + 1), (-1, main + 1), 0),
+        ]
+    table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle(style))
+    return [*out, table, Spacer(1, 6)]
