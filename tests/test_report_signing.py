@@ -54,12 +54,14 @@ class PKI:
         return [self.root, self.tsa_root]
 
 
-def _name(common_name: str) -> x509.Name:
+def _name(common_name: str, enforcement_id: str | None = None) -> x509.Name:
+    badge = [x509.NameAttribute(NameOID.SERIAL_NUMBER, enforcement_id)] if enforcement_id else []
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "某市市场监督管理局"),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            *badge,
         ]
     )
 
@@ -71,11 +73,12 @@ def _certificate(
     issuer_key: ec.EllipticCurvePrivateKey,
     *,
     ca: bool,
+    enforcement_id: str | None = None,
 ) -> x509.Certificate:
     now = datetime.now(UTC)
     return (
         x509.CertificateBuilder()
-        .subject_name(_name(subject))
+        .subject_name(_name(subject, enforcement_id))
         .issuer_name(_name(issuer))
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
@@ -102,6 +105,11 @@ def _certificate(
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PKI]:
+    yield from running_pki(tmp_path_factory)
+
+
+def running_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PKI]:
+    """An officer CA and a running development TSA, for a fixture to yield from."""
     require_tool("openssl")
     root_key = ec.generate_private_key(ec.SECP256R1())
     root = _certificate(
@@ -132,15 +140,25 @@ def tsa_timestamper(config: TSAConfig, *, attempts: int = 3) -> PdfTimestamper:
     return stamp
 
 
-def _officer(pki: PKI, label: str, *, ed: bool = False) -> Officer:
+def make_officer(
+    pki: PKI, label: str, *, ed: bool = False, enforcement_id: str | None = None
+) -> Officer:
+    """An officer of the test CA; ``enforcement_id`` goes into the subject's serialNumber."""
     key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey = (
         ed25519.Ed25519PrivateKey.generate() if ed else ec.generate_private_key(ec.SECP256R1())
     )
-    cert = _certificate(label, key.public_key(), "Officer CA (test)", pki.root_key, ca=False)
+    cert = _certificate(
+        label,
+        key.public_key(),
+        "Officer CA (test)",
+        pki.root_key,
+        ca=False,
+        enforcement_id=enforcement_id,
+    )
     return Officer(key, cert, label)
 
 
-def _sign(pki: PKI, pdf_in: Path, pdf_out: Path, officer: Officer, field: str) -> Path:
+def sign_as(pki: PKI, pdf_in: Path, pdf_out: Path, officer: Officer, field: str) -> Path:
     return sign_pdf(
         pdf_in,
         pdf_out,
@@ -158,8 +176,8 @@ def _sign(pki: PKI, pdf_in: Path, pdf_out: Path, officer: Officer, field: str) -
 def signed(pki: PKI, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("signed")
     report = render_report(make_input(base), base / "report.pdf")
-    first = _sign(pki, report, base / "one.pdf", _officer(pki, "张三 11010001"), "Officer1")
-    both = _sign(pki, first, base / "two.pdf", _officer(pki, "李四 11010002"), "Officer2")
+    first = sign_as(pki, report, base / "one.pdf", make_officer(pki, "张三 11010001"), "Officer1")
+    both = sign_as(pki, first, base / "two.pdf", make_officer(pki, "李四 11010002"), "Officer2")
     return {"report": report, "one": first, "two": both}
 
 
@@ -263,8 +281,8 @@ def test_appended_update_is_detected(pki: PKI, signed: dict[str, Path], tmp_path
 
 
 def test_ed25519_officer(pki: PKI, signed: dict[str, Path], tmp_path: Path) -> None:
-    officer = _officer(pki, "王五 11010003", ed=True)
-    out = _sign(pki, signed["report"], tmp_path / "ed.pdf", officer, "Officer1")
+    officer = make_officer(pki, "王五 11010003", ed=True)
+    out = sign_as(pki, signed["report"], tmp_path / "ed.pdf", officer, "Officer1")
     (check,) = validate_pdf_signatures(out, pki.roots)
     assert check.valid, check
     # poppler's NSS backend cannot verify Ed25519 CMS signatures (yet): it
@@ -275,14 +293,14 @@ def test_ed25519_officer(pki: PKI, signed: dict[str, Path], tmp_path: Path) -> N
 
 def test_duplicate_field_is_refused(pki: PKI, signed: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="already has a signature field 'Officer1'"):
-        _sign(pki, signed["one"], tmp_path / "dup.pdf", _officer(pki, "x"), "Officer1")
+        sign_as(pki, signed["one"], tmp_path / "dup.pdf", make_officer(pki, "x"), "Officer1")
     assert not (tmp_path / "dup.pdf").exists()
 
 
 def test_unreachable_tsa_is_one_line_error(
     pki: PKI, signed: dict[str, Path], tmp_path: Path
 ) -> None:
-    officer = _officer(pki, "张三")
+    officer = make_officer(pki, "张三")
     with pytest.raises(ReportError, match="cannot sign") as caught:
         sign_pdf(
             signed["report"],
@@ -302,7 +320,7 @@ def test_unreachable_tsa_is_one_line_error(
 
 
 def test_wrong_tsa_roots_are_refused(pki: PKI, signed: dict[str, Path], tmp_path: Path) -> None:
-    officer = _officer(pki, "张三")
+    officer = make_officer(pki, "张三")
     other = pki.root.public_bytes(serialization.Encoding.PEM)
     with pytest.raises(ReportError, match="does not chain to the given TSA roots"):
         sign_pdf(
@@ -334,7 +352,7 @@ def _sign_as_officer(
     tsa_roots: bytes | None,
 ) -> Path:
     """张三 signs the report with the given timestamp client (the variable under test)."""
-    officer = _officer(pki, "张三")
+    officer = make_officer(pki, "张三")
     return sign_pdf(
         signed["report"],
         out,
