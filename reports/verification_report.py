@@ -33,12 +33,14 @@ from evidence.model.i18n import N_
 from evidence.model.records import (
     CheckResult,
     ReportSigner,
+    TrustStanding,
     Verdict,
     VerificationReport,
     isoformat,
 )
 from reports._fonts import ReportFonts, load_fonts
 from reports._i18n import translate
+from reports._standing import anchor_title, timestamp_title
 
 if TYPE_CHECKING:
     from reports.signing import PdfTimestamper
@@ -120,6 +122,12 @@ _SETUP_LABELS: dict[str, str] = {
     "replay_threshold": N_("Similarity threshold"),
 }
 
+# What the bundle's time-stamp and anchor are to the trust configuration used.
+_STANDING_LABELS: dict[str, str] = {
+    "timestamp": N_("The bundle's time-stamp"),
+    "anchor": N_("The bundle's blockchain anchor"),
+}
+
 _VERDICT_COLOURS = {
     Verdict.PASS: colors.HexColor("#1b5e20"),
     Verdict.FAIL: colors.HexColor("#b71c1c"),
@@ -141,6 +149,10 @@ class VerificationReportInput:
     verifier_name: str = ""
     language: str = "zh"
     signed: bool = False
+    timestamp_standing: TrustStanding | None = None
+    """The bundle's time-stamp against the trust configuration (None: no token)."""
+    anchor_standing: TrustStanding | None = None
+    """The bundle's anchor against the trust configuration (None: not anchored)."""
 
 
 def render_verification_report(data: VerificationReportInput, out_path: Path) -> Path:
@@ -343,6 +355,7 @@ class _Layout:
         for key, value in self.data.setup:
             label = translate(self.lang, _SETUP_LABELS[key]) if key in _SETUP_LABELS else key
             setup.append((label, self.p(value, self.mono)))
+        setup += self.standing_rows()
         story.append(self.kv(setup))
         story.append(Paragraph(escape(self.t("sec_results")), self.heading))
         story.append(self.results_table(checks))
@@ -352,6 +365,25 @@ class _Layout:
             story.append(Spacer(1, 4))
             story.append(self.p(self.t("note_unsigned")))
         return story
+
+    def standing_rows(self) -> list[tuple[str, Paragraph]]:
+        """The time-stamp and anchor titled as the item report titles them."""
+        rows = []
+        if self.data.timestamp_standing is not None:
+            rows.append(
+                (
+                    translate(self.lang, _STANDING_LABELS["timestamp"]),
+                    self.p(timestamp_title(self.lang, self.data.timestamp_standing)),
+                )
+            )
+        if self.data.anchor_standing is not None:
+            rows.append(
+                (
+                    translate(self.lang, _STANDING_LABELS["anchor"]),
+                    self.p(anchor_title(self.lang, self.data.anchor_standing)),
+                )
+            )
+        return rows
 
     def kv(self, rows: Sequence[tuple[str, Paragraph]]) -> Table:
         width = A4[0] - 2 * MARGIN

@@ -163,8 +163,9 @@ def test_demo_report_numbers_match_openssl_on_the_demo_token(tmp_path: Path) -> 
     out = tmp_path / "out"
     env = {**os.environ, "EVIDENCE_HOME": str(tmp_path / "home")}
     env.pop("EVIDENCE_TRUST_FILE", None)
+    evidence = str(REPO / ".venv" / "bin" / "evidence")
     subprocess.run(
-        [str(REPO / ".venv" / "bin" / "evidence"), "demo", "--out", str(out)],
+        [evidence, "demo", "--out", str(out)],
         check=True,
         capture_output=True,
         env=env,
@@ -183,3 +184,23 @@ def test_demo_report_numbers_match_openssl_on_the_demo_token(tmp_path: Path) -> 
     # The demo's development TSA is titled as what it is, never as trusted.
     assert "可信时间戳" not in text
     assert squeezed("时间戳（开发用时间戳服务，非可信第三方）") in text
+    # So is it in the verification report, against the trust the demo configured.
+    verification = tmp_path / "verification.pdf"
+    subprocess.run(
+        [
+            evidence,
+            "verify",
+            str(bundle),
+            "--offline",
+            "--no-replay",
+            "--report",
+            str(verification),
+        ],
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
+    checked = squeezed(pdf_text(verification))
+    assert squeezed("时间戳（开发用时间戳服务，非可信第三方）") in checked
+    assert squeezed("区块链存证（本机开发用测试链，无第三方见证）") in checked
+    assert "可信时间戳" not in checked

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evidence.model.errors import TimestampError
+from evidence.model.errors import EvidenceError, TimestampError
 from evidence.model.records import AnchorReceipt, TimestampToken, TrustStanding
 from evidence.model.trust import TrustPolicy, load_trust, trust_file_path
 
@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ReportStandings",
     "anchor_standing",
+    "bundle_standings",
     "case_items_with_standings",
     "report_standings",
+    "response_standing",
     "timestamp_standing",
 ]
 
@@ -88,9 +90,26 @@ def timestamp_standing(
     development root; UNTRUSTED otherwise (the root the token came with counts for nothing)."""
     if token is None:
         return TrustStanding.UNTRUSTED
-    if token.development:
-        # The record's own word may only lower a title, never raise it: a token
-        # from the development TSA is titled as such whatever the configuration.
+    return response_standing(
+        policy,
+        token.response_der,
+        manifest_sha256,
+        certificates=token.tsa_certificate_pem or None,
+        development=token.development,
+    )
+
+
+def response_standing(
+    policy: TrustPolicy,
+    response_der: bytes,
+    manifest_sha256: str,
+    *,
+    certificates: bytes | None,
+    development: bool,
+) -> TrustStanding:
+    """:func:`timestamp_standing` of a DER ``TimeStampResp``; ``development`` is what the
+    record says of itself, which may lower the standing and never raise it."""
+    if development:
         return TrustStanding.DEVELOPMENT
     if not policy.tsa_roots:
         return TrustStanding.UNTRUSTED
@@ -99,10 +118,7 @@ def timestamp_standing(
     try:
         digest = bytes.fromhex(manifest_sha256)
         trusted = verify_trusted_token(
-            policy.tsa_roots,
-            token.response_der,
-            digest,
-            certificates=token.tsa_certificate_pem or None,
+            policy.tsa_roots, response_der, digest, certificates=certificates
         )
     except (TimestampError, ValueError):
         return TrustStanding.UNTRUSTED
@@ -129,3 +145,54 @@ def anchor_standing(policy: TrustPolicy, anchor: AnchorReceipt | None) -> TrustS
     if submitters and anchor.submitter.lower() not in submitters:
         return TrustStanding.UNTRUSTED
     return TrustStanding.DEVELOPMENT if trust.development else TrustStanding.TRUSTED
+
+
+_MAX_MEMBER = 1024 * 1024
+
+
+def bundle_standings(
+    bundle: Path, policy: TrustPolicy, manifest_sha256: str | None
+) -> tuple[TrustStanding | None, TrustStanding | None]:
+    """The standings of a bundle's time-stamp and anchor (None: it has none, or it cannot
+    be read: the verifier reports that with its own findings)."""
+    from reports.bundle import layout as bf
+    from reports.bundle.reader import open_bundle
+
+    if manifest_sha256 is None:
+        return None, None
+    try:
+        source = open_bundle(bundle)
+    except EvidenceError:
+        return None, None
+    try:
+        names = set(source.names())
+
+        def member(name: str) -> bytes | None:
+            if name not in names:
+                return None
+            with source.open(name) as stream:
+                return stream.read(_MAX_MEMBER)
+
+        token, anchor_json = member(bf.TOKEN), member(bf.ANCHOR_JSON)
+        claim = member(bf.TIMESTAMP_JSON)
+        stamp = (
+            response_standing(
+                policy,
+                token,
+                manifest_sha256,
+                certificates=member(bf.TSA_CERT),
+                development=claim is not None and bf.timestamp_is_development(claim),
+            )
+            if token is not None
+            else None
+        )
+        anchor = (
+            anchor_standing(policy, bf.anchor_from_json(anchor_json))
+            if anchor_json is not None
+            else None
+        )
+        return stamp, anchor
+    except (EvidenceError, OSError, ValueError, KeyError):
+        return None, None
+    finally:
+        source.close()

@@ -23,12 +23,14 @@ from evidence.model.records import (
     AnchorReceipt,
     CustodyAction,
     ReportSigner,
+    TrustStanding,
     VerificationReport,
 )
 from evidence.model.redaction import redact_url
 from evidence.model.tables import EvidenceItem
 from evidence.model.version import __version__, dependency_versions
 from evidence.services._context import ServiceContext
+from evidence.services._report_trust import bundle_standings
 from evidence.services.chains import ChainAccess
 from evidence.services.timestamping import TimestampService, trust_roots_of
 from evidence.services.trust import TrustService
@@ -102,7 +104,11 @@ class VerifyService:
                 # A verification leaves no process behind: the node it woke goes back down.
                 self._chains.stop_local_chain()
         if report_path is not None:
-            self._write_report(run, report_path, report_language, verifier_name, report_signer)
+            # Titled as the item report titles them: by the trust configuration just used.
+            standings = bundle_standings(bundle, options.trust, run.report.manifest_sha256)
+            self._write_report(
+                run, report_path, report_language, verifier_name, report_signer, standings
+            )
             if report_signer is not None:
                 _sign_report(report_path, report_signer, stamping)
         self._log_verification(run.report)
@@ -170,6 +176,7 @@ class VerifyService:
         language: str,
         verifier_name: str,
         signer: ReportSigner | None,
+        standings: tuple[TrustStanding | None, TrustStanding | None] = (None, None),
     ) -> None:
         from reports.verification_report import (
             VerificationReportInput,
@@ -186,6 +193,8 @@ class VerifyService:
                 verifier_name=verifier_name,
                 language=language,
                 signed=signer is not None,
+                timestamp_standing=standings[0],
+                anchor_standing=standings[1],
             ),
             report_path,
         )
