@@ -36,7 +36,7 @@ _EXPORT_SIGN_HELP = (
     help="PDF file to write.",
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--sign", "signer", metavar="ENF_ID", help=_SIGN_HELP)
+@click.option("--sign", "signers", metavar="ENF_ID", multiple=True, help=_SIGN_HELP)
 @click.option(
     "--officer", metavar="ENF_ID", help="The officer making the report (default: the signer)."
 )
@@ -48,13 +48,14 @@ def report(
     case_number: str | None,
     out_path: Path,
     lang: str,
-    signer: str | None,
+    signers: tuple[str, ...],
     officer: str | None,
     reason: str,
 ) -> None:
     """Write the evidence report (PDF) for ITEM_ID, or with --case the case summary."""
     if (item_id is None) == (case_number is None):
         raise click.UsageError("give either ITEM_ID or --case NUMBER")
+    signer = _one_signer(signers)
     if signer is not None and officer is not None and signer != officer:
         raise click.UsageError("--sign and --officer name two officers: one makes and signs it")
     with open_toolkit(ctx) as kit:
@@ -125,7 +126,7 @@ def cosign_report(
     "evidence bundle inside (evidence/bundle.zip) so that 'evidence verify' checks it.",
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--sign", "signer", metavar="ENF_ID", help=_EXPORT_SIGN_HELP)
+@click.option("--sign", "signers", metavar="ENF_ID", multiple=True, help=_EXPORT_SIGN_HELP)
 @click.option(
     "--reason",
     default="",
@@ -139,10 +140,11 @@ def export(
     out_path: Path,
     fmt: str,
     lang: str,
-    signer: str | None,
+    signers: tuple[str, ...],
     reason: str,
 ) -> None:
     """Write the self-contained evidence bundle (zip) for ITEM_ID or a whole --case."""
+    signer = _one_signer(signers)
     if (item_id is None) == (case_number is None):
         raise click.UsageError("give either ITEM_ID or --case NUMBER")
     if fmt == "wacz" and item_id is None:
@@ -163,6 +165,16 @@ def export(
             write = kit.export_wacz if fmt == "wacz" else kit.export
             path = write(item_id, out_path, language=lang, sign_with=exporter, reason=reason)
     labelled(gettext("Bundle"), path)
+
+
+def _one_signer(signers: tuple[str, ...]) -> str | None:
+    """The one officer who signs in this command: two signatures are two people's steps."""
+    if len(signers) > 1:
+        raise click.UsageError(
+            "one command signs as one officer (--sign once): a second officer co-signs "
+            "with their own key and passphrase, 'evidence cosign-report PDF --officer ENF_ID'"
+        )
+    return signers[0] if signers else None
 
 
 COMMANDS: tuple[click.Command, ...] = (report, cosign_report, export)

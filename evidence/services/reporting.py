@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evidence.model.capture_record import CaptureRecord
 from evidence.model.errors import AttributionError, LifecycleError, ReportError
@@ -38,6 +39,9 @@ from evidence.services.signatures import SignatureService
 from evidence.services.timestamping import TimestampService, trust_roots_of
 from reports.case_report import CaseReportInput, CaseReportItem, render_case_report
 from reports.pdf import render_report
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 def check_language(language: str) -> None:
@@ -117,8 +121,13 @@ class ReportService:
         the report must name a sealed item of this toolkit and its manifest digest.
         Writes ``out_path`` (default: ``pdf`` itself, replaced only once signed).
         """
-        item_id, fields = self._signed_report_of(pdf)
+        item_id, fields, signed_by = self._signed_report_of(pdf)
         self._check_cosigner(item_id, signer)
+        if _fingerprint(signer.certificate) in signed_by:
+            raise AttributionError(
+                f"{signer.label or signer.enforcement_id} has signed {pdf.name} already: "
+                "a co-signature is another officer's"
+            )
         out_path = pdf if out_path is None else out_path
         before = _sha256_of(pdf)
         field = f"Officer{len(fields) + 1}"
@@ -228,18 +237,18 @@ class ReportService:
                 items=case_items_with_standings(
                     self._ctx.settings.home,
                     [
-                    CaseReportItem(
-                        item_id=i.id,
-                        status=i.status.value,
-                        requested_url=i.requested_url,
-                        page_title=i.page_title,
-                        sealed_at=i.sealed_at,
-                        manifest_sha256=i.manifest_sha256,
-                        manifest_sm3=i.manifest_sm3,
-                        timestamp=i.timestamp,
-                        anchor=i.anchor,
-                    )
-                    for i in items
+                        CaseReportItem(
+                            item_id=i.id,
+                            status=i.status.value,
+                            requested_url=i.requested_url,
+                            page_title=i.page_title,
+                            sealed_at=i.sealed_at,
+                            manifest_sha256=i.manifest_sha256,
+                            manifest_sm3=i.manifest_sm3,
+                            timestamp=i.timestamp,
+                            anchor=i.anchor,
+                        )
+                        for i in items
                     ],
                 ),
                 language=language,
@@ -274,9 +283,10 @@ class ReportService:
             signed_at=self._ctx.clock(),
         )
 
-    def _signed_report_of(self, pdf: Path) -> tuple[str, list[str]]:
+    def _signed_report_of(self, pdf: Path) -> tuple[str, list[str], set[str]]:
         """The item a signed report is about (its XMP identity, checked against the
-        store) and the names of the signature fields already signed."""
+        store), the names of the signature fields already signed and the SHA-256
+        fingerprints of their signers' certificates."""
         import pikepdf
         from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -286,7 +296,9 @@ class ReportService:
             with pikepdf.open(pdf) as document:
                 identity = read_identity(document)
             with pdf.open("rb") as stream:
-                fields = [s.field_name for s in PdfFileReader(stream).embedded_signatures]
+                embedded = PdfFileReader(stream).embedded_signatures
+                fields = [s.field_name for s in embedded]
+                signed_by = {s.signer_cert.sha256.hex() for s in embedded}
         except (OSError, ValueError, pikepdf.PdfError) as exc:
             raise ReportError(f"{pdf}: not a report this toolkit can co-sign ({exc})") from exc
         if identity is None:
@@ -303,7 +315,7 @@ class ReportService:
                     f"{pdf} is about item {item.id} with manifest {identity.manifest_sha256}, "
                     f"but that item's manifest is {item.manifest_sha256}"
                 )
-            return item.id, fields
+            return item.id, fields, signed_by
 
     def _check_cosigner(self, item_id: str, signer: ReportSigner) -> None:
         """A co-signer is an officer on the item's case, and not one who signed the report."""
@@ -375,3 +387,9 @@ def _sha256_of(path: Path) -> str:
 
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _fingerprint(certificate: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives import hashes
+
+    return certificate.fingerprint(hashes.SHA256()).hex()
