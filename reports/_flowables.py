@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,13 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
 from evidence.model.errors import ReportError
+from reports._big_png import (
+    ImageHeader,
+    file_sha256,
+    read_header,
+    scaled_overview,
+    shown_size,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +105,21 @@ MAX_TILE_WIDTH_PX = 1600
 
 
 def open_screenshot(path: Path) -> Image.Image:
-    """The screenshot as an RGB image, or ReportError."""
-    if not path.is_file():
-        raise ReportError(f"screenshot not found: {path}")
+    """The screenshot as an RGB image, or ReportError.
+
+    A screenshot of more than :data:`~reports._big_png.MAX_DECODE_PIXELS` is
+    never decoded whole: it comes back scaled down to :func:`shown_copy`'s
+    size, read band by band (bounded memory), or as a blank placeholder of
+    that size when its format cannot be read in bands; the sections say so
+    beside it (:func:`shown_copy`). The exhibit file is never changed.
+    """
+    header = _header(path)
+    if header.oversized:
+        return _oversized(path, header)
     try:
         # Full-page captures of long pages legitimately exceed Pillow's
-        # decompression-bomb warning threshold; they are our own captures.
+        # decompression-bomb warning threshold; they are our own captures,
+        # and the header was checked against our own bound above.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as opened:
@@ -115,22 +133,70 @@ def open_screenshot(path: Path) -> Image.Image:
     return image
 
 
-def screenshot_size(path: Path) -> tuple[int, int]:
-    """Width and height of the screenshot at ``path`` from its header, without decoding it."""
+@dataclass(frozen=True, slots=True)
+class ShownCopy:
+    """How an oversized screenshot appears in the report, for the note beside it."""
+
+    width: int
+    height: int
+    """The original's size in pixels."""
+    shown: tuple[int, int]
+    """The size of the scaled copy laid out (or of the blank placeholder)."""
+    scaled: bool
+    """False when the format could not be read in bands and nothing is shown."""
+    sha256: str
+    """Of the original file: the exhibit, unchanged in the bundle."""
+
+
+def shown_copy(path: Path) -> ShownCopy | None:
+    """None for a screenshot laid out as it is; otherwise what the report shows instead."""
+    header = _header(path)
+    if not header.oversized:
+        return None
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        raise ReportError(f"cannot read screenshot {path}: {exc}") from exc
+    return ShownCopy(
+        header.width, header.height, shown_size(header), not header.banded_reason, digest
+    )
+
+
+def _header(path: Path) -> ImageHeader:
     if not path.is_file():
         raise ReportError(f"screenshot not found: {path}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
-                width, height = opened.size
-    except Image.DecompressionBombError as exc:
-        raise ReportError(f"screenshot too large to lay out: {path}: {exc}") from exc
-    except OSError as exc:
+        header = read_header(path)
+    except (OSError, SyntaxError, ValueError, struct.error) as exc:
         raise ReportError(f"cannot read screenshot {path}: {exc}") from exc
-    if width < 1 or height < 1:
-        raise ReportError(f"screenshot {path} is empty ({width} x {height} px)")
-    return width, height
+    if header.width < 1 or header.height < 1:
+        raise ReportError(f"screenshot {path} is empty ({header.width} x {header.height} px)")
+    return header
+
+
+def _oversized(path: Path, header: ImageHeader) -> Image.Image:
+    if header.banded_reason:
+        logger.warning("screenshot %s is too large to show and %s", path, header.banded_reason)
+        return Image.new("RGB", shown_size(header), (235, 235, 235))
+    try:
+        image = scaled_overview(path, header)
+    except (OSError, SyntaxError, ValueError, struct.error, zlib.error) as exc:
+        raise ReportError(f"cannot read screenshot {path}: {exc}") from exc
+    logger.info(
+        "screenshot %s: %d x %d px shown scaled to %d x %d",
+        path, header.width, header.height, image.width, image.height,
+    )  # fmt: skip
+    return image
+
+
+def screenshot_size(path: Path) -> tuple[int, int]:
+    """The size the screenshot at ``path`` is laid out at, from its header, without decoding.
+
+    That is its own size, or for an oversized one the scaled copy's
+    (:func:`shown_copy`), matching what :func:`open_screenshot` returns.
+    """
+    header = _header(path)
+    return shown_size(header) if header.oversized else (header.width, header.height)
 
 
 class TileSource:
