@@ -142,14 +142,14 @@ def report_story(
     story += environment_section(layout, capture.environment.checks)
     tiled: TiledScreenshot | None = None
     if screenshot is not None:
-        story += screenshot_section(layout, screenshot)
+        story += screenshot_section(layout, screenshot, data.screenshot_path)
     else:
         if tiles is None or not data.screenshot_tiles:
             raise ReportError(f"item {data.item_id} has no screenshot to lay out")
         tiled = TiledScreenshot(layout, data)
         story += tiled.section(tiles)
     if viewport is not None:
-        story += viewport_section(layout, viewport)
+        story += viewport_section(layout, viewport, data.viewport_screenshot_path)
     story += exhibit_section(layout, data)
     story += network_section(layout, capture)
     story += timestamp_section(layout, data.timestamp, data.timestamp_standing)
