@@ -33,7 +33,7 @@ from evidence.model.environment_messages import CheckName, FindingCode
 from evidence.model.errors import CaptureError, ConfigurationError
 from evidence.model.manifest import capture_from_json, capture_to_json
 from reports.pdf import render_report
-from tests.test_report_pdf import make_input, needs_poppler, pdf_text, squeezed
+from tests.test_report_pdf import make_input, needs_poppler, pdf_text, poppler, squeezed  # noqa: F401 (poppler: a fixture)
 
 TARGET = "http://127.0.0.1/"
 
@@ -272,6 +272,12 @@ def _real_checks(server: Callable[..., _Server], echo: bool) -> environment.Envi
     return environment.check_host(TARGET, options)
 
 
+def _capture_summary(text: str, language: str) -> str:
+    """The report's opening (particulars and capture summary), up to the environment section."""
+    heading = "、采集环境清洁性检查\n" if language == "zh" else ". Clean-environment check\n"
+    return text[: text.index(heading)]
+
+
 @needs_poppler
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_page_one_warnings_agree_with_the_environment_section(
@@ -295,13 +301,13 @@ def test_page_one_warnings_agree_with_the_environment_section(
     pdf = render_report(replace(data, capture=capture), tmp_path / "report.pdf")
     text = pdf_text(pdf)
     flat = squeezed(text)
-    page_one = squeezed(text.split("\f")[0])
+    page_one = squeezed(_capture_summary(text, language))
     problems = [c for c in state.checks if c.status is not EnvironmentStatus.PASS]
     assert problems, "the clock at least cannot be checked here"
     if language == "zh":
         assert f"共{len(problems)}项告警" in page_one
-        assert "环境检查“系统时钟”：告警" in page_one
-        assert "时钟核对未能核对（告警）" in page_one
+        assert "环境检查“系统时钟”：警告" in page_one
+        assert "时钟核对未能核对（警告）" in page_one
         assert "127.0.0.1（本机地址，未查询公网出口）" in page_one
         assert "系统时钟告警未能对照任何时间源核对本机时钟" in flat
     else:
@@ -323,7 +329,6 @@ def test_public_exit_address_is_labelled_with_its_service_in_the_report(
     )
     capture = capture_from_json(capture_to_json(replace(data.capture, provenance=provenance)))
     assert capture.provenance.outbound_ip_service == "https://echo.example/ip"
-    page_one = squeezed(
-        pdf_text(render_report(replace(data, capture=capture), tmp_path / "r.pdf")).split("\f")[0]
-    )
+    text = pdf_text(render_report(replace(data, capture=capture), tmp_path / "r.pdf"))
+    page_one = squeezed(_capture_summary(text, "zh"))
     assert "203.0.113.7（公网出口地址，由https://echo.example/ip报告）" in page_one

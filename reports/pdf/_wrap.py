@@ -4,8 +4,8 @@ reportlab's CJK wrapping breaks anywhere, so a narrow table cell printed
 "viewport-screensh / ot" and "charset=ut / f-8"; its Latin wrapping breaks
 only at spaces and leaves Chinese (which has none) to overflow. A
 :class:`WrapParagraph` breaks its text itself before reportlab sees it:
-between Chinese characters, at spaces, and after ``/``, ``;``, ``,``, ``=``,
-``&``, ``?`` and ``-`` (not in ``SHA-256``), and inside a word only when the
+between Chinese characters, at spaces, and after ``/``, ``;``, ``,``, ``&``,
+``?`` and ``-`` (not in ``SHA-256``), and inside a word only when the
 word alone is wider than the cell (a hash).
 """
 
@@ -27,7 +27,7 @@ _CLOSING = re.escape("，。、；：！？）》」』】〕,.;:!?)]}")
 # ending at a break point, or a run of spaces.
 _ATOM = re.compile(
     rf"[{_CJK}][{_CLOSING}]*"
-    rf"|[^\s{_CJK}/;,=&?\-]*(?:[/;,=&?]+|-(?!\d)|(?=[{_CJK}\s])|$)[{_CLOSING}]*"
+    rf"|[^\s{_CJK}/;,&?\-]*(?:[/;,&?]+|-(?!\d)|(?=[{_CJK}\s])|$)[{_CLOSING}]*"
     rf"|[^\s{_CJK}]+?(?=[{_CJK}\s]|$)"
     r"|\s+"
 )
