@@ -25,14 +25,77 @@ from tests.test_report_pdf import make_input, needs_poppler, pdf_text, poppler  
 
 # Names of products, standards, protocols and units a Chinese reader sees untranslated.
 ALLOWED = frozenset(
-    """
-    SHA SM RFC WARC PDF PNG HTML DOM MHTML JSON HTTP HTTPS TLS DNS IP URL UA NTP TSA OID
-    Chromium Python Linux OpenSSL coreutils curl cast Foundry QR PAdES JSON-RPC CA ID
-    evidence toolkit genTime imprint nonce Merkle UTC GMT OK Verification Time stamp Serial
-    number Unix ISO SAN
-    openssl dgst ts call POST trust manifest
-    Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec
-    """.split()
+    {
+        "SHA",
+        "SM",
+        "RFC",
+        "WARC",
+        "PDF",
+        "PNG",
+        "HTML",
+        "DOM",
+        "MHTML",
+        "JSON",
+        "HTTP",
+        "HTTPS",
+        "TLS",
+        "DNS",
+        "IP",
+        "URL",
+        "UA",
+        "NTP",
+        "TSA",
+        "OID",
+        "Chromium",
+        "Python",
+        "Linux",
+        "OpenSSL",
+        "coreutils",
+        "curl",
+        "cast",
+        "Foundry",
+        "QR",
+        "PAdES",
+        "JSON-RPC",
+        "CA",
+        "ID",
+        "evidence",
+        "toolkit",
+        "genTime",
+        "imprint",
+        "nonce",
+        "Merkle",
+        "UTC",
+        "GMT",
+        "OK",
+        "Verification",
+        "Time",
+        "stamp",
+        "Serial",
+        "number",
+        "Unix",
+        "ISO",
+        "SAN",
+        "openssl",
+        "dgst",
+        "ts",
+        "call",
+        "POST",
+        "trust",
+        "manifest",
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "May",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dec",
+    }
 )
 """Also the words of the shell commands and of their expected output the procedure prints
 (``openssl ts``, ``cast call``, ``curl -X POST``, ``evidence trust``, ``Nov 26``)."""
