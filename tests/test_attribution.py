@@ -129,8 +129,18 @@ def test_viewing_and_case_outputs_are_logged_with_person_and_reason(captured: Ca
     last = succeeded(run(home, *args)).stdout.splitlines()[-1]
     assert "赵六（AT-0001）" in last and last.endswith("核对")
     pdf = home / "case.pdf"
-    args = ("report", "--case", CASE, "--out", str(pdf), "--officer", "AT-0001", "--reason", "汇总")
-    succeeded(run(home, *args))
+    report_args = (
+        "report",
+        "--case",
+        CASE,
+        "--out",
+        str(pdf),
+        "--officer",
+        "AT-0001",
+        "--reason",
+        "汇总",
+    )
+    succeeded(run(home, *report_args))
     with _kit(home) as kit:
         case_events = [
             json.loads(line)
