@@ -351,9 +351,12 @@ fi
 
 # --- time.anchor: the recorded block time fits genTime --------------------------------
 if [ -n "$ANCHOR_OK" ] && [ -n "$GEN" ]; then
-  skew=$(awk -v b="$(when "$btime")" -v g="$GEN" 'BEGIN { printf "%.0f", b - g }')
-  if [ "$skew" -lt "-$SKEW" ]; then fail time.anchor "block time $btime is before genTime"
-  elif [ "$skew" -gt "$TOLERANCE" ]; then
+  # Compared as fractions of seconds, as evidence verify does; shown rounded.
+  skew=$(awk -v b="$(when "$btime")" -v g="$GEN" 'BEGIN { printf "%.0f", b - g + 0.0 }')
+  order=$(awk -v b="$(when "$btime")" -v g="$GEN" -v k="$SKEW" -v t="$TOLERANCE" \
+    'BEGIN { s = b - g; print (s < -k) ? "before" : (s > t) ? "after" : "within" }')
+  if [ "$order" = before ]; then fail time.anchor "block time $btime is before genTime"
+  elif [ "$order" = after ]; then
     fail time.anchor "block time $btime is $skew s after genTime (tolerance $TOLERANCE s)"
   else ok time.anchor "block time $btime is $skew s after genTime (tolerance $TOLERANCE s)"; fi
 else
