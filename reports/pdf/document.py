@@ -160,7 +160,7 @@ def report_story(
         check=data.anchor_check,
         standing=data.anchor_standing,
     )
-    story += custody_section(layout, data.custody)
+    story += custody_section(layout, data.custody, data.manifest_signatures)
     story += qr_section(layout, data)
     story += verification_section(layout, data)
     story += closing_section(layout, data)
