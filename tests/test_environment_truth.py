@@ -309,7 +309,7 @@ def test_page_one_warnings_agree_with_the_environment_section(
         assert "环境检查“系统时钟”：警告" in page_one
         assert "时钟核对未能核对（警告）" in page_one
         assert "127.0.0.1（本机地址，未查询公网出口）" in page_one
-        assert "系统时钟告警未能对照任何时间源核对本机时钟" in flat
+        assert "系统时钟警告未能对照任何时间源核对本机时钟" in flat
     else:
         assert f"{len(problems)}warning(s):" in page_one
         assert "Environmentcheck“Systemclock”:warning" in page_one

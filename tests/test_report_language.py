@@ -81,6 +81,7 @@ ALLOWED = frozenset(
         "ts",
         "call",
         "POST",
+        "hosts",
         "trust",
         "manifest",
         "Jan",
@@ -123,7 +124,9 @@ def _without_data(text: str, data: ReportInput) -> str:
     for value in sorted(set(_strings(data)), key=len, reverse=True):
         chars = [re.escape(c) for c in value if not c.isspace()]
         if len(chars) >= 2:
-            text = re.sub(r"\s*".join(chars), " ", text)
+            # Whole values only: "sha256" must not cut "sha256sum" into a word "sum".
+            pattern = r"(?<![A-Za-z0-9])" + r"\s*".join(chars) + r"(?![A-Za-z0-9])"
+            text = re.sub(pattern, " ", text)
     return text
 
 
