@@ -44,7 +44,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -146,6 +146,30 @@ class PdfSignatureCheck:
     """The timestamp token is intact and its TSA chains to the given roots."""
     summary: str
     """pyHanko's one-line verdict, for the record."""
+    timestamp_intact: bool = False
+    """The signature carries an RFC 3161 token that verifies over the signature value
+    (whoever its TSA is); False when it has none."""
+    signed_at: datetime | None = None
+    """The signer's own claim of the signing time (``/M``); the token's genTime is the proof."""
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.signer_certificate_der)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the signer's certificate as ``openssl x509 -noout -fingerprint -sha256``
+        prints it (``AB:CD:…``), to compare with the agency's published list."""
+        from reports._signature_stamp import openssl_fingerprint
+
+        return openssl_fingerprint(self.certificate)
+
+    @property
+    def issuer(self) -> str:
+        """The signer certificate's issuer as ``openssl x509 -noout -issuer`` prints it."""
+        from reports._signature_stamp import openssl_issuer
+
+        return openssl_issuer(self.certificate)
 
     @property
     def valid(self) -> bool:
@@ -318,45 +342,68 @@ def _stamp(
 
 
 def validate_pdf_signatures(
-    pdf: Path, trust_roots: Sequence[x509.Certificate]
+    pdf: Path,
+    trust_roots: Sequence[x509.Certificate],
+    *,
+    tsa_roots: Sequence[x509.Certificate] | None = None,
 ) -> tuple[PdfSignatureCheck, ...]:
-    """Validate every signature in ``pdf`` against ``trust_roots`` (officer and TSA roots).
+    """Validate every signature in ``pdf``: signers against ``trust_roots``, the
+    signatures' RFC 3161 timestamps against ``tsa_roots``.
 
-    No network: revocation is not fetched (the test PKI and most officer PKIs
-    here publish none), so "trusted" means "chains to a given root".
+    A verifier passes the two sets it trusts separately, so a signer root
+    never vouches for a time-stamp nor a TSA root for a signer. Without
+    ``tsa_roots`` both are judged against ``trust_roots`` (officer and TSA
+    roots given together). No network: revocation is not fetched (the test
+    PKI and most officer PKIs here publish none), so "trusted" means "chains
+    to a given root".
     """
-    roots = [_asn1_cert(c) for c in trust_roots]
-    checks: list[PdfSignatureCheck] = []
+    signer_roots = [_asn1_cert(c) for c in trust_roots]
+    ts_roots = signer_roots if tsa_roots is None else [_asn1_cert(c) for c in tsa_roots]
     try:
         with Path(pdf).open("rb") as stream:
             reader = PdfFileReader(stream, strict=False)
-            for embedded in reader.embedded_signatures:
-                context = ValidationContext(trust_roots=roots, allow_fetching=False)
-                status = validate_pdf_signature(embedded, context)
-                ts = status.timestamp_validity
-                level = status.modification_level
-                checks.append(
-                    PdfSignatureCheck(
-                        field=str(embedded.field_name),
-                        signer_subject=str(status.signing_cert.subject.human_friendly),
-                        signer_certificate_der=status.signing_cert.dump(),
-                        intact=bool(status.intact and status.valid),
-                        trusted=bool(status.trusted),
-                        covers_whole_file=status.coverage is not None
-                        and status.coverage.name == "ENTIRE_FILE",
-                        modification_level=level.name if level is not None else "UNKNOWN",
-                        timestamp_time=ts.timestamp.astimezone(UTC) if ts is not None else None,
-                        timestamp_trusted=bool(
-                            ts is not None and ts.intact and ts.valid and ts.trusted
-                        ),
-                        summary=_one_line(status.summary()),
-                    )
-                )
+            return tuple(
+                _check_of(embedded, signer_roots, ts_roots)
+                for embedded in reader.embedded_signatures
+            )
     except OSError as exc:
         raise ReportError(f"cannot read {pdf}: {exc.strerror or exc}") from exc
     except (PyHankoPdfError, PdfReadError, ValueError) as exc:
         raise ReportError(f"cannot read the signatures of {pdf}: {_one_line(exc)}") from exc
-    return tuple(checks)
+
+
+def _check_of(
+    embedded: EmbeddedPdfSignature,
+    signer_roots: list[asn1_x509.Certificate],
+    ts_roots: list[asn1_x509.Certificate],
+) -> PdfSignatureCheck:
+    status = validate_pdf_signature(
+        embedded,
+        signer_validation_context=ValidationContext(trust_roots=signer_roots, allow_fetching=False),
+        ts_validation_context=ValidationContext(trust_roots=ts_roots, allow_fetching=False),
+    )
+    ts = status.timestamp_validity
+    level = status.modification_level
+    return PdfSignatureCheck(
+        field=str(embedded.field_name),
+        signer_subject=str(status.signing_cert.subject.human_friendly),
+        signer_certificate_der=status.signing_cert.dump(),
+        intact=bool(status.intact and status.valid),
+        trusted=bool(status.trusted),
+        covers_whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
+        modification_level=level.name if level is not None else "UNKNOWN",
+        timestamp_time=ts.timestamp.astimezone(UTC) if ts is not None else None,
+        timestamp_trusted=bool(ts is not None and ts.intact and ts.valid and ts.trusted),
+        summary=_one_line(status.summary()),
+        timestamp_intact=bool(ts is not None and ts.intact and ts.valid),
+        signed_at=_claimed_time(embedded),
+    )
+
+
+def _claimed_time(embedded: EmbeddedPdfSignature) -> datetime | None:
+    """The signer's own time (``/M``), as the signature dictionary states it."""
+    claimed = embedded.self_reported_timestamp
+    return claimed.astimezone(UTC) if claimed is not None else None
 
 
 def _check_own_timestamp(

@@ -258,10 +258,28 @@ def test_a_signed_report_is_named_and_follows_the_signer_roots(
     assert untrusted.subject == f"{bf.REPORT}: Officer1"
 
     roots = captured.kit.officers.officer_certificates_pem()
-    trusted = _verify(signed, VerifyOptions(offline=True, replay=False, signer_roots_pem=roots))
+    # Trusting the signer alone: who signed is established, when is not.
+    signer_only = _verify(signed, VerifyOptions(offline=True, replay=False, signer_roots_pem=roots))
+    result = _only(signer_only, "report.signature")
+    assert result.verdict is Verdict.UNTRUSTED, result
+    assert "chains to a signer root you trust" in result.detail
+    assert "does not chain to a TSA root you trust" in result.detail
+
+    token = captured.kit.get_item(captured.item_id).timestamp
+    assert token is not None
+    trusted = _verify(
+        signed,
+        VerifyOptions(
+            offline=True,
+            replay=False,
+            signer_roots_pem=roots,
+            trust_roots_pem=token.trust_root_pem,
+        ),
+    )
     result = _only(trusted, "report.signature")
     assert result.verdict is Verdict.PASS, result
     assert "chains to a signer root you trust" in result.detail
+    assert "time-stamp (genTime" in result.detail and "from a TSA root you trust" in result.detail
     for check in ("report.format", "report.content", "report.identity", "custody.anchor"):
         assert _only(trusted, check).verdict is Verdict.PASS, _only(trusted, check)
 

@@ -194,8 +194,10 @@ def _judge_identity(
 def _check_signatures(ctx: Context, out: Findings, path: Path, values: int) -> None:
     from reports.signing import validate_pdf_signatures
 
+    tsa_roots = [entry.certificate() for entry in ctx.trust.tsa_roots]
     try:
-        checks = validate_pdf_signatures(path, ctx.signer_roots or [])
+        # Each set judges only its own: signer roots the signers, TSA roots the time-stamps.
+        checks = validate_pdf_signatures(path, ctx.signer_roots or [], tsa_roots=tsa_roots)
     except ReportError as exc:
         out.add(CheckId.REPORT_SIGNATURE, bf.REPORT, Verdict.FAIL, exc.message)
         return
@@ -208,50 +210,92 @@ def _check_signatures(ctx: Context, out: Findings, path: Path, values: int) -> N
             "fields: a signature outside the form cannot be judged",
         )
     for check in checks:
-        verdict, detail = _judge_signature(check, roots_given=ctx.signer_roots is not None)
+        verdict, detail = _judge_signature(
+            check, roots_given=ctx.signer_roots is not None, tsa_roots_given=bool(tsa_roots)
+        )
         out.add(CheckId.REPORT_SIGNATURE, f"{bf.REPORT}: {check.field}", verdict, detail)
 
 
-def _judge_signature(check: PdfSignatureCheck, *, roots_given: bool) -> tuple[Verdict, str]:
+def _judge_signature(
+    check: PdfSignatureCheck, *, roots_given: bool, tsa_roots_given: bool
+) -> tuple[Verdict, str]:
+    """One verdict per signature: who signed (signer roots) and when (TSA roots).
+
+    A PASS needs both established by what the user trusts; an intact signature
+    whose signer or time-stamp is not is UNTRUSTED, and the detail says which.
+    """
     who = _signer_name(check)
-    if not check.intact:
-        return Verdict.FAIL, (
-            f"the signature by {who} does not verify: the signed bytes were changed or "
-            f"the signature is broken ({check.summary})"
-        )
-    if not check.covers_whole_file and check.modification_level not in _AFTER_SIGNING:
-        return Verdict.FAIL, (
-            f"the signature by {who} is intact, but the file was changed after it beyond "
-            f"adding signatures (pyHanko: {check.modification_level})"
-        )
+    failure = _signature_failure(check, who)
+    if failure is not None:
+        return Verdict.FAIL, failure
     covers = (
         "covers the whole file"
         if check.covers_whole_file
         else "is followed only by later signatures"
     )
     if check.trusted:
-        return Verdict.PASS, (
+        signer = (
             f"valid PAdES signature by {who}; it {covers}; the certificate chains to a "
             "signer root you trust"
         )
-    hint = "" if roots_given else " (evidence trust add signer, or --signer-roots)"
-    return Verdict.UNTRUSTED, (
-        f"intact signature by {who}; it {covers}; the signer is not established against "
-        f"your signer roots{hint}"
+    else:
+        hint = "" if roots_given else " (evidence trust add signer, or --signer-roots)"
+        signer = (
+            f"intact signature by {who}; it {covers}; the signer is not established against "
+            f"your signer roots{hint}"
+        )
+    when = _timestamp_finding(check, tsa_roots_given=tsa_roots_given)
+    verdict = Verdict.PASS if check.trusted and check.timestamp_trusted else Verdict.UNTRUSTED
+    return verdict, f"{signer}; {when}"
+
+
+def _signature_failure(check: PdfSignatureCheck, who: str) -> str | None:
+    if not check.intact:
+        return (
+            f"the signature by {who} does not verify: the signed bytes were changed or "
+            f"the signature is broken ({check.summary})"
+        )
+    if not check.covers_whole_file and check.modification_level not in _AFTER_SIGNING:
+        return (
+            f"the signature by {who} is intact, but the file was changed after it beyond "
+            f"adding signatures (pyHanko: {check.modification_level})"
+        )
+    if check.timestamp_time is not None and not check.timestamp_intact:
+        return (
+            f"the signature by {who} is intact, but its RFC 3161 time-stamp (genTime "
+            f"{check.timestamp_time.isoformat()}) does not verify over the signature value"
+        )
+    return None
+
+
+def _timestamp_finding(check: PdfSignatureCheck, *, tsa_roots_given: bool) -> str:
+    """What the signature's RFC 3161 token says about when it was made, and on whose word."""
+    if check.timestamp_time is None:
+        claimed = f" (its own clock says {check.signed_at.isoformat()})" if check.signed_at else ""
+        return (
+            "it carries no RFC 3161 time-stamp: when it was made rests only on the signer's "
+            f"word{claimed}"
+        )
+    when = check.timestamp_time.isoformat()
+    if check.timestamp_trusted:
+        return f"its RFC 3161 time-stamp (genTime {when}) is from a TSA root you trust"
+    hint = "" if tsa_roots_given else " (evidence trust add tsa, or --trust-roots)"
+    return (
+        f"its RFC 3161 time-stamp (genTime {when}) is intact, but its TSA does not chain to "
+        f"a TSA root you trust{hint}: the signing time rests on the bundle alone"
     )
 
 
 def _signer_name(check: PdfSignatureCheck) -> str:
-    """``name (enforcement ID …, certificate SHA-256 …)``, as manifest signatures are named."""
-    from cryptography import x509
+    """``name (enforcement ID …, certificate SHA-256 …, issued by …)``, as the stamp shows."""
+    from evidence.model.officer_keys import common_name_of, enforcement_id_of
 
-    from evidence.model.officer_keys import common_name_of, enforcement_id_of, fingerprint
-
-    certificate = x509.load_der_x509_certificate(check.signer_certificate_der)
+    certificate = check.certificate
     name = common_name_of(certificate) or check.signer_subject
     enforcement_id = enforcement_id_of(certificate)
     badge = f"enforcement ID {enforcement_id}, " if enforcement_id else ""
-    return f"{name} ({badge}certificate SHA-256 {fingerprint(certificate)})"
+    sha256 = check.fingerprint.replace(":", "").lower()  # as manifest signatures are named
+    return f"{name} ({badge}certificate SHA-256 {sha256}, issued by {check.issuer})"
 
 
 # --- reading the file ---------------------------------------------------------------
