@@ -194,7 +194,7 @@ def _record(
         warnings=warnings + support.warnings(),
         flags=visit.flags,
         screenshots=visit.screenshots.layout(),
-        interaction=replace(visit.interaction, video_note=video.note),
+        interaction=replace(visit.interaction, video_note=video.note, video_span=video.span),
         environment=support.environment(),
     )
 

@@ -52,6 +52,8 @@ class VideoResult:
     frames: Path | None
     note: str
     """Why there is no video (empty when there is one)."""
+    span: tuple[datetime, datetime] | None = None
+    """Paint times of the first and last frame in the video (browser clock, UTC)."""
 
 
 class ScreencastRecorder:
@@ -246,7 +248,11 @@ class ScreencastRecorder:
             encoding="utf-8",
         )
         logger.info("session video: %d frames", len(in_video))
-        return VideoResult(video, frames_path, "")
+        span = (
+            datetime.fromtimestamp(in_video[0].stamp, UTC),
+            datetime.fromtimestamp(in_video[-1].stamp, UTC),
+        )
+        return VideoResult(video, frames_path, "", span)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from capture import capture_page
+from evidence import Settings, Verdict
 from evidence.model.capture_options import (
     CaptureOptions,
     CaptureStep,
@@ -30,7 +31,9 @@ from evidence.model.capture_options import (
 )
 from evidence.model.capture_record import CaptureRecord
 from evidence.model.manifest import canonical_json, capture_from_json, capture_to_json
-from tests.conftest import require
+from evidence.model.records import VerificationReport
+from tests.conftest import require, require_tool
+from tests.test_verify_checks import Captured, capture_bundle, copy_of
 from tests.warc_reading import read_warc
 
 pytestmark = pytest.mark.slow
@@ -151,3 +154,59 @@ def test_each_shot_is_dated_when_it_was_taken_in_the_warc(clicked: CaptureRecord
     started = click.started_at.replace(microsecond=0)
     assert started <= dates["step-screenshot"] <= click.finished_at
     assert dates["viewport-screenshot"] <= dates["step-screenshot"]
+
+
+# --- the session video's span against the capture's -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def captured(
+    session_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Captured]:
+    require_tool("ffmpeg")
+    require_tool("ffprobe")
+    yield from capture_bundle(session_settings, tmp_path_factory.mktemp("video-span"))
+
+
+def _span_result(report: VerificationReport) -> tuple[Verdict, str]:
+    (found,) = [
+        (c.verdict, c.detail) for c in report.checks if c.subject.endswith("session.mkv (span)")
+    ]
+    return found
+
+
+def test_the_video_span_is_in_the_manifest_and_within_the_capture(captured: Captured) -> None:
+    manifest = json.loads((captured.unpacked / "manifest.json").read_text("utf-8"))
+    capture = manifest["capture"]
+    span = capture["video_span"]
+    listing = json.loads((captured.unpacked / "artifacts/video-frames.json").read_text("utf-8"))
+    assert span["first_frame_at"] == listing["frames"][0]["time"]
+    assert span["last_frame_at"] == listing["frames"][-1]["time"]
+    assert capture["started_at"] <= span["first_frame_at"] <= span["last_frame_at"]
+    assert span["last_frame_at"] <= capture["finished_at"]
+    verdict, detail = _span_result(captured.kit.verify(captured.unpacked, offline=True))
+    assert verdict is Verdict.PASS, detail
+    assert "within the capture's" in detail and "not in the video" in detail
+
+
+def test_a_span_unlike_the_listed_frames_is_a_failure(captured: Captured, tmp_path: Path) -> None:
+    bad = copy_of(captured.unpacked, tmp_path / "late")
+    path = bad / "artifacts/video-frames.json"
+    listing = json.loads(path.read_text("utf-8"))
+    listing["frames"][-1]["time"] = "2099-01-01T00:00:00.000Z"
+    path.write_text(json.dumps(listing), encoding="utf-8")
+    verdict, detail = _span_result(captured.kit.verify(bad, offline=True))
+    assert verdict is Verdict.FAIL and "differs from the frames listed" in detail
+
+
+def test_frames_painted_outside_the_capture_are_a_failure(
+    captured: Captured, tmp_path: Path
+) -> None:
+    # The capture said to start after the video's first frame: the video is not of it.
+    bad = copy_of(captured.unpacked, tmp_path / "early")
+    path = bad / "manifest.json"
+    manifest = json.loads(path.read_text("utf-8"))
+    manifest["capture"]["started_at"] = manifest["capture"]["finished_at"]
+    path.write_bytes(canonical_json(manifest))
+    verdict, detail = _span_result(captured.kit.verify(bad, offline=True))
+    assert verdict is Verdict.FAIL and "outside the capture's span" in detail

@@ -148,6 +148,9 @@ class Interaction:
     downloads: tuple[str, ...] = ()
     video_note: str = ""
     """Why there is no session video, when there is none."""
+    video_span: tuple[datetime, datetime] | None = None
+    """When the session video's first and last frames were painted (browser clock), to be
+    read against the capture's own span (``started_at`` to ``finished_at``, then sealing)."""
 
 
 # --- who looked, from where -------------------------------------------------------

@@ -372,6 +372,17 @@ def _interaction_to_json(interaction: Interaction) -> dict[str, Any]:
             "storage_state_sha256": interaction.storage_state_sha256,
         },
         "video_note": interaction.video_note,
+        # Only when there is a video, so manifests sealed before it keep their bytes.
+        **(
+            {
+                "video_span": {
+                    "first_frame_at": isoformat(interaction.video_span[0]),
+                    "last_frame_at": isoformat(interaction.video_span[1]),
+                }
+            }
+            if interaction.video_span is not None
+            else {}
+        ),
         "dialogs": list(interaction.dialogs),
         "popups": list(interaction.popups),
         "downloads": list(interaction.downloads),
@@ -396,10 +407,17 @@ def _interaction_from_json(raw: dict[str, Any]) -> Interaction:
         account_label=str(account.get("label", "")),
         storage_state_sha256=str(account.get("storage_state_sha256", "")),
         video_note=str(raw.get("video_note", "")),
+        video_span=_video_span(raw.get("video_span")),
         dialogs=tuple(str(d) for d in raw.get("dialogs", ())),
         popups=tuple(str(d) for d in raw.get("popups", ())),
         downloads=tuple(str(d) for d in raw.get("downloads", ())),
     )
+
+
+def _video_span(raw: Any) -> tuple[datetime, datetime] | None:
+    if not isinstance(raw, dict):
+        return None
+    return _when(raw["first_frame_at"]), _when(raw["last_frame_at"])
 
 
 def _provenance_to_json(provenance: Provenance) -> dict[str, Any]:

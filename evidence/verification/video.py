@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from evidence.model import safe_json
 from evidence.model.errors import BundleError
 from evidence.model.manifest import ManifestEntry
-from evidence.model.records import Verdict
+from evidence.model.records import Verdict, isoformat
 from evidence.verification.context import Check, Context, Fact, Findings, one_line
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
@@ -52,8 +53,66 @@ def check_video(ctx: Context, out: Findings) -> None:
             f"{len(got)} frames copied out with ffmpeg: each JPEG's SHA-256 and time "
             f"match {listing.path}",
         )
+        _check_span(ctx, out, video, listing)
         return
     out.add(CHECK, video.path, Verdict.FAIL, _first_difference(got, frames, listing.path))
+
+
+SPAN_TOLERANCE_S = 1.0
+"""Frame paint times come from the browser, the capture's times from the toolkit: the
+same machine's clock, read by two processes."""
+
+
+def _check_span(ctx: Context, out: Findings, video: ManifestEntry, listing: ManifestEntry) -> None:
+    """The span the manifest states is the listed frames', and lies within the capture's."""
+    subject = f"{video.path} (span)"
+    capture = ctx.manifest.capture
+    stated = capture.get("video_span")
+    if stated is None:
+        out.add(CHECK, subject, Verdict.NOT_CHECKED, "the manifest states no video span")
+        return
+    data = ctx.read_small(listing.path, out)
+    try:
+        listed = safe_json.loads(data or b"", listing.path)["frames"]
+        first, last = _moment(listed[0]["time"]), _moment(listed[-1]["time"])
+        span = (_moment(stated["first_frame_at"]), _moment(stated["last_frame_at"]))
+        window = (_moment(capture["started_at"]), _moment(capture["finished_at"]))
+    except (BundleError, ValueError, TypeError, KeyError, IndexError) as exc:
+        out.add(CHECK, subject, Verdict.FAIL, f"unreadable video span ({one_line(exc)})")
+        return
+    tolerance = timedelta(seconds=SPAN_TOLERANCE_S)
+    if abs(span[0] - first) > _MS or abs(span[1] - last) > _MS:
+        detail = f"the manifest's video span differs from the frames listed in {listing.path}"
+        out.add(CHECK, subject, Verdict.FAIL, detail)
+    elif span[0] < window[0] - tolerance or span[1] > window[1] + tolerance:
+        detail = "frames painted outside the capture's span (started_at to finished_at)"
+        out.add(CHECK, subject, Verdict.FAIL, detail)
+    else:
+        out.add(CHECK, subject, Verdict.PASS, _coverage(span, window))
+
+
+_MS = timedelta(milliseconds=1)
+
+
+def _moment(value: object) -> datetime:
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time without a zone: {value}")
+    return moment
+
+
+def _coverage(span: tuple[datetime, datetime], window: tuple[datetime, datetime]) -> str:
+    seconds = (span[1] - span[0]).total_seconds()
+    whole = (window[1] - window[0]).total_seconds()
+    before = max(0.0, (span[0] - window[0]).total_seconds())
+    after = max(0.0, (window[1] - span[1]).total_seconds())
+    first, last = (isoformat(moment) for moment in span)
+    return (
+        f"frames painted from {first} to {last} ({seconds:.1f} s) within the capture's "
+        f"{whole:.1f} s; not in the video: {before:.1f} s from the capture's start to the "
+        f"first frame and {after:.1f} s from the last frame to the capture's end (the "
+        "full-page screenshot, page copies and WARC are made after the session video stops)"
+    )
 
 
 def _listed_frames(
