@@ -62,7 +62,15 @@ def test_capture_a_list_then_resume_it(home: Path, site: DemoSite, tmp_path: Pat
     good = site.url_for("/old-listing")
     url_list = tmp_path / "urls.txt"
     url_list.write_text(f"# 待取证网址\n{good}\n\nftp://bad.example/\n", encoding="utf-8")
-    args = ("capture", CASE, "--from", str(url_list), "--jobs", "1", "--no-complete")
+    args: tuple[str, ...] = (
+        "capture",
+        CASE,
+        "--from",
+        str(url_list),
+        "--jobs",
+        "1",
+        "--no-complete",
+    )
     args += ("--officer", TEST_OFFICER_ID)
     first = run(home, *args)
     assert first.exit_code == 1 and "Traceback" not in first.output

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,7 @@ def _date_server(offset: timedelta) -> Callable[[], tuple[int, dict[str, str], b
     return answer
 
 
-def _clock_options(**changes: object) -> CaptureOptions:
+def _clock_options(**changes: Any) -> CaptureOptions:
     return CaptureOptions(environment=replace(EnvironmentOptions(ntp_servers=()), **changes))
 
 
