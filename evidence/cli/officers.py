@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from evidence.cli.fingerprints import colon_fingerprint
 from evidence.cli.output import emit_json, gettext, labelled
 from evidence.cli.session import officer_passphrase, open_toolkit, read_file, write_text_out
 
@@ -93,19 +94,39 @@ def officer_csr(ctx: click.Context, enforcement_id: str, out: Path | None) -> No
 @officer.command("import-cert")
 @click.argument("enforcement_id")
 @click.argument("cert_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--chain",
+    "chain_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The CA certificates above the officer's (PEM), if CERT_FILE holds only the officer's.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def officer_import_cert(
-    ctx: click.Context, enforcement_id: str, cert_file: Path, as_json: bool
+    ctx: click.Context,
+    enforcement_id: str,
+    cert_file: Path,
+    chain_file: Path | None,
+    as_json: bool,
 ) -> None:
-    """Import the certificate the agency CA issued for this officer's key."""
+    """Import the certificate the agency CA issued for this officer's key, with its chain
+    (intermediate CAs up to the agency CA: in CERT_FILE as a PEM bundle, or --chain)."""
+    data = read_file(cert_file)
+    if chain_file is not None:
+        # PEM blocks concatenate; a DER certificate file would not, so say so plainly.
+        chain = read_file(chain_file)
+        if b"-----BEGIN CERTIFICATE-----" not in data + chain:
+            raise click.UsageError("with --chain, give both files as PEM")
+        data = data.rstrip(b"\n") + b"\n" + chain
     with open_toolkit(ctx) as kit:
-        info = kit.import_officer_certificate(enforcement_id, read_file(cert_file))
+        info = kit.import_officer_certificate(enforcement_id, data)
     if as_json:
         emit_json(info)
         return
     labelled(gettext("Certificate imported"), info.certificate_subject)
     labelled(gettext("Issuer"), info.certificate_issuer)
+    if info.certificate_sha256:
+        labelled(gettext("Certificate SHA-256"), colon_fingerprint(info.certificate_sha256))
 
 
 @officer.command("list")

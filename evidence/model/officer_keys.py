@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 from evidence.model._pkcs8 import encrypt_private_key
+from evidence.model.certificate_chain import CertificateChain, build_chain
 from evidence.model.errors import CertificateError, OfficerKeyError
 
 logger = logging.getLogger(__name__)
@@ -269,13 +270,16 @@ def check_signing_key_usage(certificate: x509.Certificate, enforcement_id: str) 
         )
 
 
-def select_issued_certificate(
+def select_issued_chain(
     data: bytes, public_pem: bytes, enforcement_id: str, now: datetime
-) -> x509.Certificate:
-    """The certificate in ``data`` (PEM, possibly with its CA chain) for this key.
+) -> CertificateChain:
+    """The certificate in ``data`` for this key, with the CA certificates above it.
 
-    Refused, with one line each: no certificate for this key, not valid now,
-    no signing key usage, or a subject serialNumber naming another officer.
+    ``data`` is PEM (the officer's certificate and its chain, in any order) or
+    one DER certificate. Refused, with one line each: no certificate for this
+    key, not valid now, no signing key usage, a subject serialNumber naming
+    another officer, or a chain link that does not hold (see
+    :func:`evidence.model.certificate_chain.build_chain`).
     """
     candidates = load_certificates(data)
     matching = [c for c in candidates if certificate_matches_key(c, public_pem)]
@@ -292,7 +296,7 @@ def select_issued_certificate(
         raise CertificateError(
             f"the certificate names enforcement ID {named!r}, not officer {enforcement_id}"
         )
-    return certificate
+    return build_chain(certificate, candidates, now=now, who=f"officer {enforcement_id}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +306,8 @@ class OfficerSigner:
     enforcement_id: str
     certificate: x509.Certificate = field(repr=False)
     key: OfficerPrivateKey = field(repr=False)
+    chain: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    """The intermediate CA certificates a signature embeds (no root)."""
 
     def __repr__(self) -> str:
         return (
@@ -381,14 +387,16 @@ def load_signer(
     relative: str,
     passphrase: str | bytes,
     certificate: x509.Certificate,
+    chain: tuple[x509.Certificate, ...] = (),
 ) -> OfficerSigner:
-    """Unlock an officer's key and pair it with their certificate (which must match)."""
+    """Unlock an officer's key and pair it with their certificate (which must match)
+    and the intermediate CA certificates above it."""
     key = keystore.load_key(enforcement_id, relative, passphrase)
     if _spki(certificate.public_key()) != _spki(key.public_key()):
         raise CertificateError(
             f"the certificate of officer {enforcement_id} is not for the key in {relative}"
         )
-    return OfficerSigner(enforcement_id, certificate, key)
+    return OfficerSigner(enforcement_id, certificate, key, chain)
 
 
 def _write_exclusive(path: Path, data: bytes, enforcement_id: str) -> None:

@@ -80,12 +80,16 @@ def sign_manifest(
     certificate: x509.Certificate,
     *,
     signing_time: datetime,
+    chain: Sequence[x509.Certificate] = (),
 ) -> bytes:
     """A detached DER CMS signature over ``manifest_bytes`` at ``signing_time``.
 
     ``signing_time`` is truncated to whole seconds (UTCTime has no fractions).
+    ``chain``: the intermediate CA certificates of an agency-issued certificate,
+    embedded so that ``openssl cms -verify -CAfile agency-root.pem`` needs no
+    ``-untrusted`` file.
     """
-    return sign_detached(manifest_bytes, key, certificate, signing_time=signing_time)
+    return sign_detached(manifest_bytes, key, certificate, signing_time=signing_time, chain=chain)
 
 
 def sign_detached(

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from evidence.model import custody as custody_log
 from evidence.model import officer_keys
+from evidence.model.certificate_chain import CertificateChain, load_chain_pem
 from evidence.model.db import as_utc
 from evidence.model.errors import (
     AttributionError,
@@ -44,14 +45,21 @@ def officer_row(session: Session, enforcement_id: str) -> Officer:
     return officer
 
 
-def require_certificate(officer: Officer) -> bytes:
-    """The officer's certificate (PEM); signing without one is refused."""
+def require_chain(officer: Officer) -> CertificateChain:
+    """The officer's certificate with the CA certificates imported with it; signing
+    without a certificate is refused."""
     if officer.certificate_pem is None:
         raise CertificateError(
             f"officer {officer.enforcement_id} has no certificate yet; import the one "
             "the agency CA issued ('evidence officer import-cert')"
         )
-    return officer.certificate_pem
+    # The column holds the officer's certificate first, then its issuers (PEM).
+    return load_chain_pem(officer.certificate_pem)
+
+
+def require_certificate(officer: Officer) -> bytes:
+    """The officer's own certificate (PEM, without its issuers)."""
+    return require_chain(officer).leaf.public_bytes(serialization.Encoding.PEM)
 
 
 def case_officers(session: Session, case: Case) -> list[Officer]:
@@ -203,24 +211,28 @@ class OfficerService:
         return request.public_bytes(serialization.Encoding.PEM)
 
     def import_officer_certificate(self, enforcement_id: str, cert_pem: bytes) -> OfficerInfo:
-        """Attach the certificate the agency CA issued; it must be for this officer's key.
+        """Attach the certificate the agency CA issued, with the CA certificates above it.
 
-        A renewed certificate replaces the old one; signatures already made keep
-        the certificate they were made with.
+        ``cert_pem`` holds the officer's certificate and, in any order, the
+        intermediate CA certificates (and the agency root, if given): each link
+        is checked and the whole chain kept, so signatures embed the
+        intermediates. A renewed certificate replaces the old one; signatures
+        already made keep the certificate they were made with.
         """
         with self._ctx.session() as session:
             officer = officer_row(session, enforcement_id)
-            certificate = officer_keys.select_issued_certificate(
+            chain = officer_keys.select_issued_chain(
                 cert_pem, officer.public_key_pem, officer.enforcement_id, self._ctx.clock()
             )
-            officer.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+            officer.certificate_pem = chain.to_pem()
             session.add(officer)
             session.commit()
             logger.info(
-                "officer %s: imported certificate %s issued by %s",
+                "officer %s: imported certificate %s issued by %s (%d CA certificate(s) above it)",
                 officer.enforcement_id,
-                officer_keys.fingerprint(certificate),
-                certificate.issuer.rfc4514_string(),
+                officer_keys.fingerprint(chain.leaf),
+                chain.leaf.issuer.rfc4514_string(),
+                len(chain.issuers),
             )
             return _officer_info(session, officer)
 
@@ -264,24 +276,29 @@ class OfficerService:
         """Unlock an officer's key for signing a report PDF (PAdES)."""
         with self._ctx.session() as session:
             officer = officer_row(session, enforcement_id)
-            certificate = x509.load_pem_x509_certificate(require_certificate(officer))
+            chain = require_chain(officer)
             eid, key_path, name = officer.enforcement_id, officer.key_path, officer.name
-        officer_keys.check_certificate_valid_at(certificate, self._ctx.clock(), eid)
+        officer_keys.check_certificate_valid_at(chain.leaf, self._ctx.clock(), eid)
         unlocked = officer_keys.load_signer(
-            officer_keys.Keystore(self._ctx.settings.home), eid, key_path, passphrase, certificate
+            officer_keys.Keystore(self._ctx.settings.home), eid, key_path, passphrase, chain.leaf
         )
         return ReportSigner(
             key=unlocked.key,
             certificate=unlocked.certificate,
+            # pyHanko embeds them: a verifier holding only the agency root builds the path.
+            chain=chain.intermediates,
             label=f"{name}（执法证号 {eid}）",
             enforcement_id=eid,
         )
 
     def officer_certificates_pem(self) -> bytes | None:
-        """Every officer's current certificate (PEM), or None when no officer has one."""
+        """Every officer's current certificate (PEM), or None when no officer has one.
+
+        The officers' own certificates only: the CA certificates imported with
+        them would vouch for every certificate their CA ever issued."""
         with self._ctx.session() as session:
             pems = [
-                o.certificate_pem
+                require_certificate(o)
                 for o in session.exec(select(Officer)).all()
                 if o.certificate_pem is not None
             ]

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlmodel import Session, select
 
 from evidence.model import officer_keys
+from evidence.model.certificate_chain import load_chain_pem
 from evidence.model.db import as_utc
 from evidence.model.errors import AttributionError, LifecycleError
 from evidence.model.records import CustodyAction, SignatureInfo, SignerInfo
@@ -23,7 +25,7 @@ from evidence.model.signatures import sign_manifest, verify_manifest_signature
 from evidence.model.tables import ItemStatus, ManifestSignature, Officer
 from evidence.services._context import ServiceContext
 from evidence.services.cases import item_row
-from evidence.services.officers import officer_row, require_certificate
+from evidence.services.officers import officer_row, require_chain
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ class _SigningRequest:
     enforcement_id: str
     key_path: str
     certificate_pem: bytes
+    """The officer's own certificate; the signature row keeps it."""
+    chain_pem: bytes
+    """The officer's certificate and the CA certificates imported with it."""
     manifest_bytes: bytes
 
 
@@ -64,7 +69,8 @@ class SignatureService:
             raise ValueError(f"role must be one of {roles}, not {role!r}")
         request = self._signing_request(item_id, enforcement_id, role)
         eid = request.enforcement_id
-        certificate = x509.load_pem_x509_certificate(request.certificate_pem)
+        chain = load_chain_pem(request.chain_pem)
+        certificate = chain.leaf
         now = self._ctx.clock()
         officer_keys.check_certificate_valid_at(certificate, now, eid)
         officer_keys.check_signing_key_usage(certificate, eid)
@@ -74,9 +80,14 @@ class SignatureService:
             request.key_path,
             passphrase,
             certificate,
+            chain.intermediates,
         )
         signature = sign_manifest(
-            request.manifest_bytes, signer_key.key, signer_key.certificate, signing_time=now
+            request.manifest_bytes,
+            signer_key.key,
+            signer_key.certificate,
+            signing_time=now,
+            chain=signer_key.chain,
         )
         # Check our own output before it becomes evidence.
         signer = verify_manifest_signature(request.manifest_bytes, signature)
@@ -136,14 +147,15 @@ class SignatureService:
                     "only a sealed item's manifest can be signed"
                 )
             officer = officer_row(session, enforcement_id)
-            certificate_pem = require_certificate(officer)
+            chain = require_chain(officer)
             _check_may_sign(session, item.id, officer, role)
             return _SigningRequest(
                 item_id=item.id,
                 officer_id=officer.id,
                 enforcement_id=officer.enforcement_id,
                 key_path=officer.key_path,
-                certificate_pem=certificate_pem,
+                certificate_pem=chain.leaf.public_bytes(Encoding.PEM),
+                chain_pem=chain.to_pem(),
                 manifest_bytes=self._ctx.store.read_bytes(item.manifest_sha256),
             )
 
