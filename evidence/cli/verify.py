@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from evidence.cli.fingerprints import colon_fingerprint
 from evidence.cli.output import emit_json, gettext, labelled, print_verification
 from evidence.cli.session import open_toolkit, read_file, read_optional
 
+if TYPE_CHECKING:
+    from evidence import VerificationReport
+
 _PEM = click.Path(dir_okay=False, path_type=Path)
+_SIGNER_CHECKS = frozenset({"manifest.signature", "index.signature", "report.signature"})
+"""The checks whose detail names a signer by their certificate's SHA-256."""
+_HEX64 = re.compile(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
 
 
 @click.command()
@@ -163,10 +172,31 @@ def verify(
     if as_json:
         emit_json({**asdict(result), "exit_code": result.exit_code})
     else:
-        print_verification(result)
+        print_verification(_with_openssl_fingerprints(result))
         if report_path is not None:
             labelled(gettext("Report (PDF)"), report_path)
     sys.exit(result.exit_code)
+
+
+def _with_openssl_fingerprints(result: VerificationReport) -> VerificationReport:
+    """Each signer's certificate SHA-256 also in openssl's colon form, beside the hex:
+    the form of the agency's published list and of the bundle's signers.txt.
+
+    Only in passing or untrusted signature findings: a failed one may quote content
+    digests, which are no fingerprints.
+    """
+    from evidence import Verdict
+
+    def annotate(match: re.Match[str]) -> str:
+        return f"{match[1]} (sha256 Fingerprint={colon_fingerprint(match[1])})"
+
+    checks = tuple(
+        replace(check, detail=_HEX64.sub(annotate, check.detail))
+        if check.check in _SIGNER_CHECKS and check.verdict is not Verdict.FAIL
+        else check
+        for check in result.checks
+    )
+    return replace(result, checks=checks)
 
 
 def _check_report_signing(

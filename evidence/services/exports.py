@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from evidence.model.errors import LifecycleError, ReportError, TimestampError
 from evidence.model.manifest import capture_from_json
 from evidence.model.records import Clock, CustodyAction, CustodyLine, ReportSigner
@@ -96,6 +98,7 @@ class ExportService:
                 custody=custody,
                 custody_jsonl=custody_jsonl,
                 officer=sealer.signer.enforcement_id,
+                index_signer_pem=sealer.signer.certificate.public_bytes(Encoding.PEM),
             )
             written = write_bundle(data, out_path, seal_index=sealer)
         self._custody.record_output(
@@ -122,9 +125,11 @@ class ExportService:
         custody: Sequence[CustodyLine] = (),
         custody_jsonl: bytes | None = None,
         officer: str = "",
+        index_signer_pem: bytes | None = None,
     ) -> bf.BundleInput:
         """What the bundle of one item holds; its report PDF is rendered into ``tmp``
-        (made by ``officer``, the exporting officer)."""
+        (made by ``officer``, the exporting officer, whose certificate
+        ``index_signer_pem`` signers.txt names as the index's signer)."""
         if not custody:
             custody = self._custody.custody_lines(item_id)
         if custody_jsonl is None:
@@ -163,6 +168,7 @@ class ExportService:
             custody_jsonl=custody_jsonl,
             signatures=bf.bundle_signatures(self._signatures.item_signatures(info.id)),
             custody_anchor=custody_proof,
+            index_signer_pem=index_signer_pem,
         )
 
     def export_case(
@@ -189,9 +195,15 @@ class ExportService:
             raise LifecycleError(f"case {case.number} has no sealed items to export")
         with tempfile.TemporaryDirectory(prefix="evidence-case-") as tmp:
             officer = sealer.signer.enforcement_id
+            exporter_pem = sealer.signer.certificate.public_bytes(Encoding.PEM)
             inputs = tuple(
                 self.bundle_input(
-                    item.id, Path(tmp), language=language, sign_with=sign_with, officer=officer
+                    item.id,
+                    Path(tmp),
+                    language=language,
+                    sign_with=sign_with,
+                    officer=officer,
+                    index_signer_pem=exporter_pem,
                 )
                 for item in items
             )

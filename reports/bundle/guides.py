@@ -54,6 +54,7 @@ def verify_instructions(data: bf.BundleInput, manifest_sha256: str) -> str:
     lines += _trust_decisions()
     lines += _digest_steps(manifest_sha256)
     lines += index_steps()
+    lines += _signer_steps(data)
     lines += _timestamp_steps(data.timestamp)
     lines += _anchor_steps(data.anchor, data.custody_anchor)
     lines += [
@@ -188,6 +189,37 @@ def index_steps() -> list[str]:
         f"       find . -type f ! -path ./{index} ! -path ./{p7s} \\",
         f"         ! -path ./{tsr} | cut -c3-",
         "     } | LC_ALL=C sort | uniq -u",
+        "",
+    ]
+
+
+def _signer_steps(data: bf.BundleInput) -> list[str]:
+    """Step 2c: who signed, compared with the agency's published list of officers."""
+    stem = data.signatures[0][0] if data.signatures else f"{bf.SIGNATURES_DIR}/1-ID"
+    sig, pem = bf.signature_members(stem)
+    return [
+        f"2c. 核对签名人 / Check who signed: {bf.SIGNERS}",
+        f"   {bf.SIGNERS} 列出本包每个签名（清单签名、报告签名、索引签名）的角色、姓名、执法证号、",
+        "   签名时间，以及证书 SHA-256 指纹和颁发者（openssl 的输出格式）。请与执法机构公布的",
+        "   人员证书名单逐字比对，并从签名本身打印同样两项加以核对（不写入本包）：",
+        f"   {bf.SIGNERS} lists every signature in this bundle (manifest, report, index) with",
+        "   role, name, enforcement ID, signing time, and the certificate's SHA-256 fingerprint",
+        "   and issuer as openssl prints them. Compare them character by character with the",
+        "   agency's published list, and print the same two values from the signature itself",
+        "   (nothing is written into the bundle):",
+        "     T=$(mktemp -d)",
+        f"     openssl cms -verify -noverify -binary -inform DER -in {sig} \\",
+        f'       -content {bf.MANIFEST} -signer "$T/signer.pem" -out /dev/null',
+        '     openssl x509 -in "$T/signer.pem" -noout -fingerprint -sha256',
+        '     openssl x509 -in "$T/signer.pem" -noout -issuer -nameopt oneline,-esc_msb',
+        f"   （{pem} 是同一证书的副本 / is a copy of the same certificate:",
+        f"     openssl x509 -in {pem} -noout -fingerprint -sha256）",
+        f"   索引签名同理：-in {bf.SIGNED_INDEX_SIGNATURE} -content {bf.SIGNED_INDEX}。",
+        f"   The index signature likewise: -in {bf.SIGNED_INDEX_SIGNATURE} -content "
+        f"{bf.SIGNED_INDEX}.",
+        "   第 7 步的脚本在每个签名结果下打印其证书的 subject、issuer 和指纹，应与",
+        f"   {bf.SIGNERS} 一致 / the script of step 7 prints each signature's subject, issuer",
+        f"   and fingerprint under its result: they must match {bf.SIGNERS}.",
         "",
     ]
 

@@ -36,6 +36,9 @@ ANCHOR_JSON = "anchor/anchor.json"
 REPORT = "report/report.pdf"
 CUSTODY_LOG = "custody/custody-log.jsonl"
 README = "README.txt"
+SIGNERS = "signers.txt"
+"""Every signature in the bundle with its signer's certificate fingerprint and issuer in
+openssl's forms (:mod:`reports.bundle.signers`); listed in the sums and the signed index."""
 """For the recipient, Chinese and English: what the bundle is and how it is laid out."""
 CASE_INDEX = "case.json"
 """Case bundles: the index at the zip root; each item sits under ``items/<item-id>/``."""
@@ -76,6 +79,9 @@ class BundleInput:
     what ``manifest_bytes`` encode (checked by re-encoding, which is cheap)."""
     custody_anchor: CustodyAnchor | None = None
     """The custody log's head in ``anchor``'s tree, written into ``ANCHOR_JSON``."""
+    index_signer_pem: bytes | None = None
+    """The certificate (PEM, first block) of the officer who will sign the bundle index,
+    so ``SIGNERS`` can name them: the index is signed after every other file is written."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,7 @@ rpc() {
 # rget KEY: the first "KEY":"0x..." value in the JSON on stdin.
 rget() { grep -oE "[{,]\"$1\":\"0x[0-9a-fA-F]*\"" | head -n 1 | cut -d'"' -f4; }
 # cert_of P7S: the signer certificate's SHA-256 fingerprint and issuer, for comparison
-# with the agency's published list.
+# with the agency's published list and with signers.txt, which must show the same values.
 cert_of() {
   openssl cms -verify -noverify -binary -inform DER -in "$1" -content "$2" -out /dev/null \
     -signer "$T/signer.pem" 2>/dev/null || return 0

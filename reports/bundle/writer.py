@@ -35,6 +35,7 @@ from evidence.model.hashing import CHUNK_SIZE, Digests, DualHasher, digest_bytes
 from evidence.model.manifest import Manifest, canonical_json, parse_manifest
 from evidence.model.records import isoformat
 from reports.bundle import layout as bf
+from reports.bundle import signers
 from reports.bundle.guides import case_readme, item_readme, verify_instructions
 
 __all__ = ["CaseBundleInput", "write_bundle", "write_case_bundle"]
@@ -223,6 +224,7 @@ def _item_members(item: _SealedItem) -> list[tuple[str, bytes | Path]]:
         members.append((p7s, signature_der))
         members.append((pem, certificate_pem))
     members.append((bf.REPORT, data.report_pdf))
+    members.append((bf.SIGNERS, _signers_file(data)))
     members.append(
         (bf.INSTRUCTIONS, verify_instructions(data, item.manifest_sha256).encode("utf-8"))
     )
@@ -230,6 +232,24 @@ def _item_members(item: _SealedItem) -> list[tuple[str, bytes | Path]]:
     members.append((bf.INDEX, canonical_json(_item_index(data))))
     _check_member_names([name for name, _ in members])
     return members
+
+
+def _signers_file(data: bf.BundleInput) -> bytes:
+    """``signers.txt``: manifest signatures, report signatures, then the index's signer."""
+    from cryptography import x509
+
+    entries = signers.manifest_signers(data.manifest_bytes, data.signatures)
+    notes: list[str] = []
+    try:
+        entries += signers.report_signers(data.report_pdf)
+    except ReportError as exc:
+        # Said in the file rather than refused: the verifier judges the report itself.
+        notes.append(exc.message)
+    if data.index_signer_pem is not None:
+        certificate = x509.load_pem_x509_certificate(data.index_signer_pem)
+        entries.append(signers.index_signer(certificate))
+    text = signers.signers_text(data.item_id, data.created_at, entries, notes)
+    return text.encode("utf-8")
 
 
 def _item_index(data: bf.BundleInput) -> dict[str, object]:

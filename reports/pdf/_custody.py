@@ -22,6 +22,7 @@ _SIGNATURE_TEXT: dict[str, str] = {
     "role_capture": N_("Capture signature"),
     "role_cosign": N_("Co-signature"),
     "signature_certificate": N_("Certificate SHA-256: {fingerprint}"),
+    "signature_issuer": N_("Certificate issuer: {issuer}"),
 }
 
 
@@ -73,6 +74,18 @@ def _entry_rows(layout: Layout, line: CustodyLine) -> list[list[Any]]:
     ]
 
 
+def _certificate_forms(signature: SignatureInfo) -> tuple[str, str]:
+    """The signer certificate's SHA-256 fingerprint and issuer as ``openssl x509 -noout
+    -fingerprint -sha256`` and ``-issuer -nameopt oneline,-esc_msb`` print them: the forms
+    of the agency's published list, so an expert compares them character by character."""
+    from cryptography import x509
+
+    from evidence.model.certificate_chain import openssl_fingerprint, openssl_issuer
+
+    certificate = x509.load_pem_x509_certificate(signature.certificate_pem)
+    return openssl_fingerprint(certificate), openssl_issuer(certificate)
+
+
 def _signature_record(layout: Layout, signatures: tuple[SignatureInfo, ...]) -> list[Flowable]:
     s = layout.s
 
@@ -94,7 +107,14 @@ def _signature_record(layout: Layout, signatures: tuple[SignatureInfo, ...]) -> 
         local = signature.signed_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S +08:00")
         role = text("role_capture" if signature.role == "capture" else "role_cosign")
         officer = f"{signature.officer_name}（{signature.enforcement_id}）"
-        fingerprint = text("signature_certificate", fingerprint=signature.certificate_sha256)
+        fingerprint, issuer = _certificate_forms(signature)
+        certificate = layout.lines(
+            (
+                text("signature_certificate", fingerprint=fingerprint),
+                layout.clip(text("signature_issuer", issuer=issuer)),
+            ),
+            s.hash,
+        )
         cells += [
             [
                 layout.p(str(signature.index), s.cell),
@@ -102,7 +122,7 @@ def _signature_record(layout: Layout, signatures: tuple[SignatureInfo, ...]) -> 
                 layout.p(layout.clip(officer), s.cell),
                 layout.p(local, s.cell),
             ],
-            ["", layout.p(fingerprint, s.hash), "", ""],
+            ["", certificate, "", ""],
         ]
         style += [
             ("SPAN", (1, main + 1), (-1, main + 1)),
