@@ -23,7 +23,13 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from evidence.model import i18n
 from evidence.model.i18n import N_
-from evidence.model.records import AnchorReceipt, TimestampToken, TrustStanding, isoformat
+from evidence.model.records import (
+    AnchorReceipt,
+    SignatureInfo,
+    TimestampToken,
+    TrustStanding,
+    isoformat,
+)
 from reports._flowables import PageFurniture
 from reports._fonts import ReportFonts, load_fonts
 from reports._i18n import check_language, translate
@@ -52,6 +58,8 @@ class CaseReportItem:
     """The TSA against this machine's trust configuration (decided by the facade)."""
     anchor_standing: TrustStanding = TrustStanding.UNTRUSTED
     """The anchor's chain and registry against the trust configuration."""
+    signatures: tuple[SignatureInfo, ...] = ()
+    """The officers' signatures over the item's manifest, the capture signature first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,10 @@ _T: dict[str, str] = {
     "status_sealed": N_("sealed"),
     "status_capturing": N_("capturing"),
     "status_failed": N_("failed"),
+    "role_capture": N_("Capture signature"),
+    "role_cosign": N_("Co-signature"),
+    "certificate_sha256": N_("Certificate SHA-256"),
+    "issuer": N_("Issuer"),
 }
 
 
@@ -164,6 +176,9 @@ class _CaseLayout(Layout):
         self.catalogue = i18n.translation(data.language)
         self.pending_cell = ParagraphStyle(
             "pending_cell", parent=self.s.pending, fontSize=8, leading=11
+        )
+        self.fingerprint_cell = ParagraphStyle(
+            "fingerprint_cell", parent=self.s.hash, fontSize=5.9, leading=8.5
         )
 
     def tt(self, key: str, **values: object) -> str:
@@ -247,6 +262,7 @@ class _CaseLayout(Layout):
         )
         rows: list[list[Flowable | str]] = [[head, ""]]
         rows += self.record_rows(item)
+        rows += self.signature_rows(item.signatures)
         rows += self.timestamp_rows(item.timestamp, item.timestamp_standing)
         rows += self.anchor_rows(item.anchor, item.anchor_standing)
         inner = Table(
@@ -292,6 +308,29 @@ class _CaseLayout(Layout):
             ]
         else:
             rows.append(self.row(self.t("manifest_sha256"), self.tt("not_sealed"), warn=True))
+        return rows
+
+    def signature_rows(self, signatures: Sequence[SignatureInfo]) -> list[list[Flowable | str]]:
+        """Who signed the manifest, with the certificate's fingerprint and issuer as ``openssl
+        x509`` prints them: the forms of the agency's published list of officers."""
+        from cryptography import x509
+
+        from evidence.model.certificate_chain import openssl_fingerprint, openssl_issuer
+
+        rows: list[list[Flowable | str]] = []
+        for signature in signatures:
+            certificate = x509.load_pem_x509_certificate(signature.certificate_pem)
+            role = "role_capture" if signature.role == "capture" else "role_cosign"
+            who = f"{signature.officer_name}（{signature.enforcement_id}）"
+            rows += [
+                self.row(self.tt(role), f"{who} {isoformat(signature.signed_at)}", code=False),
+                [
+                    self.p(self.tt("certificate_sha256"), self.s.label),
+                    # One unbroken line: it is compared character by character.
+                    self.p(openssl_fingerprint(certificate), self.fingerprint_cell),
+                ],
+                self.row(self.tt("issuer"), self.clip(openssl_issuer(certificate), 300)),
+            ]
         return rows
 
     def standing(self, standing: TrustStanding) -> str:

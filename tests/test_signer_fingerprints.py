@@ -222,3 +222,20 @@ def _stems(signed: Signed) -> list[str]:
     stems = bf.signature_names_in(names)
     assert len(stems) == 2, stems
     return stems
+
+
+def test_the_case_report_names_each_signer_as_openssl_does(signed: Signed) -> None:
+    out = signed.scratch / "case.pdf"
+    result = run(signed.home, "report", "--case", CASE, "--out", str(out), "--lang", "en",
+                 "--officer", CAPTURING[1], "--reason", "test")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = subprocess.run(
+        [require_tool("pdftotext"), "-layout", str(out), "-"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    for stem, (name, eid) in zip(_stems(signed), (CAPTURING, COSIGNING), strict=True):
+        p7s, _pem = bf.signature_members(stem)
+        fingerprint, issuer = _cms_signer(signed, p7s, bf.MANIFEST)
+        assert fingerprint in text, fingerprint  # on one line, as openssl prints it
+        assert issuer in " ".join(text.split()), issuer
+        assert f"{name}（{eid}）" in text

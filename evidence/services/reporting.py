@@ -247,6 +247,11 @@ class ReportService:
                             manifest_sm3=i.manifest_sm3,
                             timestamp=i.timestamp,
                             anchor=i.anchor,
+                            signatures=(
+                                tuple(self._signatures.item_signatures(i.id))
+                                if i.manifest_sha256
+                                else ()
+                            ),
                         )
                         for i in items
                     ],
