@@ -415,6 +415,8 @@ def _contents(data: bf.BundleInput) -> list[str]:
     )
     lines += [
         f"  {bf.REPORT:<28} 证据报告（PDF/A-2b，可含执法人员电子签名）/ the evidence report",
+        f"  {bf.SIGNERS:<28} 每个签名的签名人及证书指纹、颁发者 / every signer, with",
+        f"  {'':<28} certificate fingerprint and issuer as openssl prints them",
         f"  {bf.INSTRUCTIONS:<28} 核验步骤（含本包实际数值）/ verification steps with values",
         f"  {bf.INDEX:<28} 包格式与索引 / format and index",
         f"  {bf.CHECKSUMS + ', ' + bf.SM3_CHECKSUMS:<28} 全部文件的摘要 / digests of every file",
