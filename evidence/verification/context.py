@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from evidence.model.hashing import Digests, DualHasher
 from evidence.model.manifest import Manifest
 from evidence.model.records import AnchorReceipt, CheckResult, Verdict
 from evidence.model.trust import TrustPolicy
+from evidence.model.verification_messages import Reason, render_reasons
 from evidence.verification.ids import CheckId
 from evidence.verification.options import VerifyOptions
 from reports.bundle.limits import MAX_SMALL_FILE
@@ -81,8 +82,20 @@ class Findings:
     def __init__(self) -> None:
         self._results: list[CheckResult] = []
 
-    def add(self, check: CheckId, subject: str, verdict: Verdict, detail: str) -> None:
-        self._results.append(CheckResult(check, subject, verdict, detail))
+    def add(
+        self,
+        check: CheckId,
+        subject: str,
+        verdict: Verdict,
+        detail: str | Reason | Sequence[Reason],
+    ) -> None:
+        """One result; a :class:`Reason` (or several, joined with "; ") gives both the
+        English detail and the codes a report renders in its own language."""
+        if isinstance(detail, str):
+            self._results.append(CheckResult(check, subject, verdict, detail))
+            return
+        reasons = (detail,) if isinstance(detail, Reason) else tuple(detail)
+        self._results.append(CheckResult(check, subject, verdict, render_reasons(reasons), reasons))
 
     def extend(self, results: Iterable[CheckResult]) -> None:
         self._results.extend(results)

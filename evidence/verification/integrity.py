@@ -9,6 +9,8 @@ from evidence.model.errors import BundleError
 from evidence.model.hashing import Digests, DualHasher
 from evidence.model.manifest import parse_manifest
 from evidence.model.records import Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings, MemberDigests
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
@@ -31,16 +33,18 @@ def hash_members(ctx: Context, out: Findings) -> None:
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             # A CRC mismatch surfaces here: the zip itself says the member changed.
             digests[name] = None
-            out.add(CheckId.BUNDLE_READ, name, Verdict.FAIL, f"unreadable or corrupted: {exc}")
+            out.add(
+                CheckId.BUNDLE_READ, name, Verdict.FAIL, Reason.of(C.MEMBER_UNREADABLE, error=exc)
+            )
     ctx.provide(Fact.DIGESTS, MemberDigests(digests))
     if not digests:
-        out.add(CheckId.BUNDLE_READ, ALL_FILES, Verdict.FAIL, "the bundle holds no files")
+        out.add(CheckId.BUNDLE_READ, ALL_FILES, Verdict.FAIL, Reason.of(C.BUNDLE_EMPTY))
     elif not out.failed(CheckId.BUNDLE_READ):
         out.add(
             CheckId.BUNDLE_READ,
             ALL_FILES,
             Verdict.PASS,
-            f"{len(digests)} files read to the end, each hashed with SHA-256 and SM3",
+            Reason.of(C.BUNDLE_READ, n=len(digests)),
         )
 
 
@@ -48,20 +52,25 @@ def check_manifest(ctx: Context, out: Findings) -> None:
     data = ctx.read_small(bf.MANIFEST, out)
     if data is None:
         if bf.MANIFEST not in ctx.names:
-            out.add(CheckId.MANIFEST, bf.MANIFEST, Verdict.FAIL, "missing from the bundle")
+            out.add(CheckId.MANIFEST, bf.MANIFEST, Verdict.FAIL, Reason.of(C.MISSING))
         return
     ctx.provide(Fact.MANIFEST_BYTES, data)
     try:
         manifest = parse_manifest(data)
     except BundleError as exc:
-        out.add(CheckId.MANIFEST_FORMAT, bf.MANIFEST, Verdict.FAIL, exc.message)
+        out.add(
+            CheckId.MANIFEST_FORMAT,
+            bf.MANIFEST,
+            Verdict.FAIL,
+            Reason.of(C.ERROR, error=exc.message),
+        )
         return
     ctx.provide(Fact.MANIFEST, manifest)
     out.add(
         CheckId.MANIFEST_FORMAT,
         bf.MANIFEST,
         Verdict.PASS,
-        f"canonical manifest, SHA-256 {ctx.manifest_sha256()}",
+        Reason.of(C.MANIFEST_CANONICAL, sha256=ctx.manifest_sha256()),
     )
 
 
@@ -70,16 +79,21 @@ def _checksums(check: CheckId, listing: str, algo: str) -> Check:
         data = ctx.read_small(listing, out)
         if data is None:
             if listing not in ctx.names:
-                out.add(check, listing, Verdict.FAIL, "missing from the bundle")
+                out.add(check, listing, Verdict.FAIL, Reason.of(C.MISSING))
             return  # else already reported as unreadable
         try:
             entries = parse_checksums(data)
         except BundleError as exc:
-            out.add(check, listing, Verdict.FAIL, exc.message)
+            out.add(check, listing, Verdict.FAIL, Reason.of(C.ERROR, error=exc.message))
             return
         _compare_listing(ctx, out, check, listing, algo, entries)
         if not out.failed(check):
-            out.add(check, listing, Verdict.PASS, f"{len(entries)} files match {listing}")
+            out.add(
+                check,
+                listing,
+                Verdict.PASS,
+                Reason.of(C.LISTING_MATCHES, n=len(entries), listing=listing),
+            )
 
     return Check(check, run, listing, needs=frozenset({Fact.DIGESTS}))
 
@@ -90,7 +104,7 @@ def _compare_listing(
     for name, expected in sorted(entries.items()):
         got = ctx.digests.of(name)
         if name not in ctx.names:
-            out.add(check, name, Verdict.FAIL, f"listed in {listing} but missing from the bundle")
+            out.add(check, name, Verdict.FAIL, Reason.of(C.LISTED_MISSING, listing=listing))
         elif got is None:
             continue  # unreadable: already reported
         elif getattr(got, algo) != expected:
@@ -98,14 +112,20 @@ def _compare_listing(
                 check,
                 name,
                 Verdict.FAIL,
-                f"{algo.upper()} {getattr(got, algo)} differs from {listing} "
-                f"({expected}): {name} or its {listing} line was altered",
+                Reason.of(
+                    C.LISTING_DIGEST_DIFFERS,
+                    algorithm=algo.upper(),
+                    got=getattr(got, algo),
+                    listing=listing,
+                    expected=expected,
+                    name=name,
+                ),
             )
     # The signed index lists the sums files, so they cannot list it: it and what
     # seals it are checked by the index checks instead.
     unlisted = ctx.names - set(entries) - {bf.CHECKSUMS, bf.SM3_CHECKSUMS} - bf.SIGNED_INDEX_FILES
     for name in sorted(unlisted):
-        out.add(check, name, Verdict.FAIL, f"file is in the bundle but not listed in {listing}")
+        out.add(check, name, Verdict.FAIL, Reason.of(C.LISTING_UNLISTED, listing=listing))
 
 
 def parse_checksums(data: bytes) -> dict[str, str]:
@@ -135,27 +155,31 @@ def check_artifacts(ctx: Context, out: Findings) -> None:
                 CheckId.ARTIFACT_PRESENT,
                 entry.path,
                 Verdict.FAIL,
-                "listed in manifest.json but missing from the bundle",
+                Reason.of(C.ARTIFACT_MISSING),
             )
             continue
         if got is None:
-            out.add(CheckId.ARTIFACT_READ, entry.path, Verdict.FAIL, "unreadable or corrupted")
+            out.add(
+                CheckId.ARTIFACT_READ, entry.path, Verdict.FAIL, Reason.of(C.ARTIFACT_UNREADABLE)
+            )
             continue
-        problems = []
+        problems: list[Reason] = []
         if got.size != entry.size:
-            problems.append(f"size {got.size} differs from the manifest's {entry.size}")
+            problems.append(Reason.of(C.ARTIFACT_SIZE_DIFFERS, got=got.size, expected=entry.size))
         if got.sha256 != entry.sha256:
-            problems.append(f"SHA-256 {got.sha256} differs from the manifest's {entry.sha256}")
+            problems.append(
+                Reason.of(C.ARTIFACT_SHA256_DIFFERS, got=got.sha256, expected=entry.sha256)
+            )
         if got.sm3 != entry.sm3:
-            problems.append(f"SM3 {got.sm3} differs from the manifest's {entry.sm3}")
+            problems.append(Reason.of(C.ARTIFACT_SM3_DIFFERS, got=got.sm3, expected=entry.sm3))
         if problems:
-            out.add(CheckId.ARTIFACT_DIGEST, entry.path, Verdict.FAIL, "; ".join(problems))
+            out.add(CheckId.ARTIFACT_DIGEST, entry.path, Verdict.FAIL, problems)
         else:
             out.add(
                 CheckId.ARTIFACT_DIGEST,
                 entry.path,
                 Verdict.PASS,
-                f"{entry.size} bytes, SHA-256 and SM3 match the manifest",
+                Reason.of(C.ARTIFACT_MATCHES, size=entry.size),
             )
     listed = {entry.path for entry in manifest.artifacts}
     for name in sorted(ctx.names):
@@ -164,7 +188,7 @@ def check_artifacts(ctx: Context, out: Findings) -> None:
                 CheckId.ARTIFACT_EXTRA,
                 name,
                 Verdict.FAIL,
-                "file under artifacts/ that the manifest does not list",
+                Reason.of(C.ARTIFACT_EXTRA),
             )
 
 
