@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,20 @@ from evidence.model.capture_record import (
     Provenance,
 )
 from evidence.model.tables import EvidenceItem
+from evidence.services.officers import officer_row
 from evidence.services.toolkit import Toolkit
+from tests.helpers import ensure_officer
 
 
 def seal_synthetic(kit: Toolkit, case_number: str, count: int, workdir: Path) -> list[str]:
     """``count`` sealed items, each with one small distinct file."""
     kit.create_case(case_number, "anchoring test", exist_ok=True)
     case_id = kit.get_case(case_number).id
+    # Every sealed item names its acting officer, put on the case. Tests here share one
+    # data directory (its officer key files) with a database each: a fresh ID per call.
+    enforcement_id = ensure_officer(kit, case_number, f"SYN-{uuid.uuid4().hex[:8]}")
+    with Session(kit.engine) as session:
+        officer_id = officer_row(session, enforcement_id).id
     ids: list[str] = []
     for index in range(count):
         item_id = kit.new_id()
@@ -36,6 +44,7 @@ def seal_synthetic(kit: Toolkit, case_number: str, count: int, workdir: Path) ->
                     case_id=case_id,
                     requested_url=f"https://shop.example/item/{index}",
                     created_at=now,
+                    officer_id=officer_id,
                 )
             )
             session.commit()

@@ -17,7 +17,7 @@ from evidence.model.config import Settings
 from evidence.model.tables import ItemStatus
 from evidence.services.toolkit import Toolkit
 from tests.conftest import REPO, require_tool
-from tests.helpers import seal_synthetic_item
+from tests.helpers import TEST_OFFICER_ID, seal_synthetic_item
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -106,7 +106,7 @@ def test_chain_commands_and_anchor_pending(tmp_path: Path) -> None:
             ]
             for item_id in ids:
                 kit.timestamp(item_id)
-        anchored = _cli(home, "anchor", "--pending", "--json")
+        anchored = _cli(home, "anchor", "--pending", "--json", "--officer", TEST_OFFICER_ID)
         assert anchored.returncode == 0, anchored.stderr
         with Toolkit(settings) as kit:
             items = [kit.get_item(i) for i in ids]

@@ -25,6 +25,7 @@ from evidence import Settings, TimestampToken, Toolkit
 from tests.cli_support import (
     CHINESE,
     one_line_error,
+    put_officer_on_case,
     run,
     stop_local_chain,
     succeeded,
@@ -57,6 +58,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require_tool("openssl")
     path = tmp_path_factory.mktemp("chain-home")
     succeeded(run(path, "case", "create", CASE, "--title", "上链"))
+    # Completing and anchoring are done by an officer: this account's default here.
+    succeeded(run(path, "officer", "default", put_officer_on_case(path, CASE)))
     yield path
     stop_local_chain(path)
 
@@ -144,9 +147,10 @@ def test_checkpoint_timestamps_the_chain_head(home: Path) -> None:
 
 def test_recheck_confirmed_batches(home: Path, tmp_path: Path) -> None:
     succeeded(run(home, "complete", _seal(home, tmp_path / "recheck")))
-    rows = json.loads(succeeded(run(home, "chain", "recheck", "--json")).stdout)
+    recheck = ("chain", "recheck", "--reason", "例行复核")
+    rows = json.loads(succeeded(run(home, *recheck, "--json")).stdout)
     assert rows and {r["outcome"] for r in rows} <= {"final", "waiting"}
-    assert "--confirmations" in usage_error(run(home, "chain", "recheck", "--confirmations", "0"))
+    assert "--confirmations" in usage_error(run(home, *recheck, "--confirmations", "0"))
 
 
 def test_tsa_presets(home: Path) -> None:

@@ -274,7 +274,7 @@ def _the_whole_path(run: Run, site_url: str, keys: Path, out: Path) -> dict[str,
     )
     item_id = json.loads(captured)["item"]["id"]
     run("sign", item_id, "--officer", OFFICER)
-    completed, _ = run("complete", item_id, "--json")
+    completed, _ = run("complete", item_id, "--json", "--officer", OFFICER)
     assert '"anchored"' in completed, completed
     run("report", item_id, "--out", str(out / "report.pdf"), "--sign", OFFICER)
     run("export", item_id, "--out", str(out / "bundle.zip"), "--sign", OFFICER, "--reason", "测试")

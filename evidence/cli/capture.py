@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from evidence.cli.acting import officer_option
 from evidence.cli.output import emit_json, item_json, print_item, print_pending
 from evidence.cli.session import open_toolkit
 
@@ -230,12 +231,18 @@ def _summary_line(summary: BatchSummary) -> str:
 
 @click.command()
 @click.argument("item_id", required=False)
+@officer_option("completes them")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def complete(ctx: click.Context, item_id: str | None, as_json: bool) -> None:
+def complete(ctx: click.Context, item_id: str | None, officer: str | None, as_json: bool) -> None:
     """Timestamp and anchor ITEM_ID, or every item still owed them."""
     with open_toolkit(ctx) as kit:
-        results = [kit.complete(item_id)] if item_id else kit.complete_pending()
+        acting = kit.acting_officer(officer, item_id=item_id)
+        results = (
+            [kit.complete(item_id, officer=acting)]
+            if item_id
+            else kit.complete_pending(officer=acting)
+        )
     if as_json:
         emit_json([{"item": item_json(r.item), "pending": list(r.pending)} for r in results])
         return

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 import click
 
+from evidence.cli.acting import officer_option, reason_option
 from evidence.cli.output import emit_json, gettext, item_json, labelled, print_item
 from evidence.cli.session import open_toolkit
 
@@ -124,14 +125,26 @@ def chain_checkpoint(ctx: click.Context, as_json: bool) -> None:
     default=None,
     help="Blocks required on top (default EVIDENCE_CONFIRMATIONS or 1).",
 )
+@officer_option("rechecks, and re-anchors what the chain dropped")
+@reason_option(
+    "Why the batches are rechecked and any dropped one re-anchored (logged on each re-anchor).",
+    required=True,
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def chain_recheck(ctx: click.Context, confirmations: int | None, as_json: bool) -> None:
+def chain_recheck(
+    ctx: click.Context,
+    confirmations: int | None,
+    officer: str | None,
+    reason: str,
+    as_json: bool,
+) -> None:
     """Re-check confirmed batches; re-anchor any the chain dropped or reorganised."""
     from evidence import RecheckOutcome
 
     with open_toolkit(ctx) as kit:
-        results = kit.recheck_anchors(confirmations)
+        acting = kit.acting_officer(officer)
+        results = kit.recheck_anchors(confirmations, officer=acting, reason=reason)
     if as_json:
         emit_json([asdict(r) for r in results])
         return
@@ -157,6 +170,7 @@ def chain_recheck(ctx: click.Context, confirmations: int | None, as_json: bool) 
     is_flag=True,
     help="With --pending: keep anchoring every EVIDENCE_BATCH_INTERVAL seconds.",
 )
+@officer_option("anchors them")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def anchor(
@@ -165,21 +179,23 @@ def anchor(
     pending: bool,
     max_items: int | None,
     watch: bool,
+    officer: str | None,
     as_json: bool,
 ) -> None:
     """Anchor ITEM_ID, or (--pending) every waiting item in Merkle batches."""
     if bool(item_id) == pending:
         raise click.UsageError("give an ITEM_ID or --pending (not both)")
     with open_toolkit(ctx) as kit:
+        acting = kit.acting_officer(officer, item_id=item_id)
         if item_id:
-            item = kit.anchor(item_id)
+            item = kit.anchor(item_id, officer=acting)
             if as_json:
                 emit_json(item_json(item))
             else:
                 print_item(item)
             return
         while True:
-            batches = kit.anchor_pending(max_items=max_items)
+            batches = kit.anchor_pending(max_items=max_items, officer=acting)
             if as_json:
                 emit_json([asdict(b) for b in batches])
             else:

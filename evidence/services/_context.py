@@ -18,6 +18,21 @@ from evidence.model.records import Clock, CustodyAction, IdFactory
 from evidence.model.store import ArtifactStore
 
 
+SYSTEM_ACTOR_PREFIX = "system:"
+"""The custody actor of an action no person answers for: ``system:<host>``."""
+
+
+def system_actor() -> str:
+    """The explicit actor of a toolkit action done with no officer named (a library
+    caller's scheduled job): never passed off as the operating-system account."""
+    return SYSTEM_ACTOR_PREFIX + custody_log.host_name()
+
+
+def acting(officer: str) -> str:
+    """``officer`` (an enforcement ID) when one acts, else :func:`system_actor`."""
+    return officer or system_actor()
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceContext:
     """Settings, database, artifact store, clock, id factory and the custody writer."""

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -27,7 +28,7 @@ from evidence.model.errors import AnchorError, EvidenceError, LifecycleError
 from evidence.model.merkle import MerkleTree
 from evidence.model.records import AnchorReceipt, CustodyAction
 from evidence.model.tables import AnchorBatch, AnchorRecord, EvidenceItem, ItemStatus
-from evidence.services._context import ServiceContext
+from evidence.services._context import ServiceContext, acting
 from evidence.services._rows import chunks
 from evidence.services.cases import item_info, item_row
 from evidence.services.chains import ChainAccess
@@ -39,6 +40,27 @@ logger = logging.getLogger(__name__)
 
 # The chain answered, but the anchor is not settled yet: ask again later.
 _NOT_YET = re.compile(r"confirmations of 0x[0-9a-f]+, \d+ required|is not mined yet")
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorActor:
+    """Who anchors and why, as the batch's custody events record it."""
+
+    officer: str = ""
+    """Enforcement ID of the officer anchoring (empty: the explicit system actor)."""
+    reason: str = ""
+    reanchors: tuple[str, str] | None = None
+    """For a re-anchor: the dropped batch's id and what the chain said about it."""
+
+    def details(self) -> dict[str, Any]:
+        """The facts beside actor and reason: OS user and host (the secondary record)."""
+        facts: dict[str, Any] = {
+            "os_user": custody_log.default_actor(),
+            "host": custody_log.host_name(),
+        }
+        if self.reanchors is not None:
+            facts["reanchors_batch"], facts["dropped_because"] = self.reanchors
+        return facts
 
 
 class AnchorService:
@@ -53,8 +75,12 @@ class AnchorService:
         self._checkpoints = checkpoints
         self.checkpoint_after_batch = True
 
-    def anchor(self, item_id: str) -> ItemInfo:
-        """Anchor one timestamped item now (in a batch of its own)."""
+    def anchor(self, item_id: str, *, officer: str = "") -> ItemInfo:
+        """Anchor one timestamped item now (in a batch of its own).
+
+        ``officer`` (an enforcement ID) is who anchors it: the custody actor of
+        every anchor event here and below (none: the explicit system actor).
+        """
         with self._ctx.session() as session:
             item = item_row(session, item_id)
             if item.status is ItemStatus.ANCHORED:
@@ -64,11 +90,11 @@ class AnchorService:
                     f"item {item.id} is {item.status.value}; it is anchored after its timestamp"
                 )
             item_id = item.id
-        self.anchor_batch([item_id])
+        self.anchor_batch([item_id], actor=AnchorActor(officer))
         with self._ctx.session() as session:
             return item_info(session, item_row(session, item_id))
 
-    def anchor_pending(self, *, max_items: int | None = None) -> list[BatchInfo]:
+    def anchor_pending(self, *, max_items: int | None = None, officer: str = "") -> list[BatchInfo]:
         """Anchor the timestamped items still waiting, ``settings.batch_size`` per transaction.
 
         Oldest first, at most ``max_items`` in all (None: every waiting item). Stops
@@ -92,13 +118,17 @@ class AnchorService:
                 )
             if not waiting:
                 break
-            done.append(self.anchor_batch(waiting))
+            done.append(self.anchor_batch(waiting, actor=AnchorActor(officer)))
             if limit is not None:
                 limit -= len(waiting)
         return done
 
     def anchor_batch(
-        self, item_ids: Sequence[str], *, extra_leaves: Sequence[bytes] = ()
+        self,
+        item_ids: Sequence[str],
+        *,
+        extra_leaves: Sequence[bytes] = (),
+        actor: AnchorActor | None = None,
     ) -> BatchInfo:
         """Put the items' manifest digests under one Merkle root and anchor that root.
 
@@ -112,7 +142,7 @@ class AnchorService:
         batch_id = self._ctx.new_id()
         tree = self._record_pending(batch_id, leaves, extra_leaves)
         receipt, local = self._send(batch_id, tree)
-        self._record_confirmed(batch_id, ids, leaves, tree, receipt)
+        self._record_confirmed(batch_id, ids, leaves, tree, receipt, actor or AnchorActor())
         logger.info(
             "anchored %d item(s) under root %s in %s",
             len(ids),
@@ -134,7 +164,9 @@ class AnchorService:
             chain_id=receipt.chain_id,
         )
 
-    def recheck_anchors(self, min_confirmations: int | None = None) -> list[RecheckResult]:
+    def recheck_anchors(
+        self, min_confirmations: int | None = None, *, officer: str = "", reason: str = ""
+    ) -> list[RecheckResult]:
         """Re-read every ``confirmed`` batch from the chain once it should be settled.
 
         A batch with ``min_confirmations`` (default ``settings.confirmations``)
@@ -143,8 +175,10 @@ class AnchorService:
         dropped transaction, a reset chain) becomes ``failed``; in the same database
         transaction its items' anchor records are removed and the items return to
         ``timestamped`` (the batch row keeps root, transaction and block, and says
-        why), and they are anchored again at once. A chain that cannot be reached
-        stops the recheck without changing anything.
+        why), and they are anchored again at once, by ``officer`` (the custody
+        actor) for ``reason`` (recorded on each re-anchor event, with the batch
+        dropped and why). A chain that cannot be reached stops the recheck without
+        changing anything.
         """
         needed = min_confirmations or self._ctx.settings.confirmations
         with self._ctx.session() as session:
@@ -177,7 +211,7 @@ class AnchorService:
                 if _NOT_YET.search(exc.message):
                     results.append(RecheckResult(batch.id, RecheckOutcome.WAITING, exc.message))
                 else:
-                    results.append(self._reanchor_dropped(batch.id, exc.message))
+                    results.append(self._reanchor_dropped(batch.id, exc.message, officer, reason))
                 continue
             self._update_batch(batch.id, status="final")
             results.append(
@@ -266,6 +300,7 @@ class AnchorService:
         leaves: list[bytes],
         tree: MerkleTree,
         receipt: AnchorReceipt,
+        actor: AnchorActor,
     ) -> None:
         """Batch, proofs, item states and custody events, in one transaction."""
         with self._ctx.session() as session:
@@ -287,9 +322,11 @@ class AnchorService:
                 custody_log.NewEvent(
                     CustodyAction.ANCHOR,
                     item_id=item_id,
+                    reason=actor.reason,
                     hash_before=leaves[index].hex(),
                     hash_after=receipt.root.removeprefix("0x"),
                     details={
+                        **actor.details(),
                         "batch": batch_id,
                         "leaf_index": index,
                         "transaction": receipt.transaction_hash,
@@ -304,7 +341,7 @@ class AnchorService:
                 events,
                 at=self._ctx.clock(),
                 new_id=self._ctx.new_id,
-                actor=self._ctx.actor,
+                actor=acting(actor.officer),
             )
             session.commit()
 
@@ -347,11 +384,14 @@ class AnchorService:
 
     # -- dropped batches -------------------------------------------------------
 
-    def _reanchor_dropped(self, batch_id: str, reason: str) -> RecheckResult:
+    def _reanchor_dropped(
+        self, batch_id: str, reason: str, officer: str, why_reanchored: str
+    ) -> RecheckResult:
         ids = self._unanchor_batch(batch_id, reason)
         logger.warning("batch %s dropped from the chain (%s)", batch_id, reason)
+        actor = AnchorActor(officer, why_reanchored, reanchors=(batch_id, reason))
         try:
-            again = self.anchor_batch(ids)
+            again = self.anchor_batch(ids, actor=actor)
         except EvidenceError as retry_exc:
             return RecheckResult(
                 batch_id,

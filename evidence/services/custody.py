@@ -132,6 +132,7 @@ class CustodyService:
                     action=r.action,
                     reason=r.reason,
                     hash_after=r.hash_after,
+                    details=r.details,
                 )
                 for r in rows
             )

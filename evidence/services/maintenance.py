@@ -2,8 +2,10 @@
 
 The rules for "what a crash can leave behind" are in one place:
 
-* an item in ``capturing`` was interrupted before sealing: it becomes
-  ``failed`` with its working files kept where they are (never deleted);
+* an item in ``capturing`` was interrupted before sealing: it is closed as
+  ``failed`` with its working files kept where they are (never deleted), by an
+  officer for a reason (the custody actor and reason; from the command line
+  both are required, and nothing is changed without them);
 * ``store/tmp/incoming-*`` files are partial copies from an interrupted write
   whose source is still in the working directory: they are removed, and the
   report says so;
@@ -24,7 +26,8 @@ from evidence.model import custody
 from evidence.model.errors import EvidenceError
 from evidence.model.records import CustodyAction
 from evidence.model.tables import AnchorBatch, Artifact, EvidenceItem, ItemStatus
-from evidence.services._context import ServiceContext
+from evidence.services._context import ServiceContext, acting
+from evidence.services.acting import acting_officer, required_reason
 from evidence.services.results import NEEDS_ATTENTION, DoctorFinding, DoctorReport
 
 logger = logging.getLogger(__name__)
@@ -36,11 +39,25 @@ class MaintenanceService:
     def __init__(self, context: ServiceContext) -> None:
         self._ctx = context
 
-    def doctor(self, *, deep: bool = False, actor: str | None = None) -> DoctorReport:
-        """Find and settle what a crash left behind; never deletes evidence."""
+    def doctor(
+        self,
+        *,
+        deep: bool = False,
+        officer: str | None = None,
+        reason: str = "",
+        attribution_required: bool = False,
+    ) -> DoctorReport:
+        """Find and settle what a crash left behind; never deletes evidence.
+
+        Interrupted captures are closed as failed by ``officer`` for ``reason``.
+        With ``attribution_required`` (the command line) both must be given when
+        there is one to close, else nothing at all is changed; without it an
+        unnamed officer is the explicit system actor (a library caller's recovery).
+        """
+        closing = self._closing(officer, reason, attribution_required=attribution_required)
         findings: list[DoctorFinding] = []
         with self._ctx.session() as session:
-            findings += self._fail_interrupted_captures(session, actor or custody.default_actor())
+            findings += self._fail_interrupted_captures(session, closing)
             findings += _interrupt_pending_batches(session)
             session.commit()
         findings += self._remove_partial_writes()
@@ -53,26 +70,37 @@ class MaintenanceService:
                 findings.append(DoctorFinding(f"custody event {p.seq}", p.problem, NEEDS_ATTENTION))
         return DoctorReport(tuple(findings), checked, log.ok)
 
-    def _fail_interrupted_captures(self, session: Session, who: str) -> list[DoctorFinding]:
+    def _closing(
+        self, officer: str | None, reason: str, *, attribution_required: bool
+    ) -> tuple[str, str]:
+        """Who closes interrupted captures and why; refused up front when required."""
+        with self._ctx.session() as session:
+            count = len(_interrupted(session))
+        if not count or not attribution_required:
+            return (officer or "").strip(), reason.strip()
+        what = f"closing {count} interrupted capture(s) as failed"
+        why = required_reason(reason, what)
+        return acting_officer(self._ctx, officer), why
+
+    def _fail_interrupted_captures(
+        self, session: Session, closing: tuple[str, str]
+    ) -> list[DoctorFinding]:
+        officer, why = closing
         findings: list[DoctorFinding] = []
-        interrupted = session.exec(
-            select(EvidenceItem).where(EvidenceItem.status == ItemStatus.CAPTURING)
-        ).all()
-        for item in interrupted:
+        for item in _interrupted(session):
             workdir = self._ctx.settings.work_dir / item.id
             kept = f"working files kept in {workdir}" if workdir.exists() else "no working files"
             item.status = ItemStatus.FAILED
             item.error = f"capture interrupted before sealing; {kept}"
             session.add(item)
-            custody.append(
+            self._ctx.custody(
                 session,
-                at=self._ctx.clock(),
-                new_id=self._ctx.new_id,
-                actor=who,
-                action=CustodyAction.DOCTOR_MARK_FAILED,
+                CustodyAction.DOCTOR_MARK_FAILED,
                 item_id=item.id,
                 case_id=item.case_id,
-                reason=item.error,
+                reason=why or item.error,
+                details={"finding": item.error},
+                officer=acting(officer),
             )
             findings.append(
                 DoctorFinding(
@@ -120,6 +148,13 @@ class MaintenanceService:
                 except EvidenceError as exc:
                     findings.append(DoctorFinding(f"item {item.id}", exc.message, NEEDS_ATTENTION))
         return len(sealed), findings
+
+
+def _interrupted(session: Session) -> list[EvidenceItem]:
+    """Items left ``capturing``: a capture interrupted before it was sealed."""
+    return list(
+        session.exec(select(EvidenceItem).where(EvidenceItem.status == ItemStatus.CAPTURING))
+    )
 
 
 def _interrupt_pending_batches(session: Session) -> list[DoctorFinding]:

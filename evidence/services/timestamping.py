@@ -27,7 +27,7 @@ from evidence.model.errors import ConfigurationError, LifecycleError, TimestampE
 from evidence.model.records import CustodyAction, TimestampToken, isoformat
 from evidence.model.redaction import redact_url
 from evidence.model.tables import ItemStatus, TimestampRecord
-from evidence.services._context import ServiceContext
+from evidence.services._context import ServiceContext, acting
 from evidence.services._rows import timestamp_row, token_from_row
 from evidence.services.cases import item_info, item_row
 from evidence.services.results import ItemInfo
@@ -56,8 +56,11 @@ class TimestampService:
             self._devtsa.stop()
             self._devtsa = None
 
-    def timestamp(self, item_id: str) -> ItemInfo:
+    def timestamp(self, item_id: str, *, officer: str = "") -> ItemInfo:
         """Obtain and verify RFC 3161 token(s) over the item's manifest digest.
+
+        ``officer`` (an enforcement ID) is who has it timestamped: the custody
+        actor (none: the explicit system actor).
 
         The configured TSAs are tried in order, each with retries and back-off
         (failover). With ``settings.tsa_dual`` the item needs tokens from two
@@ -91,7 +94,8 @@ class TimestampService:
                 exclude_signers={_first_certificate_der(pem) for pem in held},
             )
             tokens, failures = attempts.tokens, attempts.failures
-        info = self._store_tokens(item_id, tokens, enough=len(held) + len(tokens) >= needed)
+        enough = len(held) + len(tokens) >= needed
+        info = self._store_tokens(item_id, tokens, enough=enough, officer=officer)
         total = len(held) + len(tokens)
         if total < needed:
             got = f"{total} of {needed} tokens; " if needed > 1 else ""
@@ -132,7 +136,7 @@ class TimestampService:
         return pdf_timestamper(self.tsa_configs() if configs is None else configs, self.retry)
 
     def _store_tokens(
-        self, item_id: str, tokens: tuple[TimestampToken, ...], *, enough: bool
+        self, item_id: str, tokens: tuple[TimestampToken, ...], *, enough: bool, officer: str
     ) -> ItemInfo:
         with self._ctx.session() as session:
             item = item_row(session, item_id)
@@ -151,6 +155,7 @@ class TimestampService:
                         "serial": str(token.serial_number),
                         "development": token.development,
                     },
+                    officer=acting(officer),
                 )
             if enough:
                 item.status = ItemStatus.TIMESTAMPED

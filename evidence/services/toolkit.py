@@ -191,7 +191,7 @@ class Toolkit:
     def completion(self) -> CompletionService:
         from evidence.services.completion import CompletionService
 
-        return CompletionService(self.cases, self.timestamping, self.anchors)
+        return CompletionService(self.context, self.cases, self.timestamping, self.anchors)
 
     @cached_property
     def custody(self) -> CustodyService:
@@ -394,25 +394,27 @@ class Toolkit:
 
     # -- timestamps, anchors and the chain ------------------------------------
 
-    def timestamp(self, item_id: str) -> ItemInfo:
-        return self.timestamping.timestamp(item_id)
+    def timestamp(self, item_id: str, *, officer: str = "") -> ItemInfo:
+        return self.timestamping.timestamp(item_id, officer=officer)
 
     def timestamps(self, item_id: str) -> list[TimestampToken]:
         return self.timestamping.timestamps(item_id)
 
-    def anchor(self, item_id: str) -> ItemInfo:
-        return self.anchors.anchor(item_id)
+    def anchor(self, item_id: str, *, officer: str = "") -> ItemInfo:
+        return self.anchors.anchor(item_id, officer=officer)
 
-    def anchor_pending(self, *, max_items: int | None = None) -> list[BatchInfo]:
-        return self.anchors.anchor_pending(max_items=max_items)
+    def anchor_pending(self, *, max_items: int | None = None, officer: str = "") -> list[BatchInfo]:
+        return self.anchors.anchor_pending(max_items=max_items, officer=officer)
 
     def anchor_batch(
         self, item_ids: Sequence[str], *, extra_leaves: Sequence[bytes] = ()
     ) -> BatchInfo:
         return self.anchors.anchor_batch(item_ids, extra_leaves=extra_leaves)
 
-    def recheck_anchors(self, min_confirmations: int | None = None) -> list[RecheckResult]:
-        return self.anchors.recheck_anchors(min_confirmations)
+    def recheck_anchors(
+        self, min_confirmations: int | None = None, *, officer: str = "", reason: str = ""
+    ) -> list[RecheckResult]:
+        return self.anchors.recheck_anchors(min_confirmations, officer=officer, reason=reason)
 
     def timestamp_chain_head(self, *, batch_id: str | None = None) -> CheckpointInfo:
         return self.checkpoints.timestamp_chain_head(batch_id=batch_id)
@@ -436,8 +438,9 @@ class Toolkit:
     def stop_local_chain(self) -> None:
         self.chains.stop_local_chain()
 
-    def complete(self, item_id: str) -> CompletionResult:
-        return self.completion.complete(item_id)
+    def complete(self, item_id: str, *, officer: str | None = None) -> CompletionResult:
+        """``officer`` None: the capturing officer completes it (as right after a capture)."""
+        return self.completion.complete(item_id, officer=officer)
 
     def capture_and_complete(
         self,
@@ -463,8 +466,8 @@ class Toolkit:
             loading.join()
         return self.complete(item.id)
 
-    def complete_pending(self) -> list[CompletionResult]:
-        return self.completion.complete_pending()
+    def complete_pending(self, *, officer: str | None = None) -> list[CompletionResult]:
+        return self.completion.complete_pending(officer=officer)
 
     # -- reports and exports: see ReportService, ExportService -----------------
 
@@ -697,5 +700,20 @@ class Toolkit:
     def verify_custody_log(self) -> LogVerification:
         return self.custody.verify_custody_log()
 
-    def doctor(self, *, deep: bool = False) -> DoctorReport:
-        return self.maintenance.doctor(deep=deep)
+    def doctor(
+        self,
+        *,
+        deep: bool = False,
+        officer: str | None = None,
+        reason: str = "",
+        attribution_required: bool = False,
+    ) -> DoctorReport:
+        return self.maintenance.doctor(
+            deep=deep, officer=officer, reason=reason, attribution_required=attribution_required
+        )
+
+    def acting_officer(self, enforcement_id: str | None, *, item_id: str | None = None) -> str:
+        """The enforcement ID a command acts as: the one named, else the account's default."""
+        from evidence.services.acting import acting_officer
+
+        return acting_officer(self.context, enforcement_id, item_id=item_id)
