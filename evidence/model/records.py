@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evidence.model.capture_record import CaptureRecord
+from evidence.model.verification_messages import Reason
 
 if TYPE_CHECKING:
     # Only for annotations: the records stay importable without loading cryptography.
@@ -257,6 +258,10 @@ class CheckResult:
     """The file or field concerned, e.g. ``artifacts/screenshot.png``."""
     verdict: Verdict
     detail: str
+    """The finding in English, as the command line and ``--json`` show it."""
+    reasons: tuple[Reason, ...] = ()
+    """What ``detail`` was made from, as codes and values, for a reader in another
+    language; empty for a result written as free text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +332,9 @@ class CustodyLine:
     reason: str
     hash_after: str
     """Hex digest of the log's hash chain after this entry."""
+    details: str = ""
+    """The event's further facts as stored (canonical JSON): for an officer's action
+    the operating-system user and host it ran under."""
     details: str = ""
     """The event's further facts as stored (canonical JSON): for an officer's action
     the operating-system user and host it ran under."""
