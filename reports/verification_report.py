@@ -38,9 +38,16 @@ from evidence.model.records import (
     VerificationReport,
     isoformat,
 )
+from evidence.model.verification_messages import (
+    Reason,
+    ReasonCode,
+    check_label,
+    render_reasons,
+)
 from reports._fonts import ReportFonts, load_fonts
 from reports._i18n import translate
 from reports._standing import anchor_title, timestamp_title
+from reports._verification_setup import setup_label, setup_value
 
 if TYPE_CHECKING:
     from reports.signing import PdfTimestamper
@@ -105,21 +112,8 @@ _TEXT: dict[str, str] = {
     ),
     "note_unsigned": N_("This report is not signed by the verifier."),
     "none": N_("None"),
-}
-
-# Setup key -> English label; a key not listed here is printed as it is.
-_SETUP_LABELS: dict[str, str] = {
-    "trust": N_("Trust configuration"),
-    "tsa_roots": N_("Time-stamp trust roots"),
-    "signer_roots": N_("Signer trust roots"),
-    "rpc_url": N_("Chain endpoint (JSON-RPC)"),
-    "registry": N_("Registry contract"),
-    "chain_id": N_("Chain id"),
-    "offline": N_("Offline mode"),
-    "min_confirmations": N_("Minimum confirmations"),
-    "block_time_tolerance_s": N_("Block-time tolerance (s)"),
-    "replay": N_("Replay comparison"),
-    "replay_threshold": N_("Similarity threshold"),
+    # TRANSLATORS: after the outcome; the number is the command's exit status.
+    "exit_code": N_("(exit {code})"),
 }
 
 # What the bundle's time-stamp and anchor are to the trust configuration used.
@@ -338,7 +332,7 @@ class _Layout:
                 self.p(
                     f"{self.t(outcome)} — "
                     f"{self.t('counts', p=passed, f=failed, n=unchecked, u=untrusted)} "
-                    f"(exit {result.exit_code})"
+                    f"{self.t('exit_code', code=result.exit_code)}"
                 ),
             )
         )
@@ -352,9 +346,11 @@ class _Layout:
                 self.p(", ".join(f"{k} {v}" for k, v in self.data.library_versions)),
             ),
         ]
+        gettext = self.catalogue.gettext
         for key, value in self.data.setup:
-            label = translate(self.lang, _SETUP_LABELS[key]) if key in _SETUP_LABELS else key
-            setup.append((label, self.p(value, self.mono)))
+            setup.append(
+                (setup_label(key, gettext), self.p(setup_value(value, gettext), self.mono))
+            )
         setup += self.standing_rows()
         story.append(self.kv(setup))
         story.append(Paragraph(escape(self.t("sec_results")), self.heading))
@@ -384,6 +380,22 @@ class _Layout:
                 )
             )
         return rows
+
+    def check_cell(self, check: str) -> Paragraph:
+        """The check's name in the report's language over its id (what experts grep for)."""
+        label = escape(check_label(check, self.catalogue.gettext))
+        return Paragraph(
+            f'{label}<br/><font name="{self.fonts.mono}" size="6.5">{escape(check)}</font>',
+            self.cell,
+        )
+
+    def reason(self, check: CheckResult) -> str:
+        """The reason in the report's language; a reason written as free text is shown as
+        recorded, marked as such, never dropped."""
+        gettext = self.catalogue.gettext
+        if check.reasons:
+            return render_reasons(check.reasons, gettext)
+        return Reason.of(ReasonCode.ERROR, error=check.detail).render(gettext)
 
     def kv(self, rows: Sequence[tuple[str, Paragraph]]) -> Table:
         width = A4[0] - 2 * MARGIN
@@ -418,7 +430,7 @@ class _Layout:
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e0e0e0")),
         ]
         for number, check in enumerate(checks, start=1):
-            detail = check.detail
+            detail = self.reason(check)
             if len(detail) > MAX_DETAIL_CHARS:
                 detail = detail[:MAX_DETAIL_CHARS] + " …"
             verdict_style = ParagraphStyle(
@@ -427,7 +439,7 @@ class _Layout:
             data.append(
                 [
                     self.p(str(number), self.cell),
-                    self.p(check.check, self.mono),
+                    self.check_cell(check.check),
                     self.p(check.subject, self.mono),
                     self.p(self.t(check.verdict.value), verdict_style),
                     self.p(detail, self.cell),
@@ -435,7 +447,7 @@ class _Layout:
             )
         table = Table(
             data,
-            colWidths=[24, 78, 120, 44, width - 266],
+            colWidths=[24, 92, 112, 44, width - 272],
             repeatRows=1,
         )
         table.setStyle(TableStyle(styles))
