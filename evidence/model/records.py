@@ -335,9 +335,6 @@ class CustodyLine:
     details: str = ""
     """The event's further facts as stored (canonical JSON): for an officer's action
     the operating-system user and host it ran under."""
-    details: str = ""
-    """The event's further facts as stored (canonical JSON): for an officer's action
-    the operating-system user and host it ran under."""
 
 
 @dataclass(frozen=True, slots=True)
