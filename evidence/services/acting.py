@@ -9,6 +9,10 @@ written, so the custody log never falls back to the operating-system account.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from evidence.model import custody as custody_log
 from evidence.model.errors import AttributionError
 from evidence.model.tables import Case
 from evidence.services._context import ServiceContext
@@ -49,3 +53,24 @@ def required_reason(reason: str, what: str) -> str:
     if not reason.strip():
         raise AttributionError(f"{what} needs a reason: --reason TEXT")
     return reason.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorActor:
+    """Who anchors and why, as the batch's custody events record it."""
+
+    officer: str = ""
+    """Enforcement ID of the officer anchoring (empty: the explicit system actor)."""
+    reason: str = ""
+    reanchors: tuple[str, str] | None = None
+    """For a re-anchor: the dropped batch's id and what the chain said about it."""
+
+    def details(self) -> dict[str, Any]:
+        """The facts beside actor and reason: OS user and host (the secondary record)."""
+        facts: dict[str, Any] = {
+            "os_user": custody_log.default_actor(),
+            "host": custody_log.host_name(),
+        }
+        if self.reanchors is not None:
+            facts["reanchors_batch"], facts["dropped_because"] = self.reanchors
+        return facts

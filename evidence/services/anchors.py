@@ -15,7 +15,6 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -30,6 +29,7 @@ from evidence.model.records import AnchorReceipt, CustodyAction
 from evidence.model.tables import AnchorBatch, AnchorRecord, EvidenceItem, ItemStatus
 from evidence.services._context import ServiceContext, acting
 from evidence.services._rows import chunks
+from evidence.services.acting import AnchorActor
 from evidence.services.cases import item_info, item_row
 from evidence.services.chains import ChainAccess
 from evidence.services.checkpoints import ChainCheckpoints
@@ -40,27 +40,6 @@ logger = logging.getLogger(__name__)
 
 # The chain answered, but the anchor is not settled yet: ask again later.
 _NOT_YET = re.compile(r"confirmations of 0x[0-9a-f]+, \d+ required|is not mined yet")
-
-
-@dataclass(frozen=True, slots=True)
-class AnchorActor:
-    """Who anchors and why, as the batch's custody events record it."""
-
-    officer: str = ""
-    """Enforcement ID of the officer anchoring (empty: the explicit system actor)."""
-    reason: str = ""
-    reanchors: tuple[str, str] | None = None
-    """For a re-anchor: the dropped batch's id and what the chain said about it."""
-
-    def details(self) -> dict[str, Any]:
-        """The facts beside actor and reason: OS user and host (the secondary record)."""
-        facts: dict[str, Any] = {
-            "os_user": custody_log.default_actor(),
-            "host": custody_log.host_name(),
-        }
-        if self.reanchors is not None:
-            facts["reanchors_batch"], facts["dropped_because"] = self.reanchors
-        return facts
 
 
 class AnchorService:
