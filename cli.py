@@ -29,6 +29,7 @@ from evidence.cli import (
     exports,
     maintenance,
     officers,
+    store,
     trust,
     tsa,
     verify,
@@ -127,6 +128,7 @@ def _register_commands() -> None:
         maintenance,
         custody,
         officers,
+        store,
     )
     for module in modules:
         for command in module.COMMANDS:

@@ -18,6 +18,7 @@ from evidence.model.capture_options import ClockPolicy, EnvironmentOptions
 from evidence.model.errors import ConfigurationError
 from evidence.model.permissions import private_directory
 from evidence.model.secrets import held_secrets
+from evidence.model.store_settings import StoreSettings
 
 ENV_HOME = "EVIDENCE_HOME"
 ENV_DATABASE_URL = "EVIDENCE_DATABASE_URL"
@@ -150,6 +151,8 @@ class Settings:
     private address stays refused: ``EVIDENCE_ALLOWED_PRIVATE_HOSTS``, comma-separated."""
     capture: CaptureSettings = field(default_factory=lambda: CaptureSettings())
     """The capture machine's clock check and exit-address lookup."""
+    store: StoreSettings = field(default_factory=StoreSettings, repr=False)
+    """The artifact store: local (default) or ``EVIDENCE_STORE_URL=s3://bucket/prefix``."""
 
     @property
     def store_dir(self) -> Path:
@@ -220,6 +223,7 @@ class Settings:
             chain_keystore_password=env.get(ENV_CHAIN_KEYSTORE_PASSWORD),
             chain_from=env.get(ENV_CHAIN_FROM) or None,
             capture=CaptureSettings.from_env(env),
+            store=StoreSettings.from_env(env),
         )
 
 

@@ -35,6 +35,9 @@ SECRET_VARIABLES: Final[frozenset[str]] = frozenset(
         "EVIDENCE_TSA_URL",
         "EVIDENCE_TSA_URLS",
         "EVIDENCE_DATABASE_URL",
+        # The S3 object store's secret key (EVIDENCE_STORE_URL=s3://...).
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
     }
 )
 """The variables :func:`withdrawn_secrets` takes out of the environment."""

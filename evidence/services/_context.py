@@ -15,7 +15,18 @@ from sqlmodel import Session
 from evidence.model import custody as custody_log
 from evidence.model.config import Settings
 from evidence.model.records import Clock, CustodyAction, IdFactory
-from evidence.model.store import ArtifactStore
+from evidence.model.store import ArtifactStore, open_store
+
+
+def store_for(settings: Settings, clock: Clock) -> ArtifactStore:
+    """The artifact store the settings name: the local one under the data directory
+    (default) or ``EVIDENCE_STORE_URL=s3://...`` with its read cache beside it."""
+    return open_store(
+        settings.store,
+        local_root=settings.store_dir,
+        cache_root=settings.home / "store-cache",
+        clock=clock,
+    )
 
 
 SYSTEM_ACTOR_PREFIX = "system:"

@@ -41,7 +41,7 @@ from evidence.model.records import (
     system_clock,
 )
 from evidence.model.store import ArtifactStore
-from evidence.services._context import ServiceContext
+from evidence.services._context import ServiceContext, store_for
 from evidence.services._preload import preload
 from evidence.services.results import (
     BatchCaptureResult,
@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from evidence.services.officers import OfficerService
     from evidence.services.reporting import ReportService
     from evidence.services.signatures import SignatureService
+    from evidence.services.storage import StorageService
     from evidence.services.timestamping import TimestampService
     from evidence.services.trust import TrustService
     from evidence.services.verifying import VerifyService
@@ -111,7 +112,7 @@ class Toolkit:
         self.clock = clock
         self.new_id = new_id
         self.engine = open_engine(self.settings.database_url)
-        self.store = ArtifactStore(self.settings.store_dir)
+        self.store: ArtifactStore = store_for(self.settings, clock)
         self.context = ServiceContext(self.settings, self.engine, self.store, clock, new_id)
 
     def __enter__(self) -> Toolkit:
@@ -144,6 +145,13 @@ class Toolkit:
         from evidence.services.officers import OfficerService
 
         return OfficerService(self.context)
+
+    @cached_property
+    def storage(self) -> StorageService:
+        """The artifact store's backend: ``migrate`` a local store to S3, ``check`` it."""
+        from evidence.services.storage import StorageService
+
+        return StorageService(self.context)
 
     @cached_property
     def signatures(self) -> SignatureService:
