@@ -23,15 +23,17 @@ from sqlmodel import Session, select
 from evidence import Settings, Toolkit
 from evidence.model.tables import DefaultOfficer, EvidenceItem, ItemStatus
 from evidence.services.cases import case_row
+from evidence.services.demo_site import DemoSite
 from tests.anchoring_support import rpc
 from tests.cli_support import one_line_error, run, stop_local_chain, succeeded, usage_error
-from tests.conftest import require_tool
+from tests.conftest import require, require_tool
 from tests.helpers import TEST_PASSPHRASE, ensure_officer, seal_synthetic_item
 
 CASE = "案-ACTORS"
 CAPTURER = "CAP-0001"
 OTHER = "OTH-0002"
 OUTSIDER = "OUT-0003"
+PRIVATE = {"EVIDENCE_ALLOW_PRIVATE_TARGETS": "1"}  # the demo site listens on 127.0.0.1
 
 
 def _kit(home: Path) -> Toolkit:
@@ -228,3 +230,14 @@ def test_doctor_closes_an_interrupted_capture_only_for_an_officer_and_a_reason(
     assert "interrupted before sealing" in json.loads(closed["details"])["finding"]
     # Nothing left to close: a healthy store needs nobody named.
     succeeded(run(home, "doctor"))
+
+
+def test_a_capture_completed_at_once_is_the_capturing_officers(home: Path) -> None:
+    require(Path("/usr/bin/chromium").exists(), "Debian chromium is not installed")
+    with DemoSite() as site:
+        done = run(home, "capture", CASE, site.url, "--officer", OTHER, "--json", env=PRIVATE)
+    item = json.loads(succeeded(done).stdout)["item"]
+    assert item["status"] == "anchored"
+    for action in ("capture.start", "seal", "timestamp", "anchor"):
+        [event] = _events(home, item["id"], action)
+        _assert_by(event, OTHER)
