@@ -35,6 +35,39 @@ class ReasonCode(enum.StrEnum):
     ARTIFACT_MATCHES = "artifact.matches"
     ARTIFACT_EXTRA = "artifact.extra"
 
+    TOKEN_ABSENT = "timestamp.absent"
+    TOKEN_VALID = "timestamp.valid"
+    TOKEN_FAILED = "timestamp.failed"
+    TOKEN_CONSISTENT = "timestamp.consistent"
+    TOKEN_AGAINST_YOUR_ROOTS = "timestamp.against_your_roots"
+    TOKEN_NO_TRUSTED_ROOT = "timestamp.no_trusted_root"
+    START_NOT_A_TIME = "time.start_not_a_time"
+    START_NO_ZONE = "time.start_no_zone"
+    START_BEFORE = "time.start_before"
+    START_AFTER = "time.start_after"
+    LEAF_NOT_MANIFEST = "anchor.leaf_not_manifest"
+    PROOF_MALFORMED = "anchor.proof_malformed"
+    PATH_WRONG_ROOT = "anchor.path_wrong_root"
+    PATH_HOLDS = "anchor.path_holds"
+    ANCHOR_ABSENT = "anchor.absent"
+    CHAIN_ID_DIFFERS = "anchor.chain_id_differs"
+    CHAIN_NOT_TRUSTED = "anchor.chain_not_trusted"
+    CHAIN_TRUSTED = "anchor.chain_trusted"
+    REGISTRY_BUNDLE_WORD = "anchor.registry_bundle_word"
+    REGISTRY_MISMATCH = "anchor.registry_mismatch"
+    REGISTRY_TRUSTED = "anchor.registry_trusted"
+    BLOCK_BEFORE_TOKEN = "anchor.block_before_token"
+    BLOCK_TOO_LATE = "anchor.block_too_late"
+    BLOCK_IN_TIME = "anchor.block_in_time"
+    CHAIN_OFFLINE = "anchor.offline"
+    NO_TRUSTED_ENDPOINT = "anchor.no_trusted_endpoint"
+    ENDPOINT_UNREACHABLE = "anchor.endpoint_unreachable"
+    CHAIN_ERROR = "anchor.chain_error"
+    RECORD_DIFFERS = "anchor.record_differs"
+    ANCHOR_FOUND = "anchor.found"
+    ANCHOR_FOUND_DEVELOPMENT = "anchor.found_development"
+    REGISTRY_NOT_YOURS = "anchor.registry_not_yours"
+
 
 TEMPLATES: dict[ReasonCode, str] = {
     ReasonCode.ERROR: N_("{error}"),
@@ -57,4 +90,84 @@ TEMPLATES: dict[ReasonCode, str] = {
     ReasonCode.ARTIFACT_SM3_DIFFERS: N_("SM3 {got} differs from the manifest's {expected}"),
     ReasonCode.ARTIFACT_MATCHES: N_("{size} bytes, SHA-256 and SM3 match the manifest"),
     ReasonCode.ARTIFACT_EXTRA: N_("file under artifacts/ that the manifest does not list"),
+    ReasonCode.TOKEN_ABSENT: N_(
+        "the bundle has no time-stamp token (the item was not timestamped yet)"
+    ),
+    ReasonCode.TOKEN_VALID: N_(
+        "signed by {tsa} at {time} over the manifest digest; the chain ends at {root}"
+    ),
+    ReasonCode.TOKEN_FAILED: N_("{error} (token over {manifest}, whose SHA-256 is {sha256})"),
+    ReasonCode.TOKEN_CONSISTENT: N_(
+        "consistent: signed by {tsa} at {time} over the manifest digest, but only against the "
+        "root the bundle ships ({file}: {root})"
+    ),
+    ReasonCode.TOKEN_AGAINST_YOUR_ROOTS: N_("against your TSA roots: {error}"),
+    ReasonCode.TOKEN_NO_TRUSTED_ROOT: N_(
+        "you trust no TSA root (evidence trust add tsa, or --trust-roots)"
+    ),
+    ReasonCode.START_NOT_A_TIME: N_("capture.started_at {value} is not a time"),
+    ReasonCode.START_NO_ZONE: N_(
+        "capture.started_at {value} has no time zone: it cannot be ordered"
+    ),
+    ReasonCode.START_BEFORE: N_("capture started {started} before genTime {gen_time}"),
+    ReasonCode.START_AFTER: N_(
+        "capture.started_at {started} is after the token's genTime {gen_time}"
+    ),
+    ReasonCode.LEAF_NOT_MANIFEST: N_(
+        "the anchored leaf {leaf} is not the manifest digest {sha256}"
+    ),
+    ReasonCode.PROOF_MALFORMED: N_("the Merkle proof is malformed: {error}"),
+    ReasonCode.PATH_WRONG_ROOT: N_(
+        "the Merkle path from the manifest digest leads to {computed}, not to the anchored root "
+        "{root}"
+    ),
+    ReasonCode.PATH_HOLDS: N_("the manifest digest is leaf {index} of {size} under root {root}"),
+    ReasonCode.ANCHOR_ABSENT: N_("the bundle has no anchor record (the item was not anchored yet)"),
+    ReasonCode.CHAIN_ID_DIFFERS: N_(
+        "recorded chain id {chain_id} differs from the trusted chain id {pinned}"
+    ),
+    ReasonCode.CHAIN_NOT_TRUSTED: N_(
+        "chain id {chain_id} is not a chain you trust; the bundle names contract {contract} at "
+        "{url} — compare out of band, then evidence trust add chain (or "
+        "--chain-id/--registry/--rpc-url)"
+    ),
+    ReasonCode.CHAIN_TRUSTED: N_("recorded chain id {chain_id} is a chain you trust ({names})"),
+    ReasonCode.REGISTRY_BUNDLE_WORD: N_(
+        "anchored in {contract} by the bundle's word: you trust no registry on chain {chain_id} "
+        "(evidence trust add chain, or --registry)"
+    ),
+    ReasonCode.REGISTRY_MISMATCH: N_(
+        "contract mismatch: the root was anchored in {contract}, not our contract, the trusted "
+        "registry {registry}"
+    ),
+    ReasonCode.REGISTRY_TRUSTED: N_("anchored in the trusted registry {registry} ({source})"),
+    ReasonCode.BLOCK_BEFORE_TOKEN: N_(
+        "{where} {time} is before the token's genTime {gen_time}: a root cannot be anchored "
+        "before it was timestamped"
+    ),
+    ReasonCode.BLOCK_TOO_LATE: N_(
+        "{where} {time} is {skew} s after genTime {gen_time}, more than the tolerance of "
+        "{tolerance} s"
+    ),
+    ReasonCode.BLOCK_IN_TIME: N_(
+        "{where} {time} is {skew} s after genTime (tolerance {tolerance} s)"
+    ),
+    ReasonCode.CHAIN_OFFLINE: N_("offline mode: the chain was not queried"),
+    ReasonCode.NO_TRUSTED_ENDPOINT: N_(
+        "no RPC endpoint you trust serves chain {chain_id}; the endpoint the bundle names ({url}) "
+        "is never asked, its word is not trust"
+    ),
+    ReasonCode.ENDPOINT_UNREACHABLE: N_("{endpoint}: {error}"),
+    ReasonCode.CHAIN_ERROR: N_("{error} (asked {endpoint})"),
+    ReasonCode.RECORD_DIFFERS: N_("recorded {fields} differ from the chain at {endpoint}"),
+    ReasonCode.ANCHOR_FOUND: N_(
+        "transaction {tx} in block {block} on chain {chain_id} carries the root in registry "
+        "{registry}, anchored by {submitter}; {confirmations} confirmation(s); asked {endpoint}"
+    ),
+    ReasonCode.ANCHOR_FOUND_DEVELOPMENT: N_(
+        "transaction {tx} in block {block} on chain {chain_id} carries the root in registry "
+        "{registry}, anchored by {submitter}; {confirmations} confirmation(s); asked {endpoint} "
+        "— a DEVELOPMENT chain, as your trust configuration says"
+    ),
+    ReasonCode.REGISTRY_NOT_YOURS: N_("that registry is the bundle's word, not one you trust"),
 }

@@ -10,6 +10,8 @@ from evidence.model.errors import AnchorError, BundleError
 from evidence.model.merkle import InclusionProof, root_from_proof
 from evidence.model.records import AnchorCheck, AnchorReceipt, Verdict
 from evidence.model.redaction import redact_url
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from evidence.verification.trust import ChainTrust, chain_trust
@@ -31,7 +33,7 @@ def check_proof(ctx: Context, out: Findings) -> None:
             CheckId.ANCHOR_LEAF,
             bf.ANCHOR_JSON,
             Verdict.FAIL,
-            f"the anchored leaf {anchor.leaf} is not the manifest digest {manifest_sha256}",
+            Reason.of(C.LEAF_NOT_MANIFEST, leaf=anchor.leaf, sha256=manifest_sha256),
         )
         return
     try:
@@ -44,7 +46,7 @@ def check_proof(ctx: Context, out: Findings) -> None:
             CheckId.ANCHOR_MERKLE,
             bf.ANCHOR_JSON,
             Verdict.FAIL,
-            f"the Merkle proof is malformed: {exc}",
+            Reason.of(C.PROOF_MALFORMED, error=exc),
         )
         return
     if "0x" + computed.hex() != anchor.root.lower():
@@ -52,16 +54,14 @@ def check_proof(ctx: Context, out: Findings) -> None:
             CheckId.ANCHOR_MERKLE,
             bf.ANCHOR_JSON,
             Verdict.FAIL,
-            f"the Merkle path from the manifest digest leads to 0x{computed.hex()}, "
-            f"not to the anchored root {anchor.root}",
+            Reason.of(C.PATH_WRONG_ROOT, computed="0x" + computed.hex(), root=anchor.root),
         )
         return
     out.add(
         CheckId.ANCHOR_MERKLE,
         bf.ANCHOR_JSON,
         Verdict.PASS,
-        f"the manifest digest is leaf {anchor.leaf_index} of {anchor.tree_size} under "
-        f"root {anchor.root}",
+        Reason.of(C.PATH_HOLDS, index=anchor.leaf_index, size=anchor.tree_size, root=anchor.root),
     )
     ctx.provide(Fact.ANCHOR, anchor)
     _check_chain_id(ctx, out, anchor)
@@ -76,13 +76,18 @@ def _read_record(ctx: Context, out: Findings) -> AnchorReceipt | None:
                 CheckId.ANCHOR,
                 bf.ANCHOR_JSON,
                 Verdict.NOT_CHECKED,
-                "the bundle has no anchor record (the item was not anchored yet)",
+                Reason.of(C.ANCHOR_ABSENT),
             )
         return None
     try:
         return bf.anchor_from_json(data)  # parses through the bounded JSON reader
     except BundleError as exc:
-        out.add(CheckId.ANCHOR_RECORD, bf.ANCHOR_JSON, Verdict.FAIL, exc.message)
+        out.add(
+            CheckId.ANCHOR_RECORD,
+            bf.ANCHOR_JSON,
+            Verdict.FAIL,
+            Reason.of(C.ERROR, error=exc.message),
+        )
     return None
 
 
@@ -97,24 +102,26 @@ def _check_chain_id(ctx: Context, out: Findings, anchor: AnchorReceipt) -> None:
             CheckId.ANCHOR_CHAIN_ID,
             subject,
             Verdict.FAIL,
-            f"recorded chain id {anchor.chain_id} differs from the trusted chain id {pinned}",
+            Reason.of(C.CHAIN_ID_DIFFERS, chain_id=anchor.chain_id, pinned=pinned),
         )
     elif trust is None:
         out.add(
             CheckId.ANCHOR_CHAIN_ID,
             subject,
             Verdict.UNTRUSTED,
-            f"chain id {anchor.chain_id} is not a chain you trust; the bundle names contract "
-            f"{anchor.contract_address} at {redact_url(anchor.rpc_url)} — compare out of band, "
-            "then evidence trust add chain (or --chain-id/--registry/--rpc-url)",
+            Reason.of(
+                C.CHAIN_NOT_TRUSTED,
+                chain_id=anchor.chain_id,
+                contract=anchor.contract_address,
+                url=redact_url(anchor.rpc_url),
+            ),
         )
     else:
         out.add(
             CheckId.ANCHOR_CHAIN_ID,
             subject,
             Verdict.PASS,
-            f"recorded chain id {anchor.chain_id} is a chain you trust "
-            f"({', '.join(trust.names)})",
+            Reason.of(C.CHAIN_TRUSTED, chain_id=anchor.chain_id, names=", ".join(trust.names)),
         )
 
 
@@ -130,8 +137,9 @@ def _check_registry(ctx: Context, out: Findings, anchor: AnchorReceipt) -> None:
             CheckId.ANCHOR_REGISTRY,
             subject,
             Verdict.UNTRUSTED,
-            f"anchored in {anchor.contract_address} by the bundle's word: you trust no "
-            f"registry on chain {anchor.chain_id} (evidence trust add chain, or --registry)",
+            Reason.of(
+                C.REGISTRY_BUNDLE_WORD, contract=anchor.contract_address, chain_id=anchor.chain_id
+            ),
         )
         return
     ctx.setup["registry"] = f"{trust.registry} (trusted: {trust.registry_source})"
@@ -140,15 +148,16 @@ def _check_registry(ctx: Context, out: Findings, anchor: AnchorReceipt) -> None:
             CheckId.ANCHOR_REGISTRY,
             subject,
             Verdict.FAIL,
-            f"contract mismatch: the root was anchored in {anchor.contract_address}, "
-            f"not our contract, the trusted registry {trust.registry}",
+            Reason.of(
+                C.REGISTRY_MISMATCH, contract=anchor.contract_address, registry=trust.registry
+            ),
         )
     else:
         out.add(
             CheckId.ANCHOR_REGISTRY,
             subject,
             Verdict.PASS,
-            f"anchored in the trusted registry {trust.registry} ({trust.registry_source})",
+            Reason.of(C.REGISTRY_TRUSTED, registry=trust.registry, source=trust.registry_source),
         )
 
 
@@ -162,26 +171,32 @@ def check_block_time(ctx: Context, out: Findings) -> None:
     skew = (anchor.block_time - gen_time).total_seconds()
     tolerance = ctx.options.block_time_tolerance_s
     subject = f"{bf.ANCHOR_JSON}: block_time"
+    # An English phrase as a value: the report translates it (reports/_verification_setup.py).
     where = "recorded block time" + (
         " (compared with the chain below)" if not ctx.options.offline else ""
     )
     block_time = anchor.block_time.isoformat()
     if skew < -CLOCK_SKEW_S:
         verdict = Verdict.FAIL
-        detail = (
-            f"{where} {block_time} is before the token's genTime {gen_time.isoformat()}: "
-            "a root cannot be anchored before it was timestamped"
+        said = Reason.of(
+            C.BLOCK_BEFORE_TOKEN, where=where, time=block_time, gen_time=gen_time.isoformat()
         )
     elif skew > tolerance:
         verdict = Verdict.FAIL
-        detail = (
-            f"{where} {block_time} is {skew:.0f} s after genTime {gen_time.isoformat()}, "
-            f"more than the tolerance of {tolerance} s"
+        said = Reason.of(
+            C.BLOCK_TOO_LATE,
+            where=where,
+            time=block_time,
+            skew=f"{skew:.0f}",
+            gen_time=gen_time.isoformat(),
+            tolerance=tolerance,
         )
     else:
         verdict = Verdict.PASS
-        detail = f"{where} {block_time} is {skew:.0f} s after genTime (tolerance {tolerance} s)"
-    out.add(CheckId.TIME_ANCHOR, subject, verdict, detail)
+        said = Reason.of(
+            C.BLOCK_IN_TIME, where=where, time=block_time, skew=f"{skew:.0f}", tolerance=tolerance
+        )
+    out.add(CheckId.TIME_ANCHOR, subject, verdict, said)
 
 
 def check_chain(ctx: Context, out: Findings) -> None:
@@ -193,7 +208,7 @@ def check_chain(ctx: Context, out: Findings) -> None:
             CheckId.ANCHOR_CHAIN,
             bf.ANCHOR_JSON,
             Verdict.NOT_CHECKED,
-            "offline mode: the chain was not queried",
+            Reason.of(C.CHAIN_OFFLINE),
         )
         return
     trust = _trust(ctx, anchor)
@@ -203,32 +218,35 @@ def check_chain(ctx: Context, out: Findings) -> None:
             CheckId.ANCHOR_CHAIN,
             bf.ANCHOR_JSON,
             Verdict.NOT_CHECKED,
-            f"no RPC endpoint you trust serves chain {anchor.chain_id}; the endpoint the "
-            f"bundle names ({redact_url(anchor.rpc_url)}) is never asked, its word is not trust",
+            Reason.of(
+                C.NO_TRUSTED_ENDPOINT, chain_id=anchor.chain_id, url=redact_url(anchor.rpc_url)
+            ),
         )
         return
     from anchoring.chain import ChainUnreachableError  # web3: about 1 s
 
-    unreachable: list[str] = []
+    unreachable: list[Reason] = []
     for url, entry in trust.endpoints:
         endpoint = f"{redact_url(url)} (trusted: {entry})"
         ctx.setup["rpc_url"] = endpoint
         try:
             seen = _read_back(url, anchor, trust)
         except ChainUnreachableError as exc:
-            unreachable.append(f"{endpoint}: {exc.message}")
+            unreachable.append(
+                Reason.of(C.ENDPOINT_UNREACHABLE, endpoint=endpoint, error=exc.message)
+            )
             continue
         except AnchorError as exc:
             out.add(
                 CheckId.ANCHOR_CHAIN,
                 bf.ANCHOR_JSON,
                 Verdict.FAIL,
-                f"{exc.message} (asked {endpoint})",
+                Reason.of(C.CHAIN_ERROR, error=exc.message, endpoint=endpoint),
             )
             return
         _judge_read_back(out, anchor, seen, trust, endpoint)
         return
-    out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.NOT_CHECKED, "; ".join(unreachable))
+    out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.NOT_CHECKED, unreachable)
 
 
 def _read_back(url: str, anchor: AnchorReceipt, trust: ChainTrust) -> AnchorCheck:
@@ -259,14 +277,18 @@ def _judge_read_back(
             f"(chain: {seen.anchored_at_block_time.isoformat()})"
         )
     if mismatches:
-        detail = "recorded " + "; ".join(mismatches) + f" differ from the chain at {endpoint}"
-        out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.FAIL, detail)
+        differ = Reason.of(C.RECORD_DIFFERS, fields="; ".join(mismatches), endpoint=endpoint)
+        out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.FAIL, differ)
         return
-    dev = " — a DEVELOPMENT chain, as your trust configuration says" if trust.development else ""
-    found = (
-        f"transaction {anchor.transaction_hash} in block {seen.block_number} on chain "
-        f"{seen.chain_id} carries the root in registry {seen.contract_address}, anchored by "
-        f"{seen.submitter}; {seen.confirmations} confirmation(s); asked {endpoint}{dev}"
+    found = Reason.of(
+        C.ANCHOR_FOUND_DEVELOPMENT if trust.development else C.ANCHOR_FOUND,
+        tx=anchor.transaction_hash,
+        block=seen.block_number,
+        chain_id=seen.chain_id,
+        registry=seen.contract_address,
+        submitter=seen.submitter,
+        confirmations=seen.confirmations,
+        endpoint=endpoint,
     )
     if trust.registry is None:
         # A trusted node confirms it, but the registry is the bundle's choice.
@@ -274,7 +296,7 @@ def _judge_read_back(
             CheckId.ANCHOR_CHAIN,
             bf.ANCHOR_JSON,
             Verdict.UNTRUSTED,
-            f"{found}; that registry is the bundle's word, not one you trust",
+            (found, Reason.of(C.REGISTRY_NOT_YOURS)),
         )
         return
     out.add(CheckId.ANCHOR_CHAIN, bf.ANCHOR_JSON, Verdict.PASS, found)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from evidence.model.errors import TimestampError
 from evidence.model.records import Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from evidence.verification.trust import verify_trusted_token
@@ -31,7 +33,7 @@ def check_token(ctx: Context, out: Findings) -> None:
                 CheckId.TIMESTAMP_TOKEN,
                 bf.TOKEN,
                 Verdict.NOT_CHECKED,
-                "the bundle has no time-stamp token (the item was not timestamped yet)",
+                Reason.of(C.TOKEN_ABSENT),
             )
         return
     digest = hashlib.sha256(ctx.manifest_bytes).digest()
@@ -50,8 +52,12 @@ def check_token(ctx: Context, out: Findings) -> None:
         CheckId.TIMESTAMP_TOKEN,
         bf.TOKEN,
         Verdict.PASS,
-        f"signed by {result.tsa_subject} at {result.gen_time.isoformat()} over the "
-        f"manifest digest; the chain ends at {trusted.describe_root()}",
+        Reason.of(
+            C.TOKEN_VALID,
+            tsa=result.tsa_subject,
+            time=result.gen_time.isoformat(),
+            root=trusted.describe_root(),
+        ),
     )
 
 
@@ -74,7 +80,6 @@ def _judge_on_bundle_root(
     trusted_failure: TimestampError | None,
 ) -> None:
     """No trusted root verified the token: FAIL, or UNTRUSTED if the bundle's root does."""
-    about = f"(token over {bf.MANIFEST}, whose SHA-256 is {digest.hex()})"
     shipped = ctx.read_small(bf.TSA_ROOT, out) if bf.TSA_ROOT in ctx.names else None
     try:
         if shipped is None:
@@ -82,21 +87,35 @@ def _judge_on_bundle_root(
         result = _verify(token, digest, shipped, certificates)
     except TimestampError as exc:
         reason = trusted_failure or exc
-        out.add(CheckId.TIMESTAMP_TOKEN, bf.TOKEN, Verdict.FAIL, f"{reason.message} {about}")
+        out.add(
+            CheckId.TIMESTAMP_TOKEN,
+            bf.TOKEN,
+            Verdict.FAIL,
+            Reason.of(
+                C.TOKEN_FAILED, error=reason.message, manifest=bf.MANIFEST, sha256=digest.hex()
+            ),
+        )
         return
     root = _describe_root(shipped)
     why = (
-        f"against your TSA roots: {trusted_failure.message}"
+        Reason.of(C.TOKEN_AGAINST_YOUR_ROOTS, error=trusted_failure.message)
         if trusted_failure is not None
-        else "you trust no TSA root (evidence trust add tsa, or --trust-roots)"
+        else Reason.of(C.TOKEN_NO_TRUSTED_ROOT)
     )
     out.add(
         CheckId.TIMESTAMP_TOKEN,
         bf.TOKEN,
         Verdict.UNTRUSTED,
-        f"consistent: signed by {result.tsa_subject} at {result.gen_time.isoformat()} over "
-        f"the manifest digest, but only against the root the bundle ships ({bf.TSA_ROOT}: "
-        f"{root}); {why}",
+        (
+            Reason.of(
+                C.TOKEN_CONSISTENT,
+                tsa=result.tsa_subject,
+                time=result.gen_time.isoformat(),
+                file=bf.TSA_ROOT,
+                root=root,
+            ),
+            why,
+        ),
     )
 
 
@@ -123,7 +142,7 @@ def check_time_order(ctx: Context, out: Findings) -> None:
             CheckId.TIME_ORDER,
             bf.MANIFEST,
             Verdict.FAIL,
-            f"capture.started_at {started_raw!r} is not a time",
+            Reason.of(C.START_NOT_A_TIME, value=repr(started_raw)),
         )
         return
     if started.tzinfo is None:
@@ -131,7 +150,7 @@ def check_time_order(ctx: Context, out: Findings) -> None:
             CheckId.TIME_ORDER,
             bf.MANIFEST,
             Verdict.FAIL,
-            f"capture.started_at {started_raw!r} has no time zone: it cannot be ordered",
+            Reason.of(C.START_NO_ZONE, value=repr(started_raw)),
         )
         return
     if started <= gen_time:
@@ -139,15 +158,14 @@ def check_time_order(ctx: Context, out: Findings) -> None:
             CheckId.TIME_ORDER,
             bf.MANIFEST,
             Verdict.PASS,
-            f"capture started {started.isoformat()} before genTime {gen_time.isoformat()}",
+            Reason.of(C.START_BEFORE, started=started.isoformat(), gen_time=gen_time.isoformat()),
         )
     else:
         out.add(
             CheckId.TIME_ORDER,
             bf.MANIFEST,
             Verdict.FAIL,
-            f"capture.started_at {started.isoformat()} is after the token's genTime "
-            f"{gen_time.isoformat()}",
+            Reason.of(C.START_AFTER, started=started.isoformat(), gen_time=gen_time.isoformat()),
         )
 
 
