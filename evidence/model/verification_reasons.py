@@ -68,6 +68,47 @@ class ReasonCode(enum.StrEnum):
     ANCHOR_FOUND_DEVELOPMENT = "anchor.found_development"
     REGISTRY_NOT_YOURS = "anchor.registry_not_yours"
 
+    CUSTODY_ABSENT = "custody.absent"
+    CUSTODY_LINKED = "custody.linked"
+    CUSTODY_ABSENT_ANCHORED = "custody.absent_anchored"
+    CUSTODY_OWN_CHAIN = "custody.own_chain"
+    CUSTODY_HEAD_NO_PROOF = "custody.head_no_proof"
+    CUSTODY_HEAD_NOT_LAST = "custody.head_not_last"
+    CUSTODY_PROOF_MALFORMED = "custody.proof_malformed"
+    CUSTODY_PATH_WRONG_ROOT = "custody.path_wrong_root"
+    CUSTODY_HEAD_MISSING = "custody.head_missing"
+    CUSTODY_HEAD_REWRITTEN = "custody.head_rewritten"
+    CUSTODY_NO_SEAL = "custody.no_seal"
+    CUSTODY_SEAL_OTHER_MANIFEST = "custody.seal_other_manifest"
+    CUSTODY_ITEM_AFTER_HEAD = "custody.item_after_head"
+    CUSTODY_HEAD_ANCHORED = "custody.head_anchored"
+    CUSTODY_LATER_EVENTS = "custody.later_events"
+    CUSTODY_THROUGH_REDACTED = "custody.through_redacted"
+    CUSTODY_BOUND = "custody.bound"
+
+    WARC_ABSENT = "warc.absent"
+    WARC_STRETCHES = "warc.stretches"
+    WARC_UNSIGNED = "warc.unsigned"
+    WARC_EMPTY = "warc.empty"
+    WARC_MATCHES = "warc.matches"
+    WARC_RECORD_DIGEST = "warc.record_digest"
+    WARC_RECORD_TRUNCATED = "warc.record_truncated"
+    WARC_UNREADABLE = "warc.unreadable"
+    REPLAY_NO_BROWSER = "replay.no_browser"
+    REPLAY_FAILED = "replay.failed"
+    REPLAY_COMPARED = "replay.compared"
+    REPLAY_TILES = "replay.tiles"
+    REPLAY_NOTHING = "replay.nothing"
+    REPLAY_DISABLED = "replay.disabled"
+    REPLAY_MISSING = "replay.missing"
+    REPLAY_VIEWPORT = "replay.viewport"
+    CHECK_CRASHED = "check.crashed"
+    NEEDS_FAILED = "needs.failed"
+    NEEDS_UNTRUSTED = "needs.untrusted"
+    NEEDS_NOT_CHECKED = "needs.not_checked"
+    NEEDS_NOT_ESTABLISHED = "needs.not_established"
+    NEEDS_NOBODY = "needs.nobody"
+
 
 TEMPLATES: dict[ReasonCode, str] = {
     ReasonCode.ERROR: N_("{error}"),
@@ -170,4 +211,93 @@ TEMPLATES: dict[ReasonCode, str] = {
         "— a DEVELOPMENT chain, as your trust configuration says"
     ),
     ReasonCode.REGISTRY_NOT_YOURS: N_("that registry is the bundle's word, not one you trust"),
+    ReasonCode.CUSTODY_ABSENT: N_("no custody-log extract in bundle"),
+    ReasonCode.CUSTODY_LINKED: N_(
+        "{n} events: every event_hash recomputed, every prev_hash and seq linked"
+    ),
+    ReasonCode.CUSTODY_ABSENT_ANCHORED: N_(
+        "no custody-log extract in bundle, although {anchor} anchors custody event seq {seq}"
+    ),
+    ReasonCode.CUSTODY_OWN_CHAIN: N_("the extract's own chain does not hold ({check}): {error}"),
+    ReasonCode.CUSTODY_HEAD_NO_PROOF: N_(
+        "the anchor record carries no proof for the custody log's head (a bundle written "
+        "before these proofs were exported, or a batch whose tree could not be rebuilt): the "
+        "custody extract is checked only against itself"
+    ),
+    ReasonCode.CUSTODY_HEAD_NOT_LAST: N_(
+        "the custody head is recorded as leaf {index}, but every batch puts it last: leaf "
+        "{last} of the anchored tree of {size}"
+    ),
+    ReasonCode.CUSTODY_PROOF_MALFORMED: N_("the custody head's Merkle proof is malformed: {error}"),
+    ReasonCode.CUSTODY_PATH_WRONG_ROOT: N_(
+        "the Merkle path from the custody head {head} leads to {computed}, not to the "
+        "anchored root {root}"
+    ),
+    ReasonCode.CUSTODY_HEAD_MISSING: N_(
+        "the extract (seq {first} to {last}) has no event seq {seq}, the custody head "
+        "anchored with this item ({anchor})"
+    ),
+    ReasonCode.CUSTODY_HEAD_REWRITTEN: N_(
+        "event seq {seq} has event_hash {found}, but the anchored custody head is {head} "
+        "({anchor}): the extract is not the log that was anchored (events rewritten and the "
+        "chain rehashed)"
+    ),
+    ReasonCode.CUSTODY_NO_SEAL: N_("the extract holds no seal event of item {item}"),
+    ReasonCode.CUSTODY_SEAL_OTHER_MANIFEST: N_(
+        "the seal event seq {seq} names manifest {named}, not this bundle's {sha256}"
+    ),
+    ReasonCode.CUSTODY_ITEM_AFTER_HEAD: N_(
+        "the item's {named} come after the anchored custody head seq {seq}, although an item "
+        "is anchored only after it is sealed and timestamped"
+    ),
+    ReasonCode.CUSTODY_HEAD_ANCHORED: N_(
+        "event seq {seq} is the custody head anchored as leaf {index} of {size} under root {root}"
+    ),
+    ReasonCode.CUSTODY_LATER_EVENTS: N_("{n} later event(s) not yet anchored (after seq {seq})"),
+    ReasonCode.CUSTODY_THROUGH_REDACTED: N_(
+        "but the item's events reach it only through redacted event(s) seq {seqs}, whose "
+        "links an extract cannot prove: events before seq {last} are not fixed by the anchor"
+    ),
+    ReasonCode.CUSTODY_BOUND: N_(
+        "every event from seq {first} to it, the item's seal and timestamp among them, is "
+        "bound to that leaf"
+    ),
+    ReasonCode.WARC_ABSENT: N_("the bundle holds no WARC"),
+    ReasonCode.WARC_STRETCHES: N_("{n} stretch(es) of data that are not WARC records"),
+    ReasonCode.WARC_UNSIGNED: N_(
+        "{n} record(s) carry no sha256: WARC-Block-Digest (first {first})"
+    ),
+    ReasonCode.WARC_EMPTY: N_("the WARC holds no records"),
+    ReasonCode.WARC_MATCHES: N_(
+        "{n} records: every sha256 block and payload digest recomputed and matching"
+    ),
+    ReasonCode.WARC_RECORD_DIGEST: N_("record for {target} at offset {offset}: {problems}"),
+    ReasonCode.WARC_RECORD_TRUNCATED: N_(
+        "record for {target}: its digests could not be recomputed (the record is truncated)"
+    ),
+    ReasonCode.WARC_UNREADABLE: N_("not a readable WARC after {n} record(s): {error}"),
+    ReasonCode.REPLAY_NO_BROWSER: N_("replay of {warc}: {error}"),
+    ReasonCode.REPLAY_FAILED: N_("replay of {url} from {warc}: {error}"),
+    ReasonCode.REPLAY_COMPARED: N_(
+        "replaying {warc} offline at {width}×{height} and comparing with {screenshot}: "
+        "similarity {similarity} (threshold {threshold}){note} [{fences}]"
+    ),
+    ReasonCode.REPLAY_TILES: N_(
+        "the page ({height} px tall) was kept as {n} screenshot tiles, not stitched: the "
+        "replay is compared only with a single full-page screenshot"
+    ),
+    ReasonCode.REPLAY_NOTHING: N_("the manifest lists no screenshot or no WARC to compare"),
+    ReasonCode.REPLAY_DISABLED: N_("replay disabled (--no-replay)"),
+    ReasonCode.REPLAY_MISSING: N_("{screenshot} or {warc} is missing or unreadable"),
+    ReasonCode.REPLAY_VIEWPORT: N_("capture.viewport is unusable: {error}"),
+    ReasonCode.CHECK_CRASHED: N_(
+        "the check stopped on an unexpected error ({error}); the bundle is not verified by it"
+    ),
+    ReasonCode.NEEDS_FAILED: N_("needs {fact}: {subject} failed ({check})"),
+    ReasonCode.NEEDS_UNTRUSTED: N_(
+        "needs {fact}: {subject} rests only on the bundle's own word ({check})"
+    ),
+    ReasonCode.NEEDS_NOT_CHECKED: N_("needs {fact}: {subject} was not checked ({check})"),
+    ReasonCode.NEEDS_NOT_ESTABLISHED: N_("needs {fact}, which {check} could not establish"),
+    ReasonCode.NEEDS_NOBODY: N_("needs {fact}, which no check established"),
 }

@@ -10,6 +10,8 @@ from evidence.model.custody import chained_events
 from evidence.model.errors import BundleError
 from evidence.model.merkle import InclusionProof, root_from_proof
 from evidence.model.records import CustodyAction, Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
@@ -18,9 +20,7 @@ from reports.bundle import layout as bf
 def check_custody(ctx: Context, out: Findings) -> None:
     name = bf.CUSTODY_LOG
     if name not in ctx.names:
-        out.add(
-            CheckId.CUSTODY_CHAIN, name, Verdict.NOT_CHECKED, "no custody-log extract in bundle"
-        )
+        out.add(CheckId.CUSTODY_CHAIN, name, Verdict.NOT_CHECKED, Reason.of(C.CUSTODY_ABSENT))
         return
     data = ctx.read_small(name, out)
     if data is None:
@@ -28,13 +28,13 @@ def check_custody(ctx: Context, out: Findings) -> None:
     try:
         count = verify_custody_chain(data)
     except BundleError as exc:
-        out.add(CheckId.CUSTODY_CHAIN, name, Verdict.FAIL, exc.message)
+        out.add(CheckId.CUSTODY_CHAIN, name, Verdict.FAIL, Reason.of(C.ERROR, error=exc.message))
         return
     out.add(
         CheckId.CUSTODY_CHAIN,
         name,
         Verdict.PASS,
-        f"{count} events: every event_hash recomputed, every prev_hash and seq linked",
+        Reason.of(C.CUSTODY_LINKED, n=count),
     )
 
 
@@ -60,8 +60,7 @@ def check_custody_anchor(ctx: Context, out: Findings) -> None:
             CheckId.CUSTODY_ANCHOR,
             name,
             Verdict.NOT_CHECKED,
-            f"no custody-log extract in bundle, although {bf.ANCHOR_JSON} anchors custody "
-            f"event seq {head.seq}",
+            Reason.of(C.CUSTODY_ABSENT_ANCHORED, anchor=bf.ANCHOR_JSON, seq=head.seq),
         )
         return
     data = ctx.read_small(name, out)
@@ -70,7 +69,7 @@ def check_custody_anchor(ctx: Context, out: Findings) -> None:
     try:
         events = chained_events(data)
     except BundleError as exc:
-        detail = f"the extract's own chain does not hold ({CheckId.CUSTODY_CHAIN}): {exc.message}"
+        detail = Reason.of(C.CUSTODY_OWN_CHAIN, check=CheckId.CUSTODY_CHAIN, error=exc.message)
         out.add(CheckId.CUSTODY_ANCHOR, name, Verdict.NOT_CHECKED, detail)
         return
     manifest_sha256 = hashlib.sha256(ctx.manifest_bytes).hexdigest()
@@ -93,16 +92,16 @@ def _anchored_head(ctx: Context, out: Findings) -> bf.CustodyAnchor | None:
     try:
         head = bf.custody_anchor_from_json(data)
     except BundleError as exc:
-        out.add(CheckId.CUSTODY_ANCHOR, subject, Verdict.FAIL, exc.message)
+        out.add(
+            CheckId.CUSTODY_ANCHOR, subject, Verdict.FAIL, Reason.of(C.ERROR, error=exc.message)
+        )
         return None
     if head is None:
         out.add(
             CheckId.CUSTODY_ANCHOR,
             subject,
             Verdict.NOT_CHECKED,
-            "the anchor record carries no proof for the custody log's head (a bundle "
-            "written before these proofs were exported, or a batch whose tree could not "
-            "be rebuilt): the custody extract is checked only against itself",
+            Reason.of(C.CUSTODY_HEAD_NO_PROOF),
         )
         return None
     problem = _path_problem(head, anchor.tree_size, anchor.root)
@@ -112,64 +111,64 @@ def _anchored_head(ctx: Context, out: Findings) -> bf.CustodyAnchor | None:
     return head
 
 
-def _path_problem(head: bf.CustodyAnchor, tree_size: int, root: str) -> str | None:
+def _path_problem(head: bf.CustodyAnchor, tree_size: int, root: str) -> Reason | None:
     last = tree_size - 1
     if head.leaf_index != last:
-        return (
-            f"the custody head is recorded as leaf {head.leaf_index}, but every batch puts "
-            f"it last: leaf {last} of the anchored tree of {tree_size}"
-        )
+        return Reason.of(C.CUSTODY_HEAD_NOT_LAST, index=head.leaf_index, last=last, size=tree_size)
     proof = InclusionProof(last, tree_size, tuple(bytes.fromhex(h) for h in head.proof))
     try:
         computed = "0x" + root_from_proof(bytes.fromhex(head.event_hash), proof).hex()
     except ValueError as exc:
-        return f"the custody head's Merkle proof is malformed: {exc}"
+        return Reason.of(C.CUSTODY_PROOF_MALFORMED, error=exc)
     if computed != root.lower():
-        return (
-            f"the Merkle path from the custody head {head.event_hash} leads to {computed}, "
-            f"not to the anchored root {root}"
+        return Reason.of(
+            C.CUSTODY_PATH_WRONG_ROOT, head=head.event_hash, computed=computed, root=root
         )
     return None
 
 
-def _head_problem(events: list[dict[str, Any]], head: bf.CustodyAnchor) -> str | None:
+def _head_problem(events: list[dict[str, Any]], head: bf.CustodyAnchor) -> Reason | None:
     """Why the extract is not the log whose head was anchored; None when it is."""
     found = next((e for e in events if e["seq"] == head.seq), None)
     if found is None:
-        return (
-            f"the extract (seq {events[0]['seq']} to {events[-1]['seq']}) has no event "
-            f"seq {head.seq}, the custody head anchored with this item ({bf.ANCHOR_JSON})"
+        return Reason.of(
+            C.CUSTODY_HEAD_MISSING,
+            first=events[0]["seq"],
+            last=events[-1]["seq"],
+            seq=head.seq,
+            anchor=bf.ANCHOR_JSON,
         )
     if found["event_hash"] != head.event_hash:
-        return (
-            f"event seq {head.seq} has event_hash {found['event_hash']}, but the anchored "
-            f"custody head is {head.event_hash} ({bf.ANCHOR_JSON}): the extract is not the "
-            "log that was anchored (events rewritten and the chain rehashed)"
+        return Reason.of(
+            C.CUSTODY_HEAD_REWRITTEN,
+            seq=head.seq,
+            found=found["event_hash"],
+            head=head.event_hash,
+            anchor=bf.ANCHOR_JSON,
         )
     return None
 
 
 def _item_problem(
     events: list[dict[str, Any]], head: bf.CustodyAnchor, item_id: str, manifest_sha256: str
-) -> str | None:
+) -> Reason | None:
     """Why the item's own events do not fit its anchoring; None when they do."""
     mine = [e for e in events if e.get("redacted") is not True and e.get("item_id") == item_id]
     seals = [e for e in mine if e.get("action") == CustodyAction.SEAL.value]
     if not seals:
-        return f"the extract holds no seal event of item {item_id}"
+        return Reason.of(C.CUSTODY_NO_SEAL, item=item_id)
     for seal in seals:
         if seal.get("hash_after") != manifest_sha256:
-            return (
-                f"the seal event seq {seal['seq']} names manifest {seal.get('hash_after')!s}, "
-                f"not this bundle's {manifest_sha256}"
+            return Reason.of(
+                C.CUSTODY_SEAL_OTHER_MANIFEST,
+                seq=seal["seq"],
+                named=seal.get("hash_after"),
+                sha256=manifest_sha256,
             )
     late = [e for e in mine if e.get("action") in _ANCHORED_ACTIONS and e["seq"] > head.seq]
     if late:
         named = ", ".join(f"{e['action']} seq {e['seq']}" for e in late)
-        return (
-            f"the item's {named} come after the anchored custody head seq {head.seq}, "
-            "although an item is anchored only after it is sealed and timestamped"
-        )
+        return Reason.of(C.CUSTODY_ITEM_AFTER_HEAD, named=named, seq=head.seq)
     return None
 
 
@@ -183,11 +182,14 @@ def _report_binding(
     """
     first = events[0]["seq"]
     after = sum(1 for e in events if e["seq"] > head.seq)
-    anchored = (
-        f"event seq {head.seq} is the custody head anchored as leaf {head.leaf_index} of "
-        f"{ctx.anchor.tree_size} under root {ctx.anchor.root}"
+    anchored = Reason.of(
+        C.CUSTODY_HEAD_ANCHORED,
+        seq=head.seq,
+        index=head.leaf_index,
+        size=ctx.anchor.tree_size,
+        root=ctx.anchor.root,
     )
-    later = f"; {after} later event(s) not yet anchored (after seq {head.seq})" if after else ""
+    later = (Reason.of(C.CUSTODY_LATER_EVENTS, n=after, seq=head.seq),) if after else ()
     redacted = [
         e["seq"] for e in events if first < e["seq"] <= head.seq and e.get("redacted") is True
     ]
@@ -196,17 +198,18 @@ def _report_binding(
             CheckId.CUSTODY_ANCHOR,
             bf.CUSTODY_LOG,
             Verdict.NOT_CHECKED,
-            f"{anchored}, but the item's events reach it only through redacted event(s) "
-            f"seq {_seqs(redacted)}, whose links an extract cannot prove: events before "
-            f"seq {redacted[-1]} are not fixed by the anchor{later}",
+            (
+                anchored,
+                Reason.of(C.CUSTODY_THROUGH_REDACTED, seqs=_seqs(redacted), last=redacted[-1]),
+                *later,
+            ),
         )
         return
     out.add(
         CheckId.CUSTODY_ANCHOR,
         bf.CUSTODY_LOG,
         Verdict.PASS,
-        f"{anchored}; every event from seq {first} to it, the item's seal and timestamp "
-        f"among them, is bound to that leaf{later}",
+        (anchored, Reason.of(C.CUSTODY_BOUND, first=first), *later),
     )
 
 

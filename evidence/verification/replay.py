@@ -16,6 +16,8 @@ from evidence.model.capture_options import CaptureOptions, RenderingOptions
 from evidence.model.errors import BrowserUnavailableError, BundleError, CaptureError
 from evidence.model.manifest import Manifest, ManifestEntry
 from evidence.model.records import Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings, one_line
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
@@ -45,21 +47,39 @@ def check_replay(ctx: Context, out: Findings) -> None:
             similarity, note, fences = _render_and_compare(ctx, replay, Path(tmp))
     except BrowserUnavailableError as exc:
         # The verifier's own machine lacks a browser: nothing about the bundle is known.
-        out.add(CHECK, shot.path, Verdict.NOT_CHECKED, f"replay of {warc.path}: {exc.message}")
+        out.add(
+            CHECK,
+            shot.path,
+            Verdict.NOT_CHECKED,
+            Reason.of(C.REPLAY_NO_BROWSER, warc=warc.path, error=exc.message),
+        )
         return
     except CaptureError as exc:
         # Decided by the error's type, never by its text: the text quotes the
         # bundle's own URL, which its author chose.
-        out.add(CHECK, shot.path, Verdict.FAIL, f"replay of {url} from {warc.path}: {exc.message}")
+        out.add(
+            CHECK,
+            shot.path,
+            Verdict.FAIL,
+            Reason.of(C.REPLAY_FAILED, url=url, warc=warc.path, error=exc.message),
+        )
         return
     except BundleError as exc:
-        out.add(CHECK, shot.path, Verdict.FAIL, exc.message)
+        out.add(CHECK, shot.path, Verdict.FAIL, Reason.of(C.ERROR, error=exc.message))
         return
     threshold = ctx.options.replay_threshold
-    detail = (
-        f"replaying {warc.path} offline at {size[0]}×{size[1]} and comparing with "
-        f"{shot.path}: similarity {similarity:.4f} (threshold {threshold:g}){note} "
-        f"[{fences}]"
+    # note and fences are English phrases as values: the report translates them
+    # (reports/_verification_setup.py).
+    detail = Reason.of(
+        C.REPLAY_COMPARED,
+        warc=warc.path,
+        width=size[0],
+        height=size[1],
+        screenshot=shot.path,
+        similarity=f"{similarity:.4f}",
+        threshold=f"{threshold:g}",
+        note=note,
+        fences=fences,
     )
     out.add(CHECK, shot.path, Verdict.PASS if similarity >= threshold else Verdict.FAIL, detail)
 
@@ -76,27 +96,29 @@ def _plan(ctx: Context, out: Findings, manifest: Manifest) -> _Replay | None:
             CHECK,
             screenshots[0].path if screenshots else tiles[0].path,
             Verdict.NOT_CHECKED,
-            f"the page ({manifest.capture.get('page_height', '?')} px tall) was kept as "
-            f"{len(tiles)} screenshot tiles, not stitched: the replay is compared only "
-            "with a single full-page screenshot",
+            Reason.of(
+                C.REPLAY_TILES,
+                height=manifest.capture.get("page_height", "?"),
+                n=len(tiles),
+            ),
         )
         return None
     if not screenshots or not warcs:
-        detail = "the manifest lists no screenshot or no WARC to compare"
+        detail = Reason.of(C.REPLAY_NOTHING)
         out.add(CHECK, bf.MANIFEST, Verdict.NOT_CHECKED, detail)
         return None
     shot, warc = screenshots[0], warcs[0]
     if not ctx.options.replay:
-        out.add(CHECK, shot.path, Verdict.NOT_CHECKED, "replay disabled (--no-replay)")
+        out.add(CHECK, shot.path, Verdict.NOT_CHECKED, Reason.of(C.REPLAY_DISABLED))
         return None
     if any(ctx.digests.of(e.path) is None for e in (shot, warc)):
-        detail = f"{shot.path} or {warc.path} is missing or unreadable"
+        detail = Reason.of(C.REPLAY_MISSING, screenshot=shot.path, warc=warc.path)
         out.add(CHECK, shot.path, Verdict.NOT_CHECKED, detail)
         return None
     try:
         size = _viewport(manifest)
     except (KeyError, TypeError, ValueError) as exc:
-        out.add(CHECK, bf.MANIFEST, Verdict.FAIL, f"capture.viewport is unusable: {exc}")
+        out.add(CHECK, bf.MANIFEST, Verdict.FAIL, Reason.of(C.REPLAY_VIEWPORT, error=exc))
         return None
     url = str(manifest.capture.get("final_url") or manifest.capture.get("requested_url"))
     agent = manifest.capture.get("user_agent")

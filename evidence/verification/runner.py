@@ -17,6 +17,8 @@ from pathlib import Path
 from evidence.model.errors import BundleError
 from evidence.model.records import Verdict, VerificationReport
 from evidence.model.trust import TrustError
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification import (
     anchor,
     custody,
@@ -159,27 +161,26 @@ def _run_one(check: Check, ctx: Context, out: Findings) -> None:
             check.id,
             check.subject,
             Verdict.FAIL,
-            f"the check stopped on an unexpected error ({one_line(exc)}); "
-            "the bundle is not verified by it",
+            Reason.of(C.CHECK_CRASHED, error=one_line(exc)),
         )
     finally:
         ctx.running = None
 
 
-def _why_missing(fact: Fact, runs: list[CheckRun]) -> str:
+def _why_missing(fact: Fact, runs: list[CheckRun]) -> Reason:
     """``needs the parsed manifest: manifest.json failed (manifest.format)``."""
     for run in runs:
         if fact not in run.check.provides:
             continue
         problem = next((r for r in run.results if r.verdict is not Verdict.PASS), None)
         if problem is not None:
-            what = {
-                Verdict.FAIL: "failed",
-                Verdict.UNTRUSTED: "rests only on the bundle's own word",
-            }.get(problem.verdict, "was not checked")
-            return f"needs {fact.label}: {problem.subject} {what} ({problem.check})"
-        return f"needs {fact.label}, which {run.check.id} could not establish"
-    return f"needs {fact.label}, which no check established"
+            code = {
+                Verdict.FAIL: C.NEEDS_FAILED,
+                Verdict.UNTRUSTED: C.NEEDS_UNTRUSTED,
+            }.get(problem.verdict, C.NEEDS_NOT_CHECKED)
+            return Reason.of(code, fact=fact.label, subject=problem.subject, check=problem.check)
+        return Reason.of(C.NEEDS_NOT_ESTABLISHED, fact=fact.label, check=run.check.id)
+    return Reason.of(C.NEEDS_NOBODY, fact=fact.label)
 
 
 def run_source(source: BundleSource, label: str, options: VerifyOptions) -> Outcome:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from evidence.model.hashing import CHUNK_SIZE
 from evidence.model.records import Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings, one_line
 from evidence.verification.ids import CheckId
 
@@ -23,7 +25,7 @@ def check_bundle_warcs(ctx: Context, out: Findings) -> None:
     if ctx.has(Fact.MANIFEST):
         warcs |= {e.path for e in ctx.manifest.artifacts if e.role == "warc"} & ctx.names
     if not warcs:
-        out.add(CheckId.WARC_RECORD, ARTIFACTS, Verdict.NOT_CHECKED, "the bundle holds no WARC")
+        out.add(CheckId.WARC_RECORD, ARTIFACTS, Verdict.NOT_CHECKED, Reason.of(C.WARC_ABSENT))
     for name in sorted(warcs):
         if ctx.digests.of(name) is not None:  # else unreadable: already reported
             check_one_warc(ctx, out, name)
@@ -56,7 +58,7 @@ def check_one_warc(ctx: Context, out: Findings, name: str) -> None:
             CheckId.WARC_RECORD,
             name,
             Verdict.FAIL,
-            f"{errors} stretch(es) of data that are not WARC records",
+            Reason.of(C.WARC_STRETCHES, n=errors),
         )
     if tally.unsigned:
         tally.failed += 1
@@ -65,17 +67,16 @@ def check_one_warc(ctx: Context, out: Findings, name: str) -> None:
             CheckId.WARC_RECORD,
             f"{name}: {first}",
             Verdict.FAIL,
-            f"{len(tally.unsigned)} record(s) carry no sha256: WARC-Block-Digest (first {first})",
+            Reason.of(C.WARC_UNSIGNED, n=len(tally.unsigned), first=first),
         )
     if tally.checked == 0:
-        out.add(CheckId.WARC_RECORD, name, Verdict.FAIL, "the WARC holds no records")
+        out.add(CheckId.WARC_RECORD, name, Verdict.FAIL, Reason.of(C.WARC_EMPTY))
     elif not tally.failed:
         out.add(
             CheckId.WARC_RECORD,
             name,
             Verdict.PASS,
-            f"{tally.checked} records: every sha256 block and payload digest recomputed "
-            "and matching",
+            Reason.of(C.WARC_MATCHES, n=tally.checked),
         )
 
 
@@ -96,17 +97,16 @@ def _read_records(ctx: Context, out: Findings, name: str, tally: _Tally) -> int:
             checker = record.digest_checker
             problem = None
             if checker.passed is False:
-                problem = (
-                    f"record for {target} at offset {records.get_record_offset()}: "
-                    + "; ".join(str(p) for p in checker.problems)
+                problem = Reason.of(
+                    C.WARC_RECORD_DIGEST,
+                    target=target,
+                    offset=records.get_record_offset(),
+                    problems="; ".join(str(p) for p in checker.problems),
                 )
             elif not block.lower().startswith("sha256:"):
                 tally.unsigned.append(record_id)
             elif checker.passed is None and headers.get_header("WARC-Type") != "revisit":
-                problem = (
-                    f"record for {target}: its digests could not be recomputed "
-                    "(the record is truncated)"
-                )
+                problem = Reason.of(C.WARC_RECORD_TRUNCATED, target=target)
             if problem is not None:
                 tally.failed += 1
                 out.add(CheckId.WARC_RECORD, f"{name}: {record_id}", Verdict.FAIL, problem)
@@ -119,7 +119,7 @@ def _unreadable(out: Findings, name: str, checked: int, exc: BaseException) -> N
         CheckId.WARC_RECORD,
         name,
         Verdict.FAIL,
-        f"not a readable WARC after {checked} record(s): {one_line(exc)}",
+        Reason.of(C.WARC_UNREADABLE, n=checked, error=one_line(exc)),
     )
 
 
