@@ -241,3 +241,16 @@ def test_a_capture_completed_at_once_is_the_capturing_officers(home: Path) -> No
     for action in ("capture.start", "seal", "timestamp", "anchor"):
         [event] = _events(home, item["id"], action)
         _assert_by(event, OTHER)
+
+
+def test_a_manifest_signature_is_the_signing_officers(home: Path, tmp_path: Path) -> None:
+    item_id = _seal(home, tmp_path / "signed")
+    passphrase = TEST_PASSPHRASE + "\n"
+    succeeded(run(home, "sign", item_id, "--officer", CAPTURER, input=passphrase))
+    succeeded(run(home, "sign", item_id, "--officer", OTHER, "--cosign", input=passphrase))
+    signed, cosigned = _events(home, item_id, "sign")
+    _assert_by(signed, CAPTURER)
+    _assert_by(cosigned, OTHER)
+    assert json.loads(cosigned["details"])["role"] == "cosign"
+    with _kit(home) as kit:
+        kit.complete(item_id)  # leave nothing owed for the other tests

@@ -187,6 +187,8 @@ class SignatureService:
                 hash_before=signed_item.manifest_sha256 or "",
                 hash_after=hashlib.sha256(signature).hexdigest(),
                 details={"officer": request.enforcement_id, "role": role},
+                # The officer signs with their own key: they are the one acting.
+                officer=request.enforcement_id,
             )
             session.commit()
 
