@@ -82,12 +82,23 @@ from evidence.model.trust import (
 from evidence.model.version import __version__
 
 if TYPE_CHECKING:
+    from evidence.model.jobs import (
+        ANCHOR_DUE_TASK,
+        SWEEP_TASK,
+        TASK_NAMES,
+        AnchorBatchPayload,
+        CapturePayload,
+        QueueSettings,
+        TimestampPayload,
+        TransientJobError,
+    )
     from evidence.model.officer_keys import ENV_PASSPHRASE as OFFICER_PASSPHRASE_ENV
     from evidence.model.officer_keys import KEY_ALGORITHMS
-    from evidence.model.tables import ItemStatus
+    from evidence.model.tables import ItemStatus, JobKind, JobStatus
     from evidence.services.batches import read_url_list
     from evidence.services.captures import load_steps
     from evidence.services.demo import DemoResult, run_demo
+    from evidence.services.job_records import JobRecord
     from evidence.services.results import (
         BatchCaptureResult,
         BatchInfo,
@@ -153,6 +164,23 @@ _LAZY: dict[str, tuple[str, str]] = {
     "verify_bundle": ("evidence.verification", "verify_bundle"),
     "PresetRoot": ("evidence.services.trust", "PresetRoot"),
     "preset_roots": ("evidence.services.trust", "preset_roots"),
+    # The workers' jobs (evidence/worker/, evidence jobs).
+    **{
+        name: ("evidence.model.jobs", name)
+        for name in (
+            "QueueSettings",
+            "TASK_NAMES",
+            "SWEEP_TASK",
+            "ANCHOR_DUE_TASK",
+            "TransientJobError",
+            "CapturePayload",
+            "TimestampPayload",
+            "AnchorBatchPayload",
+        )
+    },
+    "JobKind": ("evidence.model.tables", "JobKind"),
+    "JobStatus": ("evidence.model.tables", "JobStatus"),
+    "JobRecord": ("evidence.services.job_records", "JobRecord"),
 }
 
 
@@ -169,10 +197,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ANCHOR_DUE_TASK",
     "KEY_ALGORITHMS",
     "OFFICER_PASSPHRASE_ENV",
+    "SWEEP_TASK",
+    "TASK_NAMES",
     "TSA_PRESETS",
     "ActingOfficer",
+    "AnchorBatchPayload",
     "AnchorError",
     "AnchorReceipt",
     "AttributionError",
@@ -185,6 +217,7 @@ __all__ = [
     "CaptureCircumstances",
     "CaptureError",
     "CaptureOptions",
+    "CapturePayload",
     "CaptureStep",
     "CaseInfo",
     "CertificateError",
@@ -206,6 +239,9 @@ __all__ = [
     "InvalidURLError",
     "ItemInfo",
     "ItemStatus",
+    "JobKind",
+    "JobRecord",
+    "JobStatus",
     "LifecycleError",
     "LimitOptions",
     "MaskingFormatter",
@@ -214,6 +250,7 @@ __all__ = [
     "OfficerKeyError",
     "PresetRoot",
     "ProvenanceOptions",
+    "QueueSettings",
     "RecheckOutcome",
     "RecheckResult",
     "RenderingOptions",
@@ -231,8 +268,10 @@ __all__ = [
     "StoreError",
     "TSAPreset",
     "TimestampError",
+    "TimestampPayload",
     "TimestampToken",
     "Toolkit",
+    "TransientJobError",
     "TrustError",
     "TrustKind",
     "TrustPolicy",

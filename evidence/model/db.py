@@ -78,9 +78,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
             upgrade(engine)
         except OperationalError as exc:
             reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
-            raise ConfigurationError(
-                f"cannot open the database {_redact(url)}: {reason}"
-            ) from exc
+            raise ConfigurationError(f"cannot open the database {_redact(url)}: {reason}") from exc
         except SQLAlchemyError as exc:
             raise ConfigurationError(
                 f"cannot open the database {_redact(url)}: {exc.__class__.__name__}"
@@ -88,7 +86,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     return engine
 
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004_jobs"
 """The newest migration in ``_migrations/versions`` (a test keeps the two equal).
 
 Knowing it lets an up-to-date database open without importing Alembic,

@@ -73,6 +73,9 @@ class EvidenceItem(SQLModel, table=True):
     """地点 of this capture, as sealed in its manifest."""
     purpose: str = ""
     """目的 of this capture, as sealed in its manifest."""
+    job_key: str | None = Field(default=None, unique=True, index=True)
+    """The idempotency key of the capture job that made this item (None: not made by a
+    job). Unique: a retried job finds its item by this key and never makes a second."""
 
 
 class Artifact(SQLModel, table=True):
@@ -269,3 +272,72 @@ class ChainCheckpoint(SQLModel, table=True):
     token_der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     tsa_certificate_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     trust_root_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# --- jobs for the workers (the outbox) --------------------------------------
+
+
+class JobKind(enum.StrEnum):
+    """What a worker job does (``evidence/services/jobs.py`` runs each)."""
+
+    CAPTURE = "capture"
+    """Capture a page and seal it: one item, found again by the job's key on a retry."""
+    TIMESTAMP = "timestamp"
+    """Timestamp one sealed item at the TSA."""
+    ANCHOR_BATCH = "anchor_batch"
+    """Anchor every timestamped item waiting, one transaction per batch."""
+
+
+class JobStatus(enum.StrEnum):
+    """queued -> published -> running -> succeeded | failed; cancelled before it runs."""
+
+    QUEUED = "queued"
+    """Written to the database, not yet handed to the broker."""
+    PUBLISHED = "published"
+    """Handed to the broker; no worker has started it."""
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Job(SQLModel, table=True):
+    """One unit of work for the workers, written before it is published (the outbox).
+
+    A broker that loses the message loses nothing: the sweeper publishes again every
+    job still ``queued``/``published`` after a delay, and a running job whose worker
+    died is taken over once its lease ends.
+    """
+
+    id: str = Field(primary_key=True)
+    kind: JobKind = Field(index=True)
+    payload: str = "{}"
+    """Canonical JSON of the job's typed payload (case, URL, officer, item id, ...)."""
+    idempotency_key: str = Field(unique=True, index=True)
+    """The caller's key: submitting it again returns this job, never a second one."""
+    status: JobStatus = Field(default=JobStatus.QUEUED, index=True)
+    attempts: int = 0
+    """How many times a worker started it."""
+    last_error: str = ""
+    result: str = ""
+    """What the job made (a capture's or timestamp's item id, an anchor batch's ids)."""
+    submitted_by: str = ""
+    """The actor who submitted it (an enforcement ID, an account, a case system)."""
+    created_at: datetime = Field(sa_column=_aware())
+    updated_at: datetime = Field(sa_column=_aware())
+    published_at: datetime | None = Field(default=None, sa_column=_aware_nullable())
+    started_at: datetime | None = Field(default=None, sa_column=_aware_nullable())
+    finished_at: datetime | None = Field(default=None, sa_column=_aware_nullable())
+    lease_until: datetime | None = Field(default=None, sa_column=_aware_nullable())
+    """While running: until when the worker holds it (after that another may take over)."""
+    worker: str = ""
+    """``host:pid`` of the worker process running it (or that last ran it)."""
+
+
+class JobLease(SQLModel, table=True):
+    """A named lease only one worker holds at a time (the anchor batch): taken by an
+    insert, or by an update of an expired row, both atomic on SQLite and PostgreSQL."""
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = Field(sa_column=_aware())

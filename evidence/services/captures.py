@@ -13,12 +13,13 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 import capture
 from evidence.model.capture_options import CaptureOptions, CaptureStep
 from evidence.model.capture_record import CaptureRecord
-from evidence.model.errors import AttributionError, EvidenceError
+from evidence.model.errors import AttributionError, EvidenceError, LifecycleError
+from evidence.model.jobs import settle_capture_job
 from evidence.model.manifest import (
     ARTIFACT_DIR,
     Manifest,
@@ -55,6 +56,7 @@ class CaptureService:
         officer: str | None = None,
         place: str | None = None,
         purpose: str | None = None,
+        job_key: str | None = None,
     ) -> ItemInfo:
         """Capture ``url`` in a real browser and seal the result into the store.
 
@@ -66,6 +68,10 @@ class CaptureService:
 
         The item is recorded as ``capturing`` before the browser starts; if the
         capture fails it becomes ``failed`` with its working files kept.
+
+        ``job_key`` (a worker job's idempotency key) is recorded on the item: a retried
+        job whose worker died mid-capture captures again into the same ``capturing``
+        item, and the job is marked succeeded in the transaction that seals it.
         """
         url = capture.validate_url(url)
         options = self._effective_options(options or CaptureOptions())
@@ -75,9 +81,13 @@ class CaptureService:
             allow_private=options.safety.allow_private_targets,
             allowed_hosts=options.safety.allowed_private_hosts,
         )
-        item_id = self._record_start(
-            case_number, url, options, CaptureCircumstances(officer, place, purpose)
-        )
+        item_id = self._unfinished_job_item(job_key) if job_key else None
+        if item_id is not None:  # an earlier attempt died mid-capture: start its files afresh
+            shutil.rmtree(self._ctx.settings.work_dir / item_id, ignore_errors=True)
+        else:
+            item_id = self._record_start(
+                case_number, url, options, CaptureCircumstances(officer, place, purpose), job_key
+            )
         workdir = self._ctx.settings.work_dir / item_id
         workdir.mkdir(parents=True, exist_ok=True)
         try:
@@ -142,6 +152,8 @@ class CaptureService:
                 },
                 officer=acting.enforcement_id,
             )
+            if item.job_key:
+                settle_capture_job(session, item.job_key, item_id, sealed_at)
             # Artifacts, manifest, status and its custody event land in one transaction, after the
             # bytes are durable in the store: "sealed" is never half true.
             session.commit()
@@ -192,8 +204,27 @@ class CaptureService:
             environment=settings.capture.apply(options.environment),
         )
 
+    def _unfinished_job_item(self, job_key: str) -> str | None:
+        """The ``capturing`` item a job with ``job_key`` left (None: it made none yet)."""
+        with self._ctx.session() as session:
+            item = session.exec(
+                select(EvidenceItem).where(col(EvidenceItem.job_key) == job_key)
+            ).first()
+            if item is None:
+                return None
+            if item.status is not ItemStatus.CAPTURING:
+                raise LifecycleError(
+                    f"job {job_key} already made item {item.id} ({item.status.value})"
+                )
+            return item.id
+
     def _record_start(
-        self, case_number: str, url: str, options: CaptureOptions, given: CaptureCircumstances
+        self,
+        case_number: str,
+        url: str,
+        options: CaptureOptions,
+        given: CaptureCircumstances,
+        job_key: str | None = None,
     ) -> str:
         with self._ctx.session() as session:
             case = case_row(session, case_number)
@@ -209,6 +240,7 @@ class CaptureService:
                 officer_id=officer.id,
                 place=place,
                 purpose=purpose,
+                job_key=job_key,
             )
             session.add(item)
             session.flush()

@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from evidence.services.completion import CompletionService
     from evidence.services.custody import CustodyService
     from evidence.services.exports import ExportService
+    from evidence.services.jobs import JobService
     from evidence.services.maintenance import MaintenanceService
     from evidence.services.officers import OfficerService
     from evidence.services.reporting import ReportService
@@ -130,6 +131,8 @@ class Toolkit:
         """Stop the development TSA if one was started, and release the database."""
         if "timestamping" in vars(self):
             self.timestamping.close()
+        if "jobs" in vars(self):
+            self.jobs.close()
         self.engine.dispose()
 
     # -- the services, each built on first use -------------------------------
@@ -200,6 +203,14 @@ class Toolkit:
         from evidence.services.completion import CompletionService
 
         return CompletionService(self.context, self.cases, self.timestamping, self.anchors)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        """Jobs for the workers: ``submit`` (written, then published), ``status``,
+        ``list``, ``cancel``, ``sweep``; ``run`` and ``anchor_due`` in a worker."""
+        from evidence.services.jobs import JobService
+
+        return JobService(self.context, self)
 
     @cached_property
     def custody(self) -> CustodyService:
