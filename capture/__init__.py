@@ -14,6 +14,7 @@ from capture._robust import DEVICE_PRESETS
 from capture._steps import load_steps
 from capture._urls import validate_url
 from capture._video import VIDEO_NAME, VideoFrame, read_video_frames
+from capture._video_annotate import count_video_frames
 
 __all__ = [
     "DEVICE_PRESETS",
@@ -21,6 +22,7 @@ __all__ = [
     "VideoFrame",
     "capture_page",
     "check_target",
+    "count_video_frames",
     "is_private_address",
     "load_steps",
     "read_video_frames",

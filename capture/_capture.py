@@ -24,6 +24,12 @@ from capture._video import (
     ScreencastRecorder,
     VideoResult,
 )
+from capture._video_annotate import (
+    ANNOTATED_MEDIA_TYPE,
+    ANNOTATED_ROLE,
+    AnnotationResult,
+    annotate_video,
+)
 from capture._visit import PageVisit, exchange_ip, visit_page
 from capture._warc import ResourceFile, warcinfo_fields, write_capture_warc
 from evidence.model.capture_options import CaptureOptions
@@ -96,6 +102,9 @@ def capture_page(
         where.remove_capture_files(support.paths())
         raise
     finished_at = clock()
+    # The viewing copy is derived after the capture's span: it adds nothing the
+    # browser saw, and encoding it must not widen what the video has to cover.
+    annotation = _annotate_video(video, options, deadline)
     logger.info(
         "captured %s -> %s: HTTP %s, %d responses, %d warning(s)",
         requested_url,
@@ -114,7 +123,7 @@ def capture_page(
         started_at=started_at,
         finished_at=finished_at,
     )
-    return _record(page, visit, video, support, where, options)
+    return _record(page, visit, video, annotation, support, where, options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +171,7 @@ def _record(
     page: CapturedPage,
     visit: PageVisit,
     video: VideoResult,
+    annotation: AnnotationResult,
     support: SupportingEvidence,
     where: _Workdir,
     options: CaptureOptions,
@@ -169,6 +179,10 @@ def _record(
     warnings = visit.warnings
     if video.note and options.interaction.record_video is not False:
         warnings += (f"no session video: {video.note}",)
+    if annotation.note:
+        warnings += (
+            f"no annotated copy of the session video (address and time): {annotation.note}",
+        )
     return CaptureRecord(
         page=page,
         rendering=visit.rendering,
@@ -179,6 +193,7 @@ def _record(
             CapturedFile(where.dom, DOM_NAME, "dom", "text/html; charset=utf-8"),
             *support.files(),
             *_picture_files(visit, video),
+            *_annotated_files(annotation),
         ),
         exchanges=tuple(
             HttpExchange(
@@ -194,7 +209,12 @@ def _record(
         warnings=warnings + support.warnings(),
         flags=visit.flags,
         screenshots=visit.screenshots.layout(),
-        interaction=replace(visit.interaction, video_note=video.note, video_span=video.span),
+        interaction=replace(
+            visit.interaction,
+            video_note=video.note,
+            video_span=video.span,
+            video_annotated=annotation.annotated,
+        ),
         environment=support.environment(),
     )
 
@@ -213,6 +233,26 @@ def _picture_files(visit: PageVisit, video: VideoResult) -> list[CapturedFile]:
         files.append(CapturedFile(video.video, VIDEO_NAME, "video", VIDEO_MEDIA_TYPE))
         files.append(CapturedFile(video.frames, FRAMES_NAME, "video-frames", "application/json"))
     return files
+
+
+def _annotated_files(annotation: AnnotationResult) -> list[CapturedFile]:
+    if annotation.path is None:
+        return []
+    name = annotation.path.name
+    return [CapturedFile(annotation.path, name, ANNOTATED_ROLE, ANNOTATED_MEDIA_TYPE)]
+
+
+ANNOTATION_MIN_TIMEOUT_S = 30.0
+"""The copy is re-encoded: a long video may need longer than the capture has left."""
+
+
+def _annotate_video(
+    video: VideoResult, options: CaptureOptions, deadline: float
+) -> AnnotationResult:
+    if video.video is None or video.frames is None:
+        return AnnotationResult(None, None, "")  # the missing video has its own warning
+    timeout_s = max(deadline - time.monotonic(), ANNOTATION_MIN_TIMEOUT_S)
+    return annotate_video(video.video, video.frames, timeout_s)
 
 
 def _finish_video(visit: PageVisit, workdir: Path, deadline: float) -> VideoResult:

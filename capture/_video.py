@@ -64,15 +64,26 @@ class ScreencastRecorder:
         self._dir = workdir / FRAME_DIR
         self._width = width
         self._height = height
-        self._frames: list[tuple[Path, float]] = []
+        self._frames: list[tuple[Path, float, str]] = []
+        self._url = ""
+        self._main_frame = ""
         self._dropped = 0
         self._active = False
         self._thread: threading.Thread | None = None
         self._result: VideoResult | None = None
         self._failure: BaseException | None = None
 
-    def start(self) -> None:
+    def start(self, url: str) -> None:
+        """Start recording the page, which shows ``url`` now."""
         self._dir.mkdir(parents=True, exist_ok=True)
+        self._url = url
+        # Navigation events arrive on this session in order with the frames, so
+        # each frame is listed with the address the page had when it was painted.
+        self._session.on("Page.frameNavigated", self._on_navigated)
+        self._session.on("Page.navigatedWithinDocument", self._on_moved_within)
+        self._session.send("Page.enable")
+        tree = self._session.send("Page.getFrameTree")
+        self._main_frame = str(tree.get("frameTree", {}).get("frame", {}).get("id", ""))
         self._session.on("Page.screencastFrame", self._on_frame)
         self._session.send(
             "Page.startScreencast",
@@ -94,6 +105,15 @@ class ScreencastRecorder:
     def frame_count(self) -> int:
         return len(self._frames)
 
+    def _on_navigated(self, event: dict[str, Any]) -> None:
+        frame = event.get("frame", {})
+        if not frame.get("parentId"):
+            self._url = str(frame.get("url", "")) + str(frame.get("urlFragment", ""))
+
+    def _on_moved_within(self, event: dict[str, Any]) -> None:
+        if event.get("frameId") == self._main_frame:
+            self._url = str(event.get("url", ""))
+
     def _on_frame(self, event: dict[str, Any]) -> None:
         try:
             self._session.send("Page.screencastFrameAck", {"sessionId": event.get("sessionId")})
@@ -111,7 +131,7 @@ class ScreencastRecorder:
         except OSError:
             logger.warning("could not write screencast frame %s", path, exc_info=True)
             return
-        self._frames.append((path, timestamp))
+        self._frames.append((path, timestamp, self._url))
 
     def write_in_background(self, workdir: Path, deadline: float) -> None:
         """Start writing the video (see :meth:`encode`) while the capture goes on.
@@ -164,7 +184,7 @@ class ScreencastRecorder:
         if ffmpeg is None:
             return VideoResult(None, None, "ffmpeg is not installed")
         ordered = sorted(self._frames, key=lambda f: f[1])
-        frames = [f for f in (_frame_info(path, stamp) for path, stamp in ordered) if f is not None]
+        frames = [f for f in (_frame_info(*frame) for frame in ordered) if f is not None]
         if not frames:
             return VideoResult(None, None, "the browser sent no screencast frames")
         # One video stream has one frame size. The screencast scales frames to
@@ -217,6 +237,7 @@ class ScreencastRecorder:
                     "video": VIDEO_NAME,
                     "format": "Matroska, MJPEG; each frame is the browser's JPEG, not re-encoded",
                     "clock": "browser paint time (CDP screencast metadata.timestamp)",
+                    "url": "the main frame's address when the frame arrived",
                     "width": size[0],
                     "height": size[1],
                     "dropped_frames": self._dropped,
@@ -227,6 +248,7 @@ class ScreencastRecorder:
                             "time": isoformat(datetime.fromtimestamp(frame.stamp, UTC)),
                             "offset_s": offsets_ms[n] / 1000,
                             "sha256": frame.sha256,
+                            "url": frame.url,
                         }
                         for n, frame in enumerate(in_video)
                     ],
@@ -234,6 +256,7 @@ class ScreencastRecorder:
                         {
                             "timestamp": frame.stamp,
                             "sha256": frame.sha256,
+                            "url": frame.url,
                             "size": f"{frame.width}x{frame.height}",
                             "reason": "frame size differs from the video's",
                         }
@@ -262,9 +285,10 @@ class _Frame:
     width: int
     height: int
     sha256: str
+    url: str
 
 
-def _frame_info(path: Path, stamp: float) -> _Frame | None:
+def _frame_info(path: Path, stamp: float, url: str) -> _Frame | None:
     try:
         data = path.read_bytes()
         with Image.open(path) as image:  # reads the header only
@@ -272,7 +296,7 @@ def _frame_info(path: Path, stamp: float) -> _Frame | None:
     except (OSError, UnidentifiedImageError):
         logger.warning("unreadable screencast frame %s left out of the video", path.name)
         return None
-    return _Frame(path, stamp, width, height, hashlib.sha256(data).hexdigest())
+    return _Frame(path, stamp, width, height, hashlib.sha256(data).hexdigest(), url)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The visit to the page inside one browser: open, arrive, interact, photograph, collect.
 
 :func:`visit_page` runs the phases in the order that makes the evidence hang
-together: the recorder listens before the page opens; the first-screen shot
+together: the recorder and the session video start before the page opens
+(the video stops only after the last picture, the printed PDF); the first-screen shot
 is taken once the page has loaded and before any step, so it shows the page
 as it first appeared; the steps (each followed by its own shot) and the
 settling happen before the full-page screenshot; and the traffic is read only
@@ -164,8 +165,6 @@ def _on_the_page(
     first_view, warnings = _first_view(page, workdir, options, clock)
     steps, step_shots, step_warnings = _interact(page, workdir, options, clock, recorder)
     warnings.extend(step_warnings)
-    if screencast is not None:
-        _stop_session_video(screencast, workdir, deadline)
     screenshot_at = clock()
     shots = _photograph(page, url, workdir, options)
     warnings.extend(shots.warnings)
@@ -175,6 +174,8 @@ def _on_the_page(
     title = page.title()
     final_url = page.url
     support.save_page_copies(page, session.context, clock, options)
+    if screencast is not None:
+        _stop_session_video(screencast, workdir, deadline)
 
     support.take_network_log(recorder)
     recorder.stop()
@@ -219,10 +220,11 @@ def _on_the_page(
 
 
 def _stop_session_video(screencast: ScreencastRecorder, workdir: Path, deadline: float) -> None:
-    # The session ends with the settled page as the officer sees it. The
-    # full-page screenshot resizes the view to the whole page; recording
-    # that would cost a read-back of the whole page per frame and show
-    # nothing a person saw. ffmpeg muxes the frames meanwhile.
+    # The video covers the whole visit: it stops only once the last picture
+    # of the page (full-page screenshot, DOM, MHTML, printed PDF) is taken.
+    # Frames the full-page screenshot paints at the whole page's size are
+    # listed, not muxed (one stream has one frame size). ffmpeg muxes the
+    # frames while the traffic is read and the WARC written.
     screencast.stop()
     screencast.write_in_background(workdir, deadline)
 
@@ -410,7 +412,7 @@ def _start_screencast(
         screencast = ScreencastRecorder(
             context.new_cdp_session(page), workdir, viewport[0], viewport[1]
         )
-        screencast.start()
+        screencast.start(page.url)
     except PlaywrightError as exc:
         return None, f"the browser refused the screencast: {first_line(exc)}"
     return screencast, ""

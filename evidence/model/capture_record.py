@@ -136,6 +136,21 @@ class StepResult:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnotatedVideo:
+    """A copy of the session video made for viewing, with the page's address and each
+    frame's time burnt in. The original (``source``) stays the evidence, untouched."""
+
+    name: str
+    source: str
+    """File name of the original video it was made from."""
+    source_sha256: str
+    frame_count: int
+    """Frames in the copy, one per frame of the original."""
+    method: str
+    """How it was made (tool, filter, codec), in words."""
+
+
+@dataclass(frozen=True, slots=True)
 class Interaction:
     """The session on the page: the steps run, the account used, and what the page did."""
 
@@ -151,6 +166,8 @@ class Interaction:
     video_span: tuple[datetime, datetime] | None = None
     """When the session video's first and last frames were painted (browser clock), to be
     read against the capture's own span (``started_at`` to ``finished_at``, then sealing)."""
+    video_annotated: AnnotatedVideo | None = None
+    """The derived viewing copy, when one was made."""
 
 
 # --- who looked, from where -------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from evidence.model import safe_json
 from evidence.model.capture_options import StepAction
 from evidence.model.capture_record import (
+    AnnotatedVideo,
     CapturedPage,
     CaptureFlag,
     CaptureRecord,
@@ -383,6 +384,11 @@ def _interaction_to_json(interaction: Interaction) -> dict[str, Any]:
             if interaction.video_span is not None
             else {}
         ),
+        **(
+            {"video_annotated": _annotated_to_json(interaction.video_annotated)}
+            if interaction.video_annotated is not None
+            else {}
+        ),
         "dialogs": list(interaction.dialogs),
         "popups": list(interaction.popups),
         "downloads": list(interaction.downloads),
@@ -408,6 +414,7 @@ def _interaction_from_json(raw: dict[str, Any]) -> Interaction:
         storage_state_sha256=str(account.get("storage_state_sha256", "")),
         video_note=str(raw.get("video_note", "")),
         video_span=_video_span(raw.get("video_span")),
+        video_annotated=_annotated_from_json(raw.get("video_annotated")),
         dialogs=tuple(str(d) for d in raw.get("dialogs", ())),
         popups=tuple(str(d) for d in raw.get("popups", ())),
         downloads=tuple(str(d) for d in raw.get("downloads", ())),
@@ -418,6 +425,28 @@ def _video_span(raw: Any) -> tuple[datetime, datetime] | None:
     if not isinstance(raw, dict):
         return None
     return _when(raw["first_frame_at"]), _when(raw["last_frame_at"])
+
+
+def _annotated_to_json(copy: AnnotatedVideo) -> dict[str, Any]:
+    return {
+        "path": copy.name,
+        "derived_from": copy.source,
+        "source_sha256": copy.source_sha256,
+        "frame_count": copy.frame_count,
+        "method": copy.method,
+    }
+
+
+def _annotated_from_json(raw: Any) -> AnnotatedVideo | None:
+    if not isinstance(raw, dict):
+        return None
+    return AnnotatedVideo(
+        name=_str(raw, "path"),
+        source=_str(raw, "derived_from"),
+        source_sha256=_str(raw, "source_sha256"),
+        frame_count=_int(raw, "frame_count"),
+        method=_str(raw, "method"),
+    )
 
 
 def _provenance_to_json(provenance: Provenance) -> dict[str, Any]:

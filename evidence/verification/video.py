@@ -36,6 +36,17 @@ def check_video(ctx: Context, out: Findings) -> None:
     frames = _listed_frames(ctx, out, listing)
     if frames is None:
         return
+    _check_frames(ctx, out, video, listing, frames)
+    _check_annotated(ctx, out, video, len(frames))
+
+
+def _check_frames(
+    ctx: Context,
+    out: Findings,
+    video: ManifestEntry,
+    listing: ManifestEntry,
+    frames: list[tuple[float, str]],
+) -> None:
     try:
         got = _frames_in(ctx, video)
     except OSError as exc:
@@ -88,10 +99,17 @@ def _check_span(ctx: Context, out: Findings, video: ManifestEntry, listing: Mani
         detail = "frames painted outside the capture's span (started_at to finished_at)"
         out.add(CHECK, subject, Verdict.FAIL, detail)
     else:
-        out.add(CHECK, subject, Verdict.PASS, _coverage(span, window))
+        out.add(CHECK, subject, Verdict.PASS, _span_detail(span, window))
+        _check_coverage(out, f"{video.path} (coverage)", span, window)
 
 
 _MS = timedelta(milliseconds=1)
+_Span = tuple[datetime, datetime]
+
+COVERAGE_GAP_S = 2.0
+"""A longer stretch of the capture without a video frame at its start or end is a
+warning: the browser is launched before the first paint and the WARC is written after
+the last picture, which takes about a second on a loaded machine."""
 
 
 def _moment(value: object) -> datetime:
@@ -101,18 +119,113 @@ def _moment(value: object) -> datetime:
     return moment
 
 
-def _coverage(span: tuple[datetime, datetime], window: tuple[datetime, datetime]) -> str:
-    seconds = (span[1] - span[0]).total_seconds()
-    whole = (window[1] - window[0]).total_seconds()
+def _gaps(span: _Span, window: _Span) -> tuple[float, float]:
+    """Seconds of the capture before the first frame and after the last one."""
     before = max(0.0, (span[0] - window[0]).total_seconds())
     after = max(0.0, (window[1] - span[1]).total_seconds())
+    return before, after
+
+
+def _span_detail(span: _Span, window: _Span) -> str:
+    seconds = (span[1] - span[0]).total_seconds()
+    whole = (window[1] - window[0]).total_seconds()
+    before, after = _gaps(span, window)
     first, last = (isoformat(moment) for moment in span)
     return (
         f"frames painted from {first} to {last} ({seconds:.1f} s) within the capture's "
         f"{whole:.1f} s; not in the video: {before:.1f} s from the capture's start to the "
-        f"first frame and {after:.1f} s from the last frame to the capture's end (the "
-        "full-page screenshot, page copies and WARC are made after the session video stops)"
+        f"first frame and {after:.1f} s from the last frame to the capture's end"
     )
+
+
+def _check_coverage(out: Findings, subject: str, span: _Span, window: _Span) -> None:
+    """The video shows the whole capture, but for launching the browser and writing the WARC."""
+    before, after = _gaps(span, window)
+    if before <= COVERAGE_GAP_S and after <= COVERAGE_GAP_S:
+        detail = (
+            f"the video covers the capture but for {before:.1f} s at its start (browser "
+            f"launch, first paint) and {after:.1f} s at its end (traffic and WARC written), "
+            f"each within {COVERAGE_GAP_S:g} s"
+        )
+        out.add(CHECK, subject, Verdict.PASS, detail)
+        return
+    # Not a failure: the frames are the browser's and match their list. What the
+    # video does not show must still be said, loudly (NOT CHECKED is the amber verdict).
+    missing = [
+        f"{seconds:.1f} s at the capture's {end}"
+        for seconds, end in ((before, "start"), (after, "end"))
+        if seconds > COVERAGE_GAP_S
+    ]
+    detail = (
+        f"WARNING: the video does not show {' and '.join(missing)} (more than "
+        f"{COVERAGE_GAP_S:g} s); what happened then is not in the video"
+    )
+    out.add(CHECK, subject, Verdict.NOT_CHECKED, detail)
+
+
+ANNOTATED_ROLE = "video-annotated"
+
+
+def _check_annotated(ctx: Context, out: Findings, video: ManifestEntry, listed: int) -> None:
+    """The viewing copy is derived from this video, frame for frame, as the manifest says."""
+    copies = [e for e in ctx.manifest.artifacts if e.role == ANNOTATED_ROLE]
+    stated = ctx.manifest.capture.get("video_annotated")
+    if not copies and stated is None:
+        return  # no copy was made; the capture's warnings say why
+    subject = copies[0].path if copies else f"{video.path} (annotated copy)"
+    if not copies or not isinstance(stated, dict):
+        detail = (
+            "the manifest describes an annotated copy that is not among the exhibits"
+            if not copies
+            else "the annotated copy is not described in the manifest (video_annotated)"
+        )
+        out.add(CHECK, subject, Verdict.FAIL, detail)
+        return
+    problem = _derivation_problem(stated, video, listed)
+    if problem:
+        out.add(CHECK, subject, Verdict.FAIL, problem)
+        return
+    try:
+        counted = _count_in(ctx, copies[0])
+    except OSError as exc:
+        out.add(CHECK, subject, Verdict.NOT_CHECKED, f"{exc}; its digests are checked")
+        return
+    except (ValueError, subprocess.SubprocessError, BundleError) as exc:
+        out.add(CHECK, subject, Verdict.FAIL, one_line(exc))
+        return
+    if counted != listed:
+        detail = f"{counted} frames in the annotated copy, {listed} in {video.path}"
+        out.add(CHECK, subject, Verdict.FAIL, detail)
+        return
+    detail = (
+        f"a copy for viewing derived from {video.path} (SHA-256 {video.sha256[:16]}…), "
+        f"{counted} frames as in the original, with the page address and each frame's time "
+        "burnt in; the original is the evidence"
+    )
+    out.add(CHECK, subject, Verdict.PASS, detail)
+
+
+def _derivation_problem(stated: dict[str, object], video: ManifestEntry, listed: int) -> str:
+    if stated.get("derived_from") != video.path.rsplit("/", 1)[-1]:
+        return f"the annotated copy is stated to derive from {stated.get('derived_from')!r}"
+    if stated.get("source_sha256") != video.sha256:
+        return (
+            f"the annotated copy was made from a video with SHA-256 "
+            f"{stated.get('source_sha256')}, not from {video.path} ({video.sha256})"
+        )
+    if stated.get("frame_count") != listed:
+        return (
+            f"the manifest gives the annotated copy {stated.get('frame_count')} frames; "
+            f"the original has {listed}"
+        )
+    return ""
+
+
+def _count_in(ctx: Context, copy: ManifestEntry) -> int:
+    from capture import count_video_frames
+
+    with tempfile.TemporaryDirectory(prefix="evidence-video-") as tmp:
+        return count_video_frames(ctx.copy_out(copy.path, Path(tmp) / "annotated.mp4"))
 
 
 def _listed_frames(
