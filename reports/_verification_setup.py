@@ -49,6 +49,27 @@ _WORDS: dict[str, str] = {
     "this data directory's local node": N_("this data directory's local node"),
     "any chain id": N_("any chain id"),
     "no fixed registry": N_("no fixed registry"),
+    # phrases the checks pass as values of their reasons
+    "recorded block time": N_("recorded block time"),
+    "recorded block time (compared with the chain below)": N_(
+        "recorded block time (compared with the chain below)"
+    ),
+    "no network (empty network namespace)": N_("no network (empty network namespace)"),
+    "no namespace available: dead proxy, no DNS, no direct UDP": N_(
+        "no namespace available: dead proxy, no DNS, no direct UDP"
+    ),
+    "Chromium sandbox on": N_("Chromium sandbox on"),
+    "Chromium sandbox OFF": N_("Chromium sandbox OFF"),
+    # what one check establishes for others (evidence.verification.context.Fact)
+    "the files' digests": N_("the files' digests"),
+    "the parsed manifest": N_("the parsed manifest"),
+    "the verified time-stamp": N_("the verified time-stamp"),
+    "the anchor record proven to hold the manifest": N_(
+        "the anchor record proven to hold the manifest"
+    ),
+    "the WACZ's datapackage": N_("the WACZ's datapackage"),
+    "the manifest of the bundled evidence": N_("the manifest of the bundled evidence"),
+    "the digest of the bundled manifest": N_("the digest of the bundled manifest"),
 }
 
 # English shape -> its template; the groups fill {a} and {b}.
@@ -59,6 +80,15 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^chain id (\d+)$"), N_("chain id {a}")),
     (re.compile(r"^registry (0x[0-9a-fA-F]+)$"), N_("registry {a}")),
     (re.compile(r"^submitters (.*)$"), N_("submitters {a}")),
+    (re.compile(r"^browser uid (\d+)$"), N_("browser uid {a}")),
+    (
+        re.compile(r"^(\d+) responses from the WARC, (\d+) missing$"),
+        N_("{a} responses from the WARC, {b} missing"),
+    ),
+    (
+        re.compile(r"^sizes differ: captured (\S+), replayed (\S+)$"),
+        N_("sizes differ: captured {a}, replayed {b}"),
+    ),
 )
 
 
@@ -81,6 +111,15 @@ def setup_value(value: str, translate: Translate) -> str:
         # TRANSLATORS: between two findings of one clean-environment check.
         return f"{_phrase(name, translate)}: " + translate(N_("; ")).join(parts)
     return _phrase(value, translate)
+
+
+def reason_value(value: str, translate: Translate) -> str:
+    """A value of a verification reason: an English phrase the check passed (or a
+    "; "-separated list of them) in the reader's language; data unchanged."""
+    if "; " not in value:
+        return _phrase(value, translate)
+    # TRANSLATORS: between two findings of one clean-environment check.
+    return translate(N_("; ")).join(_phrase(part, translate) for part in value.split("; "))
 
 
 def _phrase(text: str, translate: Translate) -> str:

@@ -47,7 +47,7 @@ from evidence.model.verification_messages import (
 from reports._fonts import ReportFonts, load_fonts
 from reports._i18n import translate
 from reports._standing import anchor_title, timestamp_title
-from reports._verification_setup import setup_label, setup_value
+from reports._verification_setup import reason_value, setup_label, setup_value
 
 if TYPE_CHECKING:
     from reports.signing import PdfTimestamper
@@ -394,7 +394,9 @@ class _Layout:
         recorded, marked as such, never dropped."""
         gettext = self.catalogue.gettext
         if check.reasons:
-            return render_reasons(check.reasons, gettext)
+            return render_reasons(
+                check.reasons, gettext, lambda value: reason_value(value, gettext)
+            )
         return Reason.of(ReasonCode.ERROR, error=check.detail).render(gettext)
 
     def kv(self, rows: Sequence[tuple[str, Paragraph]]) -> Table:

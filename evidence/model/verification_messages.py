@@ -97,13 +97,22 @@ class Reason:
     def of(cls, code: ReasonCode, **values: object) -> Reason:
         return cls(code, tuple(sorted((k, str(v)) for k, v in values.items())))
 
-    def render(self, translate: Translate | None = None) -> str:
-        """The reason as a sentence; English unless ``translate`` is given."""
+    def render(
+        self, translate: Translate | None = None, value_text: Translate | None = None
+    ) -> str:
+        """The reason as a sentence; English unless ``translate`` is given.
+
+        ``value_text`` renders the values in the reader's language too, where a check
+        passed an English phrase as a value (it must leave data unchanged).
+        """
         template = TEMPLATES[self.code]
+        values = dict(self.values)
         if translate is not None:
             template = translate(template)
+            if value_text is not None:
+                values = {key: value_text(value) for key, value in values.items()}
         try:
-            return template.format(**dict(self.values))
+            return template.format(**values)
         except (KeyError, IndexError, ValueError):
             # A translation that lost a placeholder must not hide the reason.
             return TEMPLATES[self.code].format(**dict(self.values))
@@ -124,8 +133,12 @@ class Reason:
         return cls(code, tuple(sorted((str(k), str(v)) for k, v in values.items())))
 
 
-def render_reasons(reasons: Iterable[Reason], translate: Translate | None = None) -> str:
+def render_reasons(
+    reasons: Iterable[Reason],
+    translate: Translate | None = None,
+    value_text: Translate | None = None,
+) -> str:
     """Several reasons of one result as one text, joined as the check joined them."""
     # TRANSLATORS: between two findings of one clean-environment check.
     separator = "; " if translate is None else translate(N_("; "))
-    return separator.join(r.render(translate) for r in reasons)
+    return separator.join(r.render(translate, value_text) for r in reasons)
