@@ -83,6 +83,7 @@ class SeaweedServer:
             f"-master.port={master}",
             f"-master.port.grpc={master_g}",
             "-master.volumeSizeLimitMB=64",
+            "-master.electionTimeout=1s",
             f"-volume.port={volume}",
             f"-volume.port.grpc={volume_g}",
             "-volume.max=0",

