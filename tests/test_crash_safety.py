@@ -123,6 +123,7 @@ def test_eight_processes_sealing_at_once_lose_and_corrupt_nothing(tmp_path: Path
     home.mkdir()
     with Toolkit(_settings(home)) as kit:
         kit.create_case(CASE, "并发测试")
+        ensure_officer(kit, CASE)  # once, before eight processes would race to add it
     procs = [_start_sealer(home, f"p{n}", 5, 0.0) for n in range(8)]
     for proc in procs:
         out, err = proc.communicate(timeout=240)
