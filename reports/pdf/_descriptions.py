@@ -59,6 +59,11 @@ _DESCRIPTIONS: dict[str, str] = {
         "The list of the session video's frames, each with the time the browser painted it and "
         "its SHA-256, so that the video can be checked frame by frame."
     ),
+    "video-annotated": N_(
+        "A copy of the session video made for viewing: each frame shows the page address and "
+        "the time the frame was painted (Beijing time); derived from the session video frame "
+        "for frame, which remains the evidence."
+    ),
     "environment": N_(
         "The record of the capture environment: the clean-environment checks, the clock check, "
         "software and browser versions and the browser's launch flags."

@@ -11,6 +11,7 @@ from evidence.model.i18n import N_
 from evidence.model.records import ReportInput
 from reports._i18n import translate
 from reports.pdf._environment import clock_cell, outbound_cell, warnings_cell
+from reports.pdf._screenshots import video_row
 from reports.pdf.layout import MAX_URL_CHARS, Layout, tool_name
 
 Rows = list[tuple[str, Flowable]]
@@ -128,6 +129,9 @@ def _capture_context_rows(layout: Layout, c: CaptureRecord) -> Rows:
         rows.append((t("outbound_ip"), outbound_cell(layout, c)))
     # Always shown: a clock that could not be checked says so here too.
     rows.append((t("clock_offset"), clock_cell(layout, c)))
+    video = video_row(layout, c)
+    if video is not None:
+        rows.append(video)
     if c.interaction.steps:
         steps = [
             f"{step.index}. {step.description} — {step.outcome}" for step in c.interaction.steps

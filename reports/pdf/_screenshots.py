@@ -9,6 +9,7 @@ digest; captions keep counting the original's pixel rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -31,7 +32,7 @@ from reports._flowables import (
 )
 from reports._i18n import translate
 from reports.pdf.layout import Layout, flowable_height
-from reports.pdf.styles import FRAME_HEIGHT, FRAME_WIDTH
+from reports.pdf.styles import BEIJING, FRAME_HEIGHT, FRAME_WIDTH
 
 MIN_TILE_SPACE = 72.0
 """Points of free page height below which the next screenshot tile starts a new page."""
@@ -183,6 +184,51 @@ def viewport_section(
 
 def _text(layout: Layout, key: str, **values: object) -> str:
     return translate(layout.lang, _TILE_TEXT[key], **values)
+
+
+# The session video's row in the capture section: what part of the capture it shows.
+_VIDEO_TEXT: dict[str, str] = {
+    "video": N_("Session video"),
+    # TRANSLATORS: times are Beijing time, HH:MM:SS.mmm.
+    "video_span": N_("The video covers {first}–{last} (the capture: {start}–{end}, Beijing time)."),
+    "video_gaps": N_(
+        "Not in the video: {before} s at the capture's start (browser launch, first paint) "
+        "and {after} s at its end (traffic read, WARC written)."
+    ),
+    "video_annotated": N_(
+        "{copy} is a copy derived from {video} for viewing, with the page address and each "
+        "frame's time (Beijing time) burnt in; the original {video} is the evidence."
+    ),
+}
+
+
+def video_row(layout: Layout, capture: CaptureRecord) -> tuple[str, Paragraph] | None:
+    """The video's covered span against the capture's span, and what its viewing copy is."""
+    span = capture.interaction.video_span
+    if span is None:
+        return None  # no video: the capture's warnings say why
+
+    def clock(moment: datetime) -> str:
+        local = moment.astimezone(BEIJING)
+        return local.strftime("%H:%M:%S") + f".{local.microsecond // 1000:03d}"
+
+    def video_text(key: str, **values: object) -> str:
+        return translate(layout.lang, _VIDEO_TEXT[key], **values)
+
+    page = capture.page
+    before = max(0.0, (span[0] - page.started_at).total_seconds())
+    after = max(0.0, (page.finished_at - span[1]).total_seconds())
+    lines = [
+        video_text(
+            "video_span", first=clock(span[0]), last=clock(span[1]),
+            start=clock(page.started_at), end=clock(page.finished_at),
+        ),
+        video_text("video_gaps", before=f"{before:.1f}", after=f"{after:.1f}"),
+    ]  # fmt: skip
+    copy = capture.interaction.video_annotated
+    if copy is not None:
+        lines.append(video_text("video_annotated", copy=copy.name, video=copy.source))
+    return video_text("video"), layout.lines(lines, layout.s.value)
 
 
 class TiledScreenshot:
