@@ -81,6 +81,43 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^registry (0x[0-9a-fA-F]+)$"), N_("registry {a}")),
     (re.compile(r"^submitters (.*)$"), N_("submitters {a}")),
     (re.compile(r"^browser uid (\d+)$"), N_("browser uid {a}")),
+    # a trusted TSA root as evidence.verification.trust.TrustedToken.describe_root words it
+    (
+        re.compile(
+            r"^(.*) \(SHA-256 ([0-9a-f]+)\), a TSA root you trust — a DEVELOPMENT TSA, "
+            r"not a trusted third party$"
+        ),
+        N_(
+            "{a} (SHA-256 {b}), a TSA root you trust — a DEVELOPMENT TSA, not a trusted third party"
+        ),
+    ),
+    (
+        re.compile(r"^(.*) \(SHA-256 ([0-9a-f]+)\), a TSA root you trust$"),
+        N_("{a} (SHA-256 {b}), a TSA root you trust"),
+    ),
+    # a signer as evidence.verification.signatures.describe_signer words them
+    (
+        re.compile(r"^(.*) \(enforcement ID ([^,]*), certificate SHA-256 ([0-9a-f]+)\)$"),
+        N_("{a} (enforcement ID {b}, certificate SHA-256 {c})"),
+    ),
+    (re.compile(r"^certificate SHA-256 ([0-9a-f]+)$"), N_("certificate SHA-256 {a}")),
+    (
+        re.compile(r"^only the bundle's own (\S+), not the TSA roots you trust$"),
+        N_("only the bundle's own {a}, not the TSA roots you trust"),
+    ),
+    (
+        re.compile(
+            r"^only the bundle's own (\S+): you trust no TSA root "
+            r"\(evidence trust add tsa, or --trust-roots\)$"
+        ),
+        N_(
+            "only the bundle's own {a}: you trust no TSA root (evidence trust add tsa, or "
+            "--trust-roots)"
+        ),
+    ),
+    # a name quoted by repr()
+    (re.compile(r"^'([^']*)'$"), N_("“{a}”")),
+    (re.compile(r'^"([^"]*)"$'), N_("“{a}”")),
     (
         re.compile(r"^(\d+) responses from the WARC, (\d+) missing$"),
         N_("{a} responses from the WARC, {b} missing"),
@@ -129,6 +166,6 @@ def _phrase(text: str, translate: Translate) -> str:
         found = pattern.match(text)
         if found is not None:
             groups = [_phrase(g, translate) for g in found.groups()]
-            values = dict(zip(("a", "b"), groups, strict=False))
+            values = dict(zip(("a", "b", "c"), groups, strict=False))
             return translate(template).format(**values)
     return text

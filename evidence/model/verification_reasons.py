@@ -109,6 +109,15 @@ class ReasonCode(enum.StrEnum):
     NEEDS_NOT_ESTABLISHED = "needs.not_established"
     NEEDS_NOBODY = "needs.nobody"
 
+    INDEX_BOUND = "index.bound"
+    INDEX_SIGNED_NO_ROOTS = "index.signed_no_roots"
+    INDEX_SIGNED_UNTRUSTED = "index.signed_untrusted"
+    INDEX_SIGNED = "index.signed"
+    INDEX_NO_TOKEN = "index.no_token"
+    INDEX_TOKEN = "index.token"
+    INDEX_TOKEN_FAILED = "index.token_failed"
+    INDEX_ABSENT = "index.absent"
+
 
 TEMPLATES: dict[ReasonCode, str] = {
     ReasonCode.ERROR: N_("{error}"),
@@ -300,4 +309,32 @@ TEMPLATES: dict[ReasonCode, str] = {
     ReasonCode.NEEDS_NOT_CHECKED: N_("needs {fact}: {subject} was not checked ({check})"),
     ReasonCode.NEEDS_NOT_ESTABLISHED: N_("needs {fact}, which {check} could not establish"),
     ReasonCode.NEEDS_NOBODY: N_("needs {fact}, which no check established"),
+    ReasonCode.INDEX_BOUND: N_(
+        "every file is bound: {n} match their SHA-256, SM3 and size in {index} (which "
+        "index.signature checks), the rest are sealed by the manifest"
+    ),
+    ReasonCode.INDEX_SIGNED_NO_ROOTS: N_(
+        "signature over {index} is intact, by {who}, but no signer roots were given: compare "
+        "the certificate SHA-256 with the agency's record"
+    ),
+    ReasonCode.INDEX_SIGNED_UNTRUSTED: N_(
+        "signature over {index} is intact, by {who}, but the certificate does not chain to "
+        "the signer roots given"
+    ),
+    ReasonCode.INDEX_SIGNED: N_(
+        "valid signature over {index} by {who}, signed {time}, certificate chains to the "
+        "given signer roots"
+    ),
+    ReasonCode.INDEX_NO_TOKEN: N_(
+        "the bundle index has no time-stamp token (no TSA answered at export)"
+    ),
+    ReasonCode.INDEX_TOKEN: N_(
+        "signed by {tsa} at {time} over {signature}, chain verified against {root}"
+    ),
+    ReasonCode.INDEX_TOKEN_FAILED: N_(
+        "{error} (token over {signature}, whose SHA-256 is {sha256}; checked against {root})"
+    ),
+    ReasonCode.INDEX_ABSENT: N_(
+        "the bundle has no signed index ({index}); index.member judges every file alone"
+    ),
 }

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from evidence.model.errors import BundleError, SignatureError, SignatureFailure, TimestampError
 from evidence.model.records import SignerInfo, Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from evidence.verification.signatures import describe_signer
@@ -39,7 +41,7 @@ _UNBOUND = "neither sealed in the manifest nor listed in a signed bundle index"
 def check_members(ctx: Context, out: Findings) -> None:
     """Every file is the manifest, a sealed artifact, or listed in the index as it is."""
     if not ctx.names:
-        out.add(CheckId.INDEX_MEMBER, INDEX, Verdict.NOT_CHECKED, "the bundle holds no files")
+        out.add(CheckId.INDEX_MEMBER, INDEX, Verdict.NOT_CHECKED, Reason.of(C.BUNDLE_EMPTY))
         return
     listed = _listed(ctx, out)
     if listed is None:
@@ -60,15 +62,14 @@ def check_members(ctx: Context, out: Findings) -> None:
             CheckId.INDEX_MEMBER,
             name,
             Verdict.FAIL,
-            f"listed in {INDEX} but missing from the bundle",
+            Reason.of(C.LISTED_MISSING, listing=INDEX),
         )
     if not out.failed(CheckId.INDEX_MEMBER):
         out.add(
             CheckId.INDEX_MEMBER,
             INDEX,
             Verdict.PASS,
-            f"every file is bound: {checked} match their SHA-256, SM3 and size in {INDEX} "
-            "(which index.signature checks), the rest are sealed by the manifest",
+            Reason.of(C.INDEX_BOUND, n=checked, index=INDEX),
         )
 
 
@@ -164,8 +165,7 @@ def _judge_signer(
             CheckId.INDEX_SIGNATURE,
             SIGNATURE,
             Verdict.UNTRUSTED,
-            f"signature over {INDEX} is intact, by {who}, but no signer roots were given: "
-            "compare the certificate SHA-256 with the agency's record",
+            Reason.of(C.INDEX_SIGNED_NO_ROOTS, index=INDEX, who=who),
         )
         return
     try:
@@ -177,16 +177,14 @@ def _judge_signer(
             CheckId.INDEX_SIGNATURE,
             SIGNATURE,
             Verdict.UNTRUSTED,
-            f"signature over {INDEX} is intact, by {who}, but the certificate does not "
-            "chain to the signer roots given",
+            Reason.of(C.INDEX_SIGNED_UNTRUSTED, index=INDEX, who=who),
         )
         return
     out.add(
         CheckId.INDEX_SIGNATURE,
         SIGNATURE,
         Verdict.PASS,
-        f"valid signature over {INDEX} by {who}, signed {signer.signing_time.isoformat()}, "
-        "certificate chains to the given signer roots",
+        Reason.of(C.INDEX_SIGNED, index=INDEX, who=who, time=signer.signing_time.isoformat()),
     )
 
 
@@ -203,7 +201,7 @@ def check_timestamp(ctx: Context, out: Findings) -> None:
             CheckId.INDEX_TIMESTAMP,
             TOKEN,
             Verdict.NOT_CHECKED,
-            "the bundle index has no time-stamp token (no TSA answered at export)",
+            Reason.of(C.INDEX_NO_TOKEN),
         )
         return
     if SIGNATURE not in ctx.names:
@@ -241,6 +239,7 @@ def check_timestamp(ctx: Context, out: Findings) -> None:
             f"no TSA root you trust verifies it and the bundle ships none ({bf.TSA_ROOT})",
         )
         return
+    # An English phrase as a value: the report translates it (reports/_verification_setup.py).
     label = (
         f"only the bundle's own {bf.TSA_ROOT}, not the TSA roots you trust"
         if ctx.trust.tsa_roots
@@ -262,8 +261,13 @@ def _verify_token(
             CheckId.INDEX_TIMESTAMP,
             TOKEN,
             Verdict.FAIL,
-            f"{exc.message} (token over {SIGNATURE}, whose SHA-256 is {digest.hex()}; "
-            f"checked against {label})",
+            Reason.of(
+                C.INDEX_TOKEN_FAILED,
+                error=exc.message,
+                signature=SIGNATURE,
+                sha256=digest.hex(),
+                root=label,
+            ),
         )
         return
     _report_token(out, result, label, verdict)
@@ -276,8 +280,13 @@ def _report_token(
         CheckId.INDEX_TIMESTAMP,
         TOKEN,
         verdict,
-        f"signed by {result.tsa_subject} at {result.gen_time.isoformat()} over {SIGNATURE}, "
-        f"chain verified against {label}",
+        Reason.of(
+            C.INDEX_TOKEN,
+            tsa=result.tsa_subject,
+            time=result.gen_time.isoformat(),
+            signature=SIGNATURE,
+            root=label,
+        ),
     )
 
 
@@ -290,7 +299,7 @@ def _without_index(ctx: Context, out: Findings, check: CheckId, subject: str) ->
         check,
         subject,
         Verdict.NOT_CHECKED,
-        f"the bundle has no signed index ({INDEX}); index.member judges every file alone",
+        Reason.of(C.INDEX_ABSENT, index=INDEX),
     )
 
 
