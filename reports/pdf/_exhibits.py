@@ -30,7 +30,7 @@ _ROLE_NAMES: dict[str, str] = {
     "print-pdf": N_("Page printed to PDF"),
     "video": N_("Session video"),
     "video-frames": N_("Video frame list"),
-    "video-annotated": N_("Session video with address and time (viewing copy)"),
+    "video-annotated": N_("Video viewing copy"),
     "environment": N_("Environment record"),
     "tls-chains": N_("TLS certificate chains"),
     "download": N_("Downloaded file"),
