@@ -36,7 +36,8 @@ class CeleryPublisher:
         self._settings = settings
         self._app: Any = None
 
-    def _celery(self) -> Any:
+    def client(self) -> Any:
+        """The Celery client this publisher sends with (created on first use)."""
         if self._app is None:
             from celery import Celery
 
@@ -49,7 +50,7 @@ class CeleryPublisher:
 
     def publish(self, job_id: str, kind: JobKind) -> None:
         try:
-            self._celery().send_task(
+            self.client().send_task(
                 TASK_NAMES[kind],
                 args=[job_id],
                 retry=True,
