@@ -262,3 +262,21 @@ def test_without_the_subtitles_filter_the_capture_warns_and_keeps_the_video(
     assert any(
         w.startswith("no annotated copy") and "no subtitles filter" in w for w in record.warnings
     ), record.warnings
+
+
+# --- the report -----------------------------------------------------------------------
+
+
+def test_the_report_states_the_video_span_against_the_capture_span(captured: Captured) -> None:
+    require_tool("pdftotext")
+    (report,) = (captured.unpacked / "report").glob("*.pdf")
+    text = subprocess.run(
+        ["pdftotext", str(report), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    flat = " ".join(text.split())
+    assert "录像覆盖" in flat and "取证过程" in flat and "录像未包含" in flat, flat[:2000]
+    # Report text can be broken across lines anywhere in CJK: compare without spaces.
+    squeezed = flat.replace(" ", "")
+    assert "是由session.mkv派生、供观看的副本" in squeezed
+    assert "作为证据的是原始录像session.mkv" in squeezed
+    assert "录像观看副本" in squeezed
