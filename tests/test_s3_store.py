@@ -226,6 +226,13 @@ def test_object_lock_compliance(seaweed: SeaweedServer, tmp_path: Path) -> None:
             Bucket=bucket, Key=store.key_for(digests.sha256), VersionId=head["VersionId"]
         )
     assert store.put_bytes(b"locked evidence") == digests
+    # An unconditional PUT by another client makes a new current version over the locked one:
+    # every read fails its digest check, and the locked original is found intact.
+    client.put_object(Bucket=bucket, Key=store.key_for(digests.sha256), Body=b"locked evidencE")
+    fresh = s3_store(seaweed, bucket, tmp_path / "fresh")
+    with pytest.raises(IntegrityError):
+        fresh.read_bytes(digests.sha256)
+    assert fresh.intact_version(digests.sha256) == head["VersionId"]
 
     # off: no retention headers even on a locked bucket.
     unlocked = s3_store(seaweed, bucket, tmp_path / "c2", object_lock=ObjectLockPolicy.OFF)
@@ -425,6 +432,14 @@ def test_sealed_item_migrated_then_reported_and_exported_from_s3(
     checked = run(home, "store", "check", env=env)
     assert checked.exit_code == 0 and "every digest matches" in checked.stdout
 
+    # Overwritten by another client: check names it and the intact locked version.
+    manifest_key = f"city/objects/{item.manifest_sha256[:2]}/{item.manifest_sha256}"
+    seaweed.client().put_object(Bucket=bucket, Key=manifest_key, Body=b"{}")
+    damaged = run(home, "store", "check", env=env)
+    assert damaged.exit_code == 1
+    assert f"damaged: {item.manifest_sha256}" in damaged.stdout
+    assert "an intact locked version is kept" in damaged.stdout
+
 
 def _seal_item_with_a_real_screenshot(kit: Any, case_number: str, workdir: Path) -> Any:
     """tests.helpers.seal_synthetic_item, with a screenshot the report can draw."""
@@ -548,3 +563,21 @@ def test_secret_key_in_no_output_even_at_debug_level(
         assert done.returncode == 0, output
         assert "botocore" in output  # the debug log did run
         assert SECRET_KEY not in output
+
+
+def test_the_local_store_and_help_never_load_boto3(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from evidence.model.config import Settings\n"
+        "from evidence.services.toolkit import Toolkit\n"
+        f"home = Path({str(tmp_path)!r})\n"
+        "with Toolkit(Settings(home=home, database_url=f'sqlite:///{home}/e.db')) as kit:\n"
+        "    kit.store.put_bytes(b'x')\n"
+        "import cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"

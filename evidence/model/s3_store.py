@@ -274,6 +274,29 @@ class S3ArtifactStore(ArtifactStore):
         finally:
             spooled.unlink(missing_ok=True)
 
+    def intact_version(self, sha256: str) -> str | None:
+        """On a versioned (Object Lock) bucket: the id of an older version of the object whose
+        bytes still hash to its name, when the current one is damaged; else None."""
+        key = self.key_for(sha256)
+        with self._s3_errors(f"listing the versions of object {sha256}"):
+            answer = self._client().list_object_versions(Bucket=self.s3.bucket, Prefix=key)
+        for version in answer.get("Versions", ()):
+            if version.get("Key") != key or version.get("IsLatest"):
+                continue
+            version_id = str(version["VersionId"])
+            with self._s3_errors(f"reading version {version_id} of object {sha256}", sha256):
+                body = self._client().get_object(
+                    Bucket=self.s3.bucket, Key=key, VersionId=version_id
+                )
+            try:
+                with _verified_stream(body["Body"], sha256, None, self.s3.url) as stream:
+                    while stream.read(CHUNK_SIZE):
+                        pass
+            except IntegrityError:
+                continue
+            return version_id
+        return None
+
     def stored_digests(self) -> Iterator[str]:
         prefix = self._objects_prefix
         with self._s3_errors("listing the objects"):

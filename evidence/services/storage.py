@@ -129,7 +129,7 @@ class StorageService:
         outcomes = self._each(
             names, lambda sha: _prove(store, sha, recorded.get(sha)), "check", progress
         )
-        problems = tuple(p for _, p in outcomes if p is not None)
+        problems = tuple(_with_recovery(store, p) for _, p in outcomes if p is not None)
         return StoreCheckReport(
             kind=self._ctx.settings.store.kind,
             location=store.location,
@@ -255,6 +255,23 @@ def _prove(
         detail = f"SM3 {digests.sm3} where {recorded_sm3} is recorded"
         return digests, ObjectProblem(sha256, ObjectFault.SM3_MISMATCH, detail)
     return digests, None
+
+
+def _with_recovery(store: ArtifactStore, problem: ObjectProblem) -> ObjectProblem:
+    """A damaged object on a locked (versioned) bucket: name its intact locked version."""
+    if problem.fault is not ObjectFault.DAMAGED or not isinstance(store, S3ArtifactStore):
+        return problem
+    if not store.object_lock_enabled():
+        return problem
+    version = store.intact_version(problem.sha256)
+    if version is None:
+        return problem
+    key = store.key_for(problem.sha256)
+    detail = (
+        f"{problem.detail}; an intact locked version is kept: copy version {version} of "
+        f"{key} back over it"
+    )
+    return ObjectProblem(problem.sha256, problem.fault, detail)
 
 
 def _lock_state(store: ArtifactStore) -> bool | None:
