@@ -27,7 +27,7 @@ from evidence.model.config import Settings
 from evidence.model.errors import ConfigurationError, IntegrityError, NotFoundError, StoreError
 from evidence.model.hashing import digest_bytes
 from evidence.model.s3_store import S3ArtifactStore
-from evidence.model.store import ArtifactStore, open_store
+from evidence.model.store import ArtifactStore, ObjectStore, open_store
 from evidence.model.store_settings import (
     ObjectLockPolicy,
     S3Credentials,
@@ -581,3 +581,8 @@ def test_the_local_store_and_help_never_load_boto3(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def both_backends_are_object_stores(local: ArtifactStore, s3: S3ArtifactStore) -> list[ObjectStore]:
+    """Checked by mypy: both backends satisfy the one protocol."""
+    return [local, s3]
