@@ -27,6 +27,7 @@ from evidence.cli import (
     custody,
     demo,
     exports,
+    jobs,
     maintenance,
     officers,
     store,
@@ -129,6 +130,7 @@ def _register_commands() -> None:
         custody,
         officers,
         store,
+        jobs,
     )
     for module in modules:
         for command in module.COMMANDS:
