@@ -244,3 +244,28 @@ def test_one_anchoring_turn_at_a_time(kit: Toolkit) -> None:
     run = kit.jobs.anchor_due()
     assert run.skipped_because == "" and run.batch_ids == ()
     assert kit.jobs.run(job.id).status is JobStatus.SUCCEEDED
+
+
+def test_the_jobs_commands(tmp_path: Path, broker: RedisServer) -> None:
+    import json
+
+    from tests.cli_support import one_line_error, run, succeeded
+
+    env = {"EVIDENCE_BROKER_URL": broker.url, "EVIDENCE_DATABASE_URL": None}
+    submit = ("jobs", "submit", "timestamp", "--item", "i-1", "--key", "cli/1", "--json")
+    job = json.loads(succeeded(run(tmp_path, *submit, env=env)).stdout)
+    assert job["status"] == "published" and job["payload"] == {"item_id": "i-1"}
+    assert json.loads(succeeded(run(tmp_path, *submit, env=env)).stdout)["id"] == job["id"]
+    shown = succeeded(run(tmp_path, "jobs", "status", job["id"], env=env)).stdout
+    assert job["id"] in shown and "published" in shown
+    listed = json.loads(succeeded(run(tmp_path, "jobs", "list", "--json", env=env)).stdout)
+    assert [j["id"] for j in listed] == [job["id"]]
+    cancelled = succeeded(run(tmp_path, "jobs", "cancel", job["id"], "--json", env=env))
+    assert json.loads(cancelled.stdout)["status"] == "cancelled"
+    incomplete = run(tmp_path, "jobs", "submit", "capture", "--key", "cli/2", env=env)
+    assert "case_number must be a non-empty string" in one_line_error(incomplete)
+    assert "no job nope" in one_line_error(run(tmp_path, "jobs", "status", "nope", env=env))
+    # A broker that is down: the job is written and stays queued for the sweeper.
+    down = {**env, "EVIDENCE_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    queued = run(tmp_path, "jobs", "submit", "anchor_batch", "--key", "cli/3", "--json", env=down)
+    assert json.loads(succeeded(queued).stdout)["status"] == "queued"

@@ -56,9 +56,9 @@ class CeleryPublisher:
                 retry=True,
                 retry_policy={
                     "max_retries": 2,
-                    "interval_start": 0.2,
-                    "interval_step": 0.5,
-                    "interval_max": 1.0,
+                    "interval_start": 0.1,
+                    "interval_step": 0.2,
+                    "interval_max": 0.5,
                 },
             )
         except Exception as exc:  # kombu/redis/amqp raise their own types; none is a bug here
