@@ -118,6 +118,14 @@ class ReasonCode(enum.StrEnum):
     INDEX_TOKEN_FAILED = "index.token_failed"
     INDEX_ABSENT = "index.absent"
 
+    INDEX_SIZE_DIFFERS = "index.size_differs"
+    INDEX_SHA256_DIFFERS = "index.sha256_differs"
+    INDEX_SM3_DIFFERS = "index.sm3_differs"
+    INDEX_CHANGED = "index.changed"
+    INDEX_UNREADABLE = "index.unreadable"
+    INDEX_UNBOUND_UNLISTED = "index.unbound_unlisted"
+    INDEX_UNBOUND = "index.unbound"
+
 
 TEMPLATES: dict[ReasonCode, str] = {
     ReasonCode.ERROR: N_("{error}"),
@@ -336,5 +344,16 @@ TEMPLATES: dict[ReasonCode, str] = {
     ),
     ReasonCode.INDEX_ABSENT: N_(
         "the bundle has no signed index ({index}); index.member judges every file alone"
+    ),
+    ReasonCode.INDEX_SIZE_DIFFERS: N_("size {got} differs from the index's {expected}"),
+    ReasonCode.INDEX_SHA256_DIFFERS: N_("SHA-256 {got} differs from the index's {expected}"),
+    ReasonCode.INDEX_SM3_DIFFERS: N_("SM3 {got} differs from the index's {expected}"),
+    ReasonCode.INDEX_CHANGED: N_("changed since the bundle index was signed"),
+    ReasonCode.INDEX_UNREADABLE: N_(
+        "unreadable or too large (reported above): nothing binds the files outside the manifest"
+    ),
+    ReasonCode.INDEX_UNBOUND_UNLISTED: N_("unbound file: not listed in {index}"),
+    ReasonCode.INDEX_UNBOUND: N_(
+        "unbound file: neither sealed in the manifest nor listed in a signed bundle index"
     ),
 }

@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 INDEX = bf.SIGNED_INDEX
 SIGNATURE = bf.SIGNED_INDEX_SIGNATURE
 TOKEN = bf.SIGNED_INDEX_TOKEN
-_UNBOUND = "neither sealed in the manifest nor listed in a signed bundle index"
-
-
 # --- index.member ------------------------------------------------------------
 
 
@@ -55,8 +52,12 @@ def check_members(ctx: Context, out: Findings) -> None:
         if entry is not None:
             checked += _compare(ctx, out, entry)
         elif name not in sealed:
-            why = f"not listed in {INDEX}" if INDEX in ctx.names else _UNBOUND
-            out.add(CheckId.INDEX_MEMBER, name, Verdict.FAIL, f"unbound file: {why}")
+            why = (
+                Reason.of(C.INDEX_UNBOUND_UNLISTED, index=INDEX)
+                if INDEX in ctx.names
+                else Reason.of(C.INDEX_UNBOUND)
+            )
+            out.add(CheckId.INDEX_MEMBER, name, Verdict.FAIL, why)
     for name in sorted(set(listed) - ctx.names):
         out.add(
             CheckId.INDEX_MEMBER,
@@ -83,14 +84,13 @@ def _listed(ctx: Context, out: Findings) -> dict[str, bf.IndexEntry] | None:
             CheckId.INDEX_MEMBER,
             INDEX,
             Verdict.FAIL,
-            "unreadable or too large (reported above): nothing binds the files "
-            "outside the manifest",
+            Reason.of(C.INDEX_UNREADABLE),
         )
         return None
     try:
         return bf.parse_index(data)
     except BundleError as exc:
-        out.add(CheckId.INDEX_MEMBER, INDEX, Verdict.FAIL, exc.message)
+        out.add(CheckId.INDEX_MEMBER, INDEX, Verdict.FAIL, Reason.of(C.ERROR, error=exc.message))
         return None
 
 
@@ -99,20 +99,20 @@ def _compare(ctx: Context, out: Findings, entry: bf.IndexEntry) -> int:
     got = ctx.digests.of(entry.path)
     if got is None:
         return 0  # unreadable: already reported by bundle.read
-    problems = []
+    problems: list[Reason] = []
     if got.size != entry.size:
-        problems.append(f"size {got.size} differs from the index's {entry.size}")
+        problems.append(Reason.of(C.INDEX_SIZE_DIFFERS, got=got.size, expected=entry.size))
     if got.sha256 != entry.sha256:
-        problems.append(f"SHA-256 {got.sha256} differs from the index's {entry.sha256}")
+        problems.append(Reason.of(C.INDEX_SHA256_DIFFERS, got=got.sha256, expected=entry.sha256))
     if got.sm3 != entry.sm3:
-        problems.append(f"SM3 {got.sm3} differs from the index's {entry.sm3}")
+        problems.append(Reason.of(C.INDEX_SM3_DIFFERS, got=got.sm3, expected=entry.sm3))
     if not problems:
         return 1
     out.add(
         CheckId.INDEX_MEMBER,
         entry.path,
         Verdict.FAIL,
-        f"changed since the bundle index was signed: {'; '.join(problems)}",
+        (Reason.of(C.INDEX_CHANGED), *problems),
     )
     return 0
 
