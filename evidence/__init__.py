@@ -79,6 +79,7 @@ from evidence.model.trust import (
     TrustPolicy,
     load_trust,
 )
+from evidence.model.verification_messages import render_reasons
 from evidence.model.version import __version__
 
 if TYPE_CHECKING:
@@ -287,6 +288,7 @@ __all__ = [
     "load_trust",
     "preset_roots",
     "read_url_list",
+    "render_reasons",
     "run_demo",
     "secret",
     "serve_agency_tsa",

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from evidence import Verdict, language_from_environment, translation
+from evidence import Verdict, language_from_environment, render_reasons, translation
 
 if TYPE_CHECKING:
-    from evidence import ItemInfo, VerificationReport
+    from evidence import CheckResult, ItemInfo, VerificationReport
 
 
 def gettext(message: str) -> str:
@@ -96,9 +96,11 @@ def print_pending(lines: Iterable[str]) -> None:
 def print_verification(result: VerificationReport) -> None:
     """Every check on its own line, then the verdict in the user's language."""
     marks = {verdict: verdict.value for verdict in Verdict}
+    language = language_from_environment()
     for check in result.checks:
         click.echo(
-            f"[{marks[check.verdict]:>11}] {check.check:<18} {check.subject}: {check.detail}"
+            f"[{marks[check.verdict]:>11}] {check.check:<18} {check.subject}: "
+            f"{_reason(check, language)}"
         )
     if result.exit_code == 0:
         click.echo(gettext("Verification: all checks passed"))
@@ -113,3 +115,11 @@ def print_verification(result: VerificationReport) -> None:
         )
     else:
         click.echo(gettext("Verification: some checks could not be run"))
+
+
+def _reason(check: CheckResult, language: str) -> str:
+    """The detail in the user's language when the check gave its reasons as codes."""
+    if language == "en" or not check.reasons:
+        return check.detail
+    catalogue = translation(language)
+    return render_reasons(check.reasons, catalogue.gettext)

@@ -170,12 +170,20 @@ def verify(
             trust_file=trust_file,
         )
     if as_json:
-        emit_json({**asdict(result), "exit_code": result.exit_code})
+        emit_json({**_as_json(result), "exit_code": result.exit_code})
     else:
         print_verification(_with_openssl_fingerprints(result))
         if report_path is not None:
             labelled(gettext("Report (PDF)"), report_path)
     sys.exit(result.exit_code)
+
+
+def _as_json(result: VerificationReport) -> dict[str, object]:
+    """The result for ``--json``: each check's reasons as {code, values} beside its detail."""
+    data = asdict(result)
+    for check, raw in zip(result.checks, data["checks"], strict=True):
+        raw["reasons"] = [reason.to_json() for reason in check.reasons]
+    return data
 
 
 def _with_openssl_fingerprints(result: VerificationReport) -> VerificationReport:
