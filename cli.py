@@ -33,6 +33,7 @@ from evidence.cli import (
     store,
     trust,
     tsa,
+    users,
     verify,
 )
 from evidence.cli.output import fail, gettext
@@ -131,6 +132,7 @@ def _register_commands() -> None:
         officers,
         store,
         jobs,
+        users,
     )
     for module in modules:
         for command in module.COMMANDS:

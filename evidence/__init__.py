@@ -83,6 +83,20 @@ from evidence.model.verification_messages import render_reasons
 from evidence.model.version import __version__
 
 if TYPE_CHECKING:
+    from evidence.model.identity import (
+        CAPTURE_ROLES,
+        CASE_READER_ROLES,
+        VERIFIER_ROLES,
+        AccessDeniedError,
+        AuthenticationError,
+        IssuedToken,
+        LoginRateLimitedError,
+        Principal,
+        Role,
+        TokenKind,
+        UnknownUserError,
+        UserInfo,
+    )
     from evidence.model.jobs import (
         ANCHOR_DUE_TASK,
         SWEEP_TASK,
@@ -182,6 +196,24 @@ _LAZY: dict[str, tuple[str, str]] = {
     "JobKind": ("evidence.model.tables", "JobKind"),
     "JobStatus": ("evidence.model.tables", "JobStatus"),
     "JobRecord": ("evidence.services.job_records", "JobRecord"),
+    # The agency service's identity and access (evidence/api/, evidence user).
+    **{
+        name: ("evidence.model.identity", name)
+        for name in (
+            "Role",
+            "TokenKind",
+            "Principal",
+            "UserInfo",
+            "IssuedToken",
+            "AuthenticationError",
+            "AccessDeniedError",
+            "LoginRateLimitedError",
+            "UnknownUserError",
+            "CAPTURE_ROLES",
+            "CASE_READER_ROLES",
+            "VERIFIER_ROLES",
+        )
+    },
 }
 
 
@@ -199,16 +231,21 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ANCHOR_DUE_TASK",
+    "CAPTURE_ROLES",
+    "CASE_READER_ROLES",
     "KEY_ALGORITHMS",
     "OFFICER_PASSPHRASE_ENV",
     "SWEEP_TASK",
     "TASK_NAMES",
     "TSA_PRESETS",
+    "VERIFIER_ROLES",
+    "AccessDeniedError",
     "ActingOfficer",
     "AnchorBatchPayload",
     "AnchorError",
     "AnchorReceipt",
     "AttributionError",
+    "AuthenticationError",
     "BatchCaptureResult",
     "BatchInfo",
     "BatchSummary",
@@ -238,6 +275,7 @@ __all__ = [
     "IntegrityError",
     "InteractionOptions",
     "InvalidURLError",
+    "IssuedToken",
     "ItemInfo",
     "ItemStatus",
     "JobKind",
@@ -245,11 +283,13 @@ __all__ = [
     "JobStatus",
     "LifecycleError",
     "LimitOptions",
+    "LoginRateLimitedError",
     "MaskingFormatter",
     "NotFoundError",
     "OfficerInfo",
     "OfficerKeyError",
     "PresetRoot",
+    "Principal",
     "ProvenanceOptions",
     "QueueSettings",
     "RecheckOutcome",
@@ -257,6 +297,7 @@ __all__ = [
     "RenderingOptions",
     "ReportError",
     "ReportSigner",
+    "Role",
     "SafetyOptions",
     "ScreenshotOptions",
     "Settings",
@@ -271,6 +312,7 @@ __all__ = [
     "TimestampError",
     "TimestampPayload",
     "TimestampToken",
+    "TokenKind",
     "Toolkit",
     "TransientJobError",
     "TrustError",
@@ -278,7 +320,9 @@ __all__ = [
     "TrustPolicy",
     "TrustedCertificate",
     "TrustedChain",
+    "UnknownUserError",
     "UrlListError",
+    "UserInfo",
     "Verdict",
     "VerificationReport",
     "VerifyOptions",

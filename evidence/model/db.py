@@ -86,7 +86,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     return engine
 
 
-HEAD_REVISION = "0004_jobs"
+HEAD_REVISION = "0005_identity"
 """The newest migration in ``_migrations/versions`` (a test keeps the two equal).
 
 Knowing it lets an up-to-date database open without importing Alembic,

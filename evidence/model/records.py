@@ -317,6 +317,15 @@ class CustodyAction(enum.StrEnum):
     VERIFY = "verify"
     DOCTOR_MARK_FAILED = "doctor.mark-failed"
     """``evidence doctor`` settled a capture that was interrupted before sealing."""
+    # The agency service (evidence api): the actor is the authenticated user.
+    JOB_SUBMIT = "job.submit"
+    JOB_CANCEL = "job.cancel"
+    ACCESS = "access"
+    """A read through the service (cases, jobs, the custody log); ``details.request``."""
+    AUTH_LOGIN = "auth.login"
+    AUTH_TOKEN = "auth.token"
+    """An API token issued or revoked (``details.change``)."""
+    USER_CHANGE = "user.change"
 
 
 @dataclass(frozen=True, slots=True)

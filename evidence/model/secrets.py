@@ -30,6 +30,8 @@ SECRET_VARIABLES: Final[frozenset[str]] = frozenset(
         "EVIDENCE_CHAIN_PRIVATE_KEY",
         "EVIDENCE_CHAIN_KEYSTORE_PASSWORD",
         "EVIDENCE_TSA_KEY_PASSWORD",
+        # A service user's password (evidence user add|passwd).
+        "EVIDENCE_USER_PASSWORD",
         # URLs may carry user:password@, ?apikey=... or a key as a path segment.
         "EVIDENCE_RPC_URL",
         "EVIDENCE_TSA_URL",

@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from evidence.services.completion import CompletionService
     from evidence.services.custody import CustodyService
     from evidence.services.exports import ExportService
+    from evidence.services.identity import IdentityService
     from evidence.services.jobs import JobService
     from evidence.services.maintenance import MaintenanceService
     from evidence.services.officers import OfficerService
@@ -115,6 +116,7 @@ class Toolkit:
         self.engine = open_engine(self.settings.database_url)
         self.store: ArtifactStore = store_for(self.settings, clock)
         self.context = ServiceContext(self.settings, self.engine, self.store, clock, new_id)
+        self._shares_engine = False
 
     def __enter__(self) -> Toolkit:
         return self
@@ -133,7 +135,8 @@ class Toolkit:
             self.timestamping.close()
         if "jobs" in vars(self):
             self.jobs.close()
-        self.engine.dispose()
+        if not self._shares_engine:
+            self.engine.dispose()
 
     # -- the services, each built on first use -------------------------------
 
@@ -211,6 +214,28 @@ class Toolkit:
         from evidence.services.jobs import JobService
 
         return JobService(self.context, self)
+
+    @cached_property
+    def identity(self) -> IdentityService:
+        """The agency service's users, roles, passwords and bearer tokens."""
+        from evidence.services.identity import IdentityService
+
+        return IdentityService(self.context)
+
+    def acting_as(self, actor: str) -> Toolkit:
+        """A toolkit on the same database and store whose custody events name ``actor``
+        (the agency service's authenticated user); closing it leaves the database open."""
+        import dataclasses
+
+        view = Toolkit.__new__(Toolkit)
+        view.settings = dataclasses.replace(self.settings, operator=actor)
+        view.clock, view.new_id = self.clock, self.new_id
+        view.engine, view.store = self.engine, self.store
+        view.context = ServiceContext(
+            view.settings, self.engine, self.store, self.clock, self.new_id
+        )
+        view._shares_engine = True
+        return view
 
     @cached_property
     def custody(self) -> CustodyService:
