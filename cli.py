@@ -21,6 +21,7 @@ import click
 
 from evidence import EvidenceError, MaskingFormatter, __version__, withdrawn_secrets
 from evidence.cli import (
+    api,
     capture,
     cases,
     chain,
@@ -133,6 +134,7 @@ def _register_commands() -> None:
         store,
         jobs,
         users,
+        api,
     )
     for module in modules:
         for command in module.COMMANDS:

@@ -110,6 +110,7 @@ if TYPE_CHECKING:
     from evidence.model.officer_keys import ENV_PASSPHRASE as OFFICER_PASSPHRASE_ENV
     from evidence.model.officer_keys import KEY_ALGORITHMS
     from evidence.model.tables import ItemStatus, JobKind, JobStatus
+    from evidence.services.artifacts import ArtifactInfo
     from evidence.services.batches import read_url_list
     from evidence.services.captures import load_steps
     from evidence.services.demo import DemoResult, run_demo
@@ -196,6 +197,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "JobKind": ("evidence.model.tables", "JobKind"),
     "JobStatus": ("evidence.model.tables", "JobStatus"),
     "JobRecord": ("evidence.services.job_records", "JobRecord"),
+    "ArtifactInfo": ("evidence.services.artifacts", "ArtifactInfo"),
     # The agency service's identity and access (evidence/api/, evidence user).
     **{
         name: ("evidence.model.identity", name)
@@ -244,6 +246,7 @@ __all__ = [
     "AnchorBatchPayload",
     "AnchorError",
     "AnchorReceipt",
+    "ArtifactInfo",
     "AttributionError",
     "AuthenticationError",
     "BatchCaptureResult",

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 
     from anchoring.tsa import RetryPolicy
     from evidence.services.anchors import AnchorService
+    from evidence.services.artifacts import ArtifactService
     from evidence.services.batches import BatchCaptureService
     from evidence.services.captures import CaptureService
     from evidence.services.cases import CaseService
@@ -214,6 +215,13 @@ class Toolkit:
         from evidence.services.jobs import JobService
 
         return JobService(self.context, self)
+
+    @cached_property
+    def artifacts(self) -> ArtifactService:
+        """An item's sealed files by name and its manifest (the agency service's reads)."""
+        from evidence.services.artifacts import ArtifactService
+
+        return ArtifactService(self.context)
 
     @cached_property
     def identity(self) -> IdentityService:
