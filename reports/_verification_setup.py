@@ -50,6 +50,10 @@ _WORDS: dict[str, str] = {
     "any chain id": N_("any chain id"),
     "no fixed registry": N_("no fixed registry"),
     # phrases the checks pass as values of their reasons
+    "item id": N_("item id"),
+    "manifest SHA-256": N_("manifest SHA-256"),
+    "item id or manifest SHA-256": N_("item id or manifest SHA-256"),
+    "pdftotext is not installed": N_("pdftotext is not installed"),
     "recorded block time": N_("recorded block time"),
     "recorded block time (compared with the chain below)": N_(
         "recorded block time (compared with the chain below)"
@@ -101,6 +105,17 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         N_("{a} (enforcement ID {b}, certificate SHA-256 {c})"),
     ),
     (re.compile(r"^certificate SHA-256 ([0-9a-f]+)$"), N_("certificate SHA-256 {a}")),
+    # a report's PAdES signer as evidence.verification.report words them
+    (
+        re.compile(
+            r"^(.*) \(enforcement ID ([^,]*), certificate SHA-256 ([0-9a-f]+), issued by (.*)\)$"
+        ),
+        N_("{a} (enforcement ID {b}, certificate SHA-256 {c}, issued by {d})"),
+    ),
+    (
+        re.compile(r"^(.*) \(certificate SHA-256 ([0-9a-f]+), issued by (.*)\)$"),
+        N_("{a} (certificate SHA-256 {b}, issued by {c})"),
+    ),
     (
         re.compile(r"^only the bundle's own (\S+), not the TSA roots you trust$"),
         N_("only the bundle's own {a}, not the TSA roots you trust"),
@@ -166,6 +181,6 @@ def _phrase(text: str, translate: Translate) -> str:
         found = pattern.match(text)
         if found is not None:
             groups = [_phrase(g, translate) for g in found.groups()]
-            values = dict(zip(("a", "b", "c"), groups, strict=False))
+            values = dict(zip(("a", "b", "c", "d"), groups, strict=False))
             return translate(template).format(**values)
     return text

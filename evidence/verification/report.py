@@ -30,6 +30,8 @@ from evidence.model.child_env import child_environment
 from evidence.model.errors import ReportError
 from evidence.model.hashing import CHUNK_SIZE
 from evidence.model.records import Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification._pdf_content import inventory
 from evidence.verification.context import Check, Context, Fact, Findings, one_line
 from evidence.verification.ids import CheckId
@@ -64,19 +66,22 @@ def check_format(ctx: Context, out: Findings) -> None:
             found = inventory(report.pdf)
             signed = found.signature_values
             signatures = (
-                f"{signed} PAdES signature value(s), judged below" if signed else "not signed"
+                Reason.of(C.REPORT_SIGNED, n=signed) if signed else Reason.of(C.REPORT_UNSIGNED)
             )
             if found.damage:
-                detail = f"damaged: {found.damage[0]}" + (
-                    f" (and {len(found.damage) - 1} more)" if len(found.damage) > 1 else ""
+                more = len(found.damage) - 1
+                detail = (
+                    Reason.of(C.REPORT_DAMAGED_MORE, damage=found.damage[0], n=more)
+                    if more
+                    else Reason.of(C.REPORT_DAMAGED, damage=found.damage[0])
                 )
                 out.add(CheckId.REPORT_FORMAT, bf.REPORT, Verdict.FAIL, detail)
             else:
-                out.add(CheckId.REPORT_FORMAT, bf.REPORT, Verdict.PASS, f"{summary}; {signatures}")
+                out.add(CheckId.REPORT_FORMAT, bf.REPORT, Verdict.PASS, (summary, signatures))
             if signed:
                 _check_signatures(ctx, out, report.path, signed)
     except _Unreadable as exc:
-        out.add(CheckId.REPORT_FORMAT, bf.REPORT, Verdict.FAIL, exc.detail)
+        out.add(CheckId.REPORT_FORMAT, bf.REPORT, Verdict.FAIL, exc.reason)
 
 
 def check_content(ctx: Context, out: Findings) -> None:
@@ -94,15 +99,14 @@ def check_content(ctx: Context, out: Findings) -> None:
             CheckId.REPORT_CONTENT,
             bf.REPORT,
             Verdict.FAIL,
-            "the report carries what an evidence report never does: " + "; ".join(found),
+            Reason.of(C.REPORT_ACTIVE, found="; ".join(found)),
         )
         return
     out.add(
         CheckId.REPORT_CONTENT,
         bf.REPORT,
         Verdict.PASS,
-        "no JavaScript, no actions on opening or on events (/OpenAction, /AA), no launch "
-        "or submit actions, no embedded files, not encrypted",
+        Reason.of(C.REPORT_INERT),
     )
 
 
@@ -118,22 +122,23 @@ def check_identity(ctx: Context, out: Findings) -> None:
             try:
                 claimed = read_identity(report.pdf)
             except ValueError as exc:
-                out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.FAIL, f"its XMP: {exc}")
+                error = Reason.of(C.REPORT_XMP_UNREADABLE, error=exc)
+                out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.FAIL, error)
                 return
             text = _page_text(report.path)
     except _Unreadable as exc:
         out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.NOT_CHECKED, _unparsed(exc))
         return
-    ours = f"item {expected.item_id}, manifest SHA-256 {expected.manifest_sha256}"
     if claimed is not None and claimed != expected:
-        out.add(
-            CheckId.REPORT_IDENTITY,
-            bf.REPORT,
-            Verdict.FAIL,
-            f"{bf.REPORT} is the report of another item (its XMP names item "
-            f"{claimed.item_id}, manifest SHA-256 {claimed.manifest_sha256}); this bundle "
-            f"holds {ours}",
+        other = Reason.of(
+            C.REPORT_OTHER_ITEM,
+            report=bf.REPORT,
+            claimed_item=claimed.item_id,
+            claimed_sha256=claimed.manifest_sha256,
+            item=expected.item_id,
+            sha256=expected.manifest_sha256,
         )
+        out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.FAIL, other)
         return
     _judge_identity(out, claimed is not None, text, expected.item_id, expected.manifest_sha256)
 
@@ -142,23 +147,14 @@ def _judge_identity(
     out: Findings, in_xmp: bool, text: _Text, item_id: str, manifest_sha256: str
 ) -> None:
     """The verdict once the XMP names this item or nothing; the text decides the rest."""
-    ours = f"item {item_id}, manifest SHA-256 {manifest_sha256}"
+    ours = {"item": item_id, "sha256": manifest_sha256}
     if text.content is None:
         if in_xmp:
-            out.add(
-                CheckId.REPORT_IDENTITY,
-                bf.REPORT,
-                Verdict.PASS,
-                f"its XMP names {ours}; its text was not read ({text.note})",
-            )
+            unread = Reason.of(C.REPORT_XMP_NAMES_TEXT_UNREAD, note=text.note, **ours)
+            out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.PASS, unread)
         else:
-            out.add(
-                CheckId.REPORT_IDENTITY,
-                bf.REPORT,
-                Verdict.NOT_CHECKED,
-                f"its XMP names no item (a report made before reports named theirs) and its "
-                f"text was not read ({text.note})",
-            )
+            unread = Reason.of(C.REPORT_NOTHING_NAMES_TEXT_UNREAD, note=text.note)
+            out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.NOT_CHECKED, unread)
         return
     squeezed = re.sub(r"\s+", "", text.content)
     missing = [
@@ -167,25 +163,12 @@ def _judge_identity(
         if value not in squeezed
     ]
     if missing:
-        where = (
-            "its XMP names this item, but its text"
-            if in_xmp
-            else "its XMP names no item and its text"
-        )
-        out.add(
-            CheckId.REPORT_IDENTITY,
-            bf.REPORT,
-            Verdict.FAIL,
-            f"{bf.REPORT} is not this bundle's report: {where} does not show this bundle's "
-            f"{' or '.join(missing)} ({ours})",
-        )
+        code = C.REPORT_TEXT_LACKS if in_xmp else C.REPORT_NOTHING_SHOWS
+        lacks = Reason.of(code, report=bf.REPORT, missing=" or ".join(missing), **ours)
+        out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.FAIL, lacks)
         return
-    source = (
-        "its XMP names and its text shows"
-        if in_xmp
-        else ("its text shows (its XMP names no item: a report made before reports named theirs)")
-    )
-    out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.PASS, f"{source} {ours}")
+    code = C.REPORT_XMP_AND_TEXT_NAME if in_xmp else C.REPORT_TEXT_NAMES
+    out.add(CheckId.REPORT_IDENTITY, bf.REPORT, Verdict.PASS, Reason.of(code, **ours))
 
 
 # --- signatures -------------------------------------------------------------------
@@ -199,15 +182,15 @@ def _check_signatures(ctx: Context, out: Findings, path: Path, values: int) -> N
         # Each set judges only its own: signer roots the signers, TSA roots the time-stamps.
         checks = validate_pdf_signatures(path, ctx.signer_roots or [], tsa_roots=tsa_roots)
     except ReportError as exc:
-        out.add(CheckId.REPORT_SIGNATURE, bf.REPORT, Verdict.FAIL, exc.message)
+        error = Reason.of(C.ERROR, error=exc.message)
+        out.add(CheckId.REPORT_SIGNATURE, bf.REPORT, Verdict.FAIL, error)
         return
     if len(checks) != values:
         out.add(
             CheckId.REPORT_SIGNATURE,
             bf.REPORT,
             Verdict.FAIL,
-            f"{values} signature value(s) in the file, but {len(checks)} held by signature "
-            "fields: a signature outside the form cannot be judged",
+            Reason.of(C.REPORT_OUTSIDE_FORM, values=values, held=len(checks)),
         )
     for check in checks:
         verdict, detail = _judge_signature(
@@ -218,7 +201,7 @@ def _check_signatures(ctx: Context, out: Findings, path: Path, values: int) -> N
 
 def _judge_signature(
     check: PdfSignatureCheck, *, roots_given: bool, tsa_roots_given: bool
-) -> tuple[Verdict, str]:
+) -> tuple[Verdict, tuple[Reason, ...]]:
     """One verdict per signature: who signed (signer roots) and when (TSA roots).
 
     A PASS needs both established by what the user trusts; an intact signature
@@ -227,63 +210,42 @@ def _judge_signature(
     who = _signer_name(check)
     failure = _signature_failure(check, who)
     if failure is not None:
-        return Verdict.FAIL, failure
+        return Verdict.FAIL, (failure,)
+    # Four findings joined by "; ", as the English detail has always read.
     covers = (
-        "covers the whole file"
-        if check.covers_whole_file
-        else "is followed only by later signatures"
+        C.REPORT_COVERS_WHOLE_FILE if check.covers_whole_file else (C.REPORT_LATER_SIGNATURES_ONLY)
     )
     if check.trusted:
-        signer = (
-            f"valid PAdES signature by {who}; it {covers}; the certificate chains to a "
-            "signer root you trust"
-        )
+        signer = (C.REPORT_SIGNATURE_VALID, C.REPORT_SIGNER_TRUSTED)
     else:
-        hint = "" if roots_given else " (evidence trust add signer, or --signer-roots)"
-        signer = (
-            f"intact signature by {who}; it {covers}; the signer is not established against "
-            f"your signer roots{hint}"
-        )
+        established = C.REPORT_SIGNER_NOT_ESTABLISHED if roots_given else C.REPORT_SIGNER_NO_ROOTS
+        signer = (C.REPORT_SIGNATURE_INTACT, established)
     when = _timestamp_finding(check, tsa_roots_given=tsa_roots_given)
     verdict = Verdict.PASS if check.trusted and check.timestamp_trusted else Verdict.UNTRUSTED
-    return verdict, f"{signer}; {when}"
+    return verdict, (Reason.of(signer[0], who=who), Reason.of(covers), Reason.of(signer[1]), when)
 
 
-def _signature_failure(check: PdfSignatureCheck, who: str) -> str | None:
+def _signature_failure(check: PdfSignatureCheck, who: str) -> Reason | None:
     if not check.intact:
-        return (
-            f"the signature by {who} does not verify: the signed bytes were changed or "
-            f"the signature is broken ({check.summary})"
-        )
+        return Reason.of(C.REPORT_SIGNATURE_BROKEN, who=who, summary=check.summary)
     if not check.covers_whole_file and check.modification_level not in _AFTER_SIGNING:
-        return (
-            f"the signature by {who} is intact, but the file was changed after it beyond "
-            f"adding signatures (pyHanko: {check.modification_level})"
-        )
+        return Reason.of(C.REPORT_CHANGED_AFTER, who=who, level=check.modification_level)
     if check.timestamp_time is not None and not check.timestamp_intact:
-        return (
-            f"the signature by {who} is intact, but its RFC 3161 time-stamp (genTime "
-            f"{check.timestamp_time.isoformat()}) does not verify over the signature value"
-        )
+        return Reason.of(C.REPORT_TOKEN_BROKEN, who=who, time=check.timestamp_time.isoformat())
     return None
 
 
-def _timestamp_finding(check: PdfSignatureCheck, *, tsa_roots_given: bool) -> str:
+def _timestamp_finding(check: PdfSignatureCheck, *, tsa_roots_given: bool) -> Reason:
     """What the signature's RFC 3161 token says about when it was made, and on whose word."""
     if check.timestamp_time is None:
-        claimed = f" (its own clock says {check.signed_at.isoformat()})" if check.signed_at else ""
-        return (
-            "it carries no RFC 3161 time-stamp: when it was made rests only on the signer's "
-            f"word{claimed}"
-        )
+        if check.signed_at:
+            return Reason.of(C.REPORT_NO_TOKEN_CLOCK, time=check.signed_at.isoformat())
+        return Reason.of(C.REPORT_NO_TOKEN)
     when = check.timestamp_time.isoformat()
     if check.timestamp_trusted:
-        return f"its RFC 3161 time-stamp (genTime {when}) is from a TSA root you trust"
-    hint = "" if tsa_roots_given else " (evidence trust add tsa, or --trust-roots)"
-    return (
-        f"its RFC 3161 time-stamp (genTime {when}) is intact, but its TSA does not chain to "
-        f"a TSA root you trust{hint}: the signing time rests on the bundle alone"
-    )
+        return Reason.of(C.REPORT_TOKEN_TRUSTED, time=when)
+    code = C.REPORT_TOKEN_UNTRUSTED if tsa_roots_given else C.REPORT_TOKEN_NO_ROOTS
+    return Reason.of(code, time=when)
 
 
 def _signer_name(check: PdfSignatureCheck) -> str:
@@ -302,11 +264,21 @@ def _signer_name(check: PdfSignatureCheck) -> str:
 
 
 class _Unreadable(Exception):
-    """The report does not parse as a PDF; ``detail`` says why."""
+    """The report does not parse as a PDF; ``reason`` says why (``error``: the library's)."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, code: C, error: object) -> None:
+        self.reason = Reason.of(code, error=error)
+        super().__init__(self.reason.render())
+        self.code = code
+        self.error = str(error)
+
+
+# The same findings said of "the report" in the checks that could not read it.
+_UNPARSED = {
+    C.REPORT_ENCRYPTED: C.REPORT_ENCRYPTED_FOR,
+    C.REPORT_UNPARSABLE: C.REPORT_UNPARSABLE_FOR,
+    C.REPORT_UNREADABLE_THROUGH: C.REPORT_UNREADABLE_THROUGH_FOR,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,16 +298,16 @@ class _Text:
 def _size(ctx: Context, out: Findings, check: CheckId) -> int | None:
     """The report's size; None, said so, when there is no readable report to check."""
     if bf.REPORT not in ctx.names:
-        out.add(check, bf.REPORT, Verdict.NOT_CHECKED, "the bundle has no report PDF")
+        out.add(check, bf.REPORT, Verdict.NOT_CHECKED, Reason.of(C.REPORT_ABSENT))
         return None
     digests = ctx.digests.of(bf.REPORT)
     if digests is None:
-        out.add(check, bf.REPORT, Verdict.NOT_CHECKED, "the report could not be read")
+        out.add(check, bf.REPORT, Verdict.NOT_CHECKED, Reason.of(C.REPORT_UNREAD))
         return None
     return digests.size
 
 
-def _frame_problem(ctx: Context, size: int) -> str | None:
+def _frame_problem(ctx: Context, size: int) -> Reason | None:
     """A header at the start and an end marker at the end, as every whole PDF has."""
     with ctx.source.open(bf.REPORT) as stream:
         head = stream.read(8)
@@ -348,7 +320,7 @@ def _frame_problem(ctx: Context, size: int) -> str | None:
             skip -= len(got)
         tail = stream.read(TAIL_BYTES)
     if not head.startswith(b"%PDF-") or b"%%EOF" not in tail:
-        return "not a complete PDF file (no %PDF- header or no %%EOF marker)"
+        return Reason.of(C.REPORT_NOT_PDF)
     return None
 
 
@@ -364,26 +336,28 @@ def _opened(ctx: Context) -> Iterator[_OpenReport]:
             # the file our writer made, and a repaired reading may not be the reader's.
             pdf = pikepdf.open(path, attempt_recovery=False)
         except pikepdf.PasswordError as exc:
-            raise _Unreadable(f"encrypted with a password, so it cannot be read ({exc})") from exc
+            raise _Unreadable(C.REPORT_ENCRYPTED, exc) from exc
         except pikepdf.PdfError as exc:
-            raise _Unreadable(f"does not parse as a PDF ({one_line(exc)})") from exc
+            raise _Unreadable(C.REPORT_UNPARSABLE, one_line(exc)) from exc
         with pdf:
             try:
                 yield _OpenReport(path, pdf)
             except pikepdf.PdfError as exc:
-                raise _Unreadable(f"cannot be read through ({one_line(exc)})") from exc
+                raise _Unreadable(C.REPORT_UNREADABLE_THROUGH, one_line(exc)) from exc
 
 
-def _unparsed(exc: _Unreadable) -> str:
-    return f"the report {exc.detail} ({CheckId.REPORT_FORMAT})"
+def _unparsed(exc: _Unreadable) -> Reason:
+    return Reason.of(_UNPARSED[exc.code], error=exc.error, check=CheckId.REPORT_FORMAT)
 
 
-def _summary(pdf: pikepdf.Pdf) -> str:
+def _summary(pdf: pikepdf.Pdf) -> Reason:
     from reports.pdfa import claimed_pdfa
 
     claim = claimed_pdfa(pdf)
-    claims = f", declares PDF/A-{claim[0]}{claim[1]}" if claim else ", declares no PDF/A part"
-    return f"a PDF {pdf.pdf_version} of {len(pdf.pages)} page(s) that parses{claims}"
+    found = {"version": pdf.pdf_version, "pages": len(pdf.pages)}
+    if claim:
+        return Reason.of(C.REPORT_PARSES_PDFA, part=claim[0], conformance=claim[1], **found)
+    return Reason.of(C.REPORT_PARSES, **found)
 
 
 def _page_text(path: Path) -> _Text:

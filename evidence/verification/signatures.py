@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from evidence.model.errors import EvidenceError
 from evidence.model.records import SignerInfo, Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
@@ -20,7 +22,7 @@ def check_signatures(ctx: Context, out: Findings) -> None:
             CheckId.MANIFEST_SIGNATURE,
             SIGNATURE_DIR,
             Verdict.NOT_CHECKED,
-            "no signatures in bundle",
+            Reason.of(C.SIGNATURE_NONE),
         )
         return
     from evidence.model.signatures import verify_manifest_signature  # only when needed
@@ -32,14 +34,15 @@ def check_signatures(ctx: Context, out: Findings) -> None:
         try:
             signer = verify_manifest_signature(ctx.manifest_bytes, data, ctx.signer_roots)
         except EvidenceError as exc:
-            out.add(CheckId.MANIFEST_SIGNATURE, name, Verdict.FAIL, exc.message)
+            error = Reason.of(C.ERROR, error=exc.message)
+            out.add(CheckId.MANIFEST_SIGNATURE, name, Verdict.FAIL, error)
             continue
         except Exception as exc:  # a malformed signature must be a verdict, not a crash
             out.add(
                 CheckId.MANIFEST_SIGNATURE,
                 name,
                 Verdict.FAIL,
-                f"unreadable signature ({type(exc).__name__}: {exc})",
+                Reason.of(C.SIGNATURE_UNREADABLE, kind=type(exc).__name__, error=exc),
             )
             continue
         _report_signer(out, name, signer)
@@ -53,17 +56,14 @@ def _report_signer(out: Findings, name: str, signer: SignerInfo) -> None:
             CheckId.MANIFEST_SIGNATURE,
             name,
             Verdict.UNTRUSTED,
-            f"signature over {bf.MANIFEST} is intact, by {describe_signer(signer)}, "
-            "but that certificate does not chain to a signer root you trust "
-            "(evidence trust add signer, or --signer-roots)",
+            Reason.of(C.SIGNATURE_UNTRUSTED, manifest=bf.MANIFEST, who=describe_signer(signer)),
         )
         return
     out.add(
         CheckId.MANIFEST_SIGNATURE,
         name,
         Verdict.PASS,
-        f"valid signature over {bf.MANIFEST} by {describe_signer(signer)}, "
-        "certificate chains to a signer root you trust",
+        Reason.of(C.SIGNATURE_VALID, manifest=bf.MANIFEST, who=describe_signer(signer)),
     )
 
 

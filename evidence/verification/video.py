@@ -15,6 +15,8 @@ from evidence.model import safe_json
 from evidence.model.errors import BundleError
 from evidence.model.manifest import ManifestEntry
 from evidence.model.records import Verdict, isoformat
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings, one_line
 from evidence.verification.ids import CheckId
 from reports.bundle import layout as bf
@@ -30,7 +32,7 @@ def check_video(ctx: Context, out: Findings) -> None:
         return  # recorded without video; the manifest says why (video_note)
     video = videos[0]
     if not listings or any(ctx.digests.of(e.path) is None for e in (video, listings[0])):
-        out.add(CHECK, video.path, Verdict.FAIL, "the video or its frame list is missing")
+        out.add(CHECK, video.path, Verdict.FAIL, Reason.of(C.VIDEO_MISSING))
         return
     listing = listings[0]
     frames = _listed_frames(ctx, out, listing)
@@ -50,19 +52,17 @@ def _check_frames(
     try:
         got = _frames_in(ctx, video)
     except OSError as exc:
-        detail = f"{exc}; the file itself is covered by artifact.digest"
-        out.add(CHECK, video.path, Verdict.NOT_CHECKED, detail)
+        out.add(CHECK, video.path, Verdict.NOT_CHECKED, Reason.of(C.VIDEO_UNREAD, error=exc))
         return
     except (ValueError, subprocess.SubprocessError, BundleError) as exc:
-        out.add(CHECK, video.path, Verdict.FAIL, str(exc))
+        out.add(CHECK, video.path, Verdict.FAIL, Reason.of(C.ERROR, error=exc))
         return
     if got == frames:
         out.add(
             CHECK,
             video.path,
             Verdict.PASS,
-            f"{len(got)} frames copied out with ffmpeg: each JPEG's SHA-256 and time "
-            f"match {listing.path}",
+            Reason.of(C.VIDEO_FRAMES_MATCH, n=len(got), listing=listing.path),
         )
         _check_span(ctx, out, video, listing)
         return
@@ -80,7 +80,7 @@ def _check_span(ctx: Context, out: Findings, video: ManifestEntry, listing: Mani
     capture = ctx.manifest.capture
     stated = capture.get("video_span")
     if stated is None:
-        out.add(CHECK, subject, Verdict.NOT_CHECKED, "the manifest states no video span")
+        out.add(CHECK, subject, Verdict.NOT_CHECKED, Reason.of(C.VIDEO_NO_SPAN))
         return
     data = ctx.read_small(listing.path, out)
     try:
@@ -89,15 +89,15 @@ def _check_span(ctx: Context, out: Findings, video: ManifestEntry, listing: Mani
         span = (_moment(stated["first_frame_at"]), _moment(stated["last_frame_at"]))
         window = (_moment(capture["started_at"]), _moment(capture["finished_at"]))
     except (BundleError, ValueError, TypeError, KeyError, IndexError) as exc:
-        out.add(CHECK, subject, Verdict.FAIL, f"unreadable video span ({one_line(exc)})")
+        out.add(
+            CHECK, subject, Verdict.FAIL, Reason.of(C.VIDEO_SPAN_UNREADABLE, error=one_line(exc))
+        )
         return
     tolerance = timedelta(seconds=SPAN_TOLERANCE_S)
     if abs(span[0] - first) > _MS or abs(span[1] - last) > _MS:
-        detail = f"the manifest's video span differs from the frames listed in {listing.path}"
-        out.add(CHECK, subject, Verdict.FAIL, detail)
+        out.add(CHECK, subject, Verdict.FAIL, Reason.of(C.VIDEO_SPAN_DIFFERS, listing=listing.path))
     elif span[0] < window[0] - tolerance or span[1] > window[1] + tolerance:
-        detail = "frames painted outside the capture's span (started_at to finished_at)"
-        out.add(CHECK, subject, Verdict.FAIL, detail)
+        out.add(CHECK, subject, Verdict.FAIL, Reason.of(C.VIDEO_SPAN_OUTSIDE))
     else:
         out.add(CHECK, subject, Verdict.PASS, _span_detail(span, window))
         _check_coverage(out, f"{video.path} (coverage)", span, window)
@@ -126,41 +126,38 @@ def _gaps(span: _Span, window: _Span) -> tuple[float, float]:
     return before, after
 
 
-def _span_detail(span: _Span, window: _Span) -> str:
+def _span_detail(span: _Span, window: _Span) -> Reason:
     seconds = (span[1] - span[0]).total_seconds()
     whole = (window[1] - window[0]).total_seconds()
     before, after = _gaps(span, window)
     first, last = (isoformat(moment) for moment in span)
-    return (
-        f"frames painted from {first} to {last} ({seconds:.1f} s) within the capture's "
-        f"{whole:.1f} s; not in the video: {before:.1f} s from the capture's start to the "
-        f"first frame and {after:.1f} s from the last frame to the capture's end"
+    return Reason.of(
+        C.VIDEO_SPAN,
+        first=first,
+        last=last,
+        seconds=f"{seconds:.1f}",
+        whole=f"{whole:.1f}",
+        before=f"{before:.1f}",
+        after=f"{after:.1f}",
     )
 
 
 def _check_coverage(out: Findings, subject: str, span: _Span, window: _Span) -> None:
     """The video shows the whole capture, but for launching the browser and writing the WARC."""
     before, after = _gaps(span, window)
+    gaps = {"before": f"{before:.1f}", "after": f"{after:.1f}", "limit": f"{COVERAGE_GAP_S:g}"}
     if before <= COVERAGE_GAP_S and after <= COVERAGE_GAP_S:
-        detail = (
-            f"the video covers the capture but for {before:.1f} s at its start (browser "
-            f"launch, first paint) and {after:.1f} s at its end (traffic and WARC written), "
-            f"each within {COVERAGE_GAP_S:g} s"
-        )
-        out.add(CHECK, subject, Verdict.PASS, detail)
+        out.add(CHECK, subject, Verdict.PASS, Reason.of(C.VIDEO_COVERS, **gaps))
         return
     # Not a failure: the frames are the browser's and match their list. What the
     # video does not show must still be said, loudly (NOT CHECKED is the amber verdict).
-    missing = [
-        f"{seconds:.1f} s at the capture's {end}"
-        for seconds, end in ((before, "start"), (after, "end"))
-        if seconds > COVERAGE_GAP_S
-    ]
-    detail = (
-        f"WARNING: the video does not show {' and '.join(missing)} (more than "
-        f"{COVERAGE_GAP_S:g} s); what happened then is not in the video"
-    )
-    out.add(CHECK, subject, Verdict.NOT_CHECKED, detail)
+    if before > COVERAGE_GAP_S and after > COVERAGE_GAP_S:
+        warning = Reason.of(C.VIDEO_GAP_BOTH, **gaps)
+    elif before > COVERAGE_GAP_S:
+        warning = Reason.of(C.VIDEO_GAP_START, before=gaps["before"], limit=gaps["limit"])
+    else:
+        warning = Reason.of(C.VIDEO_GAP_END, after=gaps["after"], limit=gaps["limit"])
+    out.add(CHECK, subject, Verdict.NOT_CHECKED, warning)
 
 
 ANNOTATED_ROLE = "video-annotated"
@@ -174,51 +171,48 @@ def _check_annotated(ctx: Context, out: Findings, video: ManifestEntry, listed: 
         return  # no copy was made; the capture's warnings say why
     subject = copies[0].path if copies else f"{video.path} (annotated copy)"
     if not copies or not isinstance(stated, dict):
-        detail = (
-            "the manifest describes an annotated copy that is not among the exhibits"
-            if not copies
-            else "the annotated copy is not described in the manifest (video_annotated)"
-        )
-        out.add(CHECK, subject, Verdict.FAIL, detail)
+        code = C.VIDEO_COPY_NOT_EXHIBIT if not copies else C.VIDEO_COPY_NOT_DESCRIBED
+        out.add(CHECK, subject, Verdict.FAIL, Reason.of(code))
         return
     problem = _derivation_problem(stated, video, listed)
-    if problem:
+    if problem is not None:
         out.add(CHECK, subject, Verdict.FAIL, problem)
         return
     try:
         counted = _count_in(ctx, copies[0])
     except OSError as exc:
-        out.add(CHECK, subject, Verdict.NOT_CHECKED, f"{exc}; its digests are checked")
+        out.add(CHECK, subject, Verdict.NOT_CHECKED, Reason.of(C.VIDEO_COPY_UNREAD, error=exc))
         return
     except (ValueError, subprocess.SubprocessError, BundleError) as exc:
-        out.add(CHECK, subject, Verdict.FAIL, one_line(exc))
+        out.add(CHECK, subject, Verdict.FAIL, Reason.of(C.ERROR, error=one_line(exc)))
         return
     if counted != listed:
-        detail = f"{counted} frames in the annotated copy, {listed} in {video.path}"
-        out.add(CHECK, subject, Verdict.FAIL, detail)
+        differs = Reason.of(
+            C.VIDEO_COPY_COUNT_DIFFERS, counted=counted, listed=listed, video=video.path
+        )
+        out.add(CHECK, subject, Verdict.FAIL, differs)
         return
-    detail = (
-        f"a copy for viewing derived from {video.path} (SHA-256 {video.sha256[:16]}…), "
-        f"{counted} frames as in the original, with the page address and each frame's time "
-        "burnt in; the original is the evidence"
+    derived = Reason.of(
+        C.VIDEO_COPY_DERIVED, video=video.path, sha256=video.sha256[:16], counted=counted
     )
-    out.add(CHECK, subject, Verdict.PASS, detail)
+    out.add(CHECK, subject, Verdict.PASS, derived)
 
 
-def _derivation_problem(stated: dict[str, object], video: ManifestEntry, listed: int) -> str:
+def _derivation_problem(
+    stated: dict[str, object], video: ManifestEntry, listed: int
+) -> Reason | None:
     if stated.get("derived_from") != video.path.rsplit("/", 1)[-1]:
-        return f"the annotated copy is stated to derive from {stated.get('derived_from')!r}"
+        return Reason.of(C.VIDEO_COPY_OTHER_NAME, name=repr(stated.get("derived_from")))
     if stated.get("source_sha256") != video.sha256:
-        return (
-            f"the annotated copy was made from a video with SHA-256 "
-            f"{stated.get('source_sha256')}, not from {video.path} ({video.sha256})"
+        return Reason.of(
+            C.VIDEO_COPY_OTHER_SOURCE,
+            stated=stated.get("source_sha256"),
+            video=video.path,
+            sha256=video.sha256,
         )
     if stated.get("frame_count") != listed:
-        return (
-            f"the manifest gives the annotated copy {stated.get('frame_count')} frames; "
-            f"the original has {listed}"
-        )
-    return ""
+        return Reason.of(C.VIDEO_COPY_COUNT_STATED, stated=stated.get("frame_count"), listed=listed)
+    return None
 
 
 def _count_in(ctx: Context, copy: ManifestEntry) -> int:
@@ -237,7 +231,8 @@ def _listed_frames(
     try:
         return _parse_frames(safe_json.loads(data, listing.path))
     except (BundleError, ValueError, TypeError, KeyError) as exc:
-        out.add(CHECK, listing.path, Verdict.FAIL, f"unreadable frame list ({one_line(exc)})")
+        unreadable = Reason.of(C.VIDEO_FRAME_LIST_UNREADABLE, error=one_line(exc))
+        out.add(CHECK, listing.path, Verdict.FAIL, unreadable)
         return None
 
 
@@ -265,12 +260,14 @@ def _frames_in(ctx: Context, video: ManifestEntry) -> list[tuple[float, str]]:
 
 def _first_difference(
     got: list[tuple[float, str]], frames: list[tuple[float, str]], listing: str
-) -> str:
+) -> Reason:
     if len(got) != len(frames):
-        return f"{len(got)} frames in the video, {len(frames)} listed in {listing}"
+        return Reason.of(
+            C.VIDEO_FRAME_COUNT_DIFFERS, got=len(got), listed=len(frames), listing=listing
+        )
     n = next(i for i, (a, b) in enumerate(zip(got, frames, strict=True)) if a != b)
-    what = "SHA-256" if got[n][1] != frames[n][1] else "time"
-    return f"frame {n} (at {frames[n][0]:g} s): its {what} differs from {listing}"
+    code = C.VIDEO_FRAME_SHA256_DIFFERS if got[n][1] != frames[n][1] else C.VIDEO_FRAME_TIME_DIFFERS
+    return Reason.of(code, n=n, offset=f"{frames[n][0]:g}", listing=listing)
 
 
 VIDEO = Check(CHECK, check_video, bf.MANIFEST, needs=frozenset({Fact.DIGESTS, Fact.MANIFEST}))

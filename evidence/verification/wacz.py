@@ -17,6 +17,8 @@ from pathlib import Path, PurePosixPath
 
 from evidence.model.errors import BundleError
 from evidence.model.records import Verdict
+from evidence.model.verification_messages import Reason
+from evidence.model.verification_messages import ReasonCode as C
 from evidence.verification.context import Check, Context, Fact, Findings, Outcome
 from evidence.verification.ids import CheckId
 from evidence.verification.warc import check_one_warc
@@ -53,7 +55,7 @@ def check_datapackage(ctx: Context, out: Findings) -> None:
     try:
         package = read_datapackage(data)
     except BundleError as exc:
-        out.add(check, DATAPACKAGE, Verdict.FAIL, exc.message)
+        out.add(check, DATAPACKAGE, Verdict.FAIL, Reason.of(C.ERROR, error=exc.message))
         return
     ctx.provide(Fact.DATAPACKAGE, package)
     listed: set[str] = set()
@@ -64,46 +66,51 @@ def check_datapackage(ctx: Context, out: Findings) -> None:
         if resource.path is not None:
             listed.add(resource.path)
     for path in sorted(ctx.names - listed - {DATAPACKAGE, DIGEST}):
-        out.add(check, path, Verdict.FAIL, f"file in the WACZ that {DATAPACKAGE} does not list")
+        out.add(check, path, Verdict.FAIL, Reason.of(C.WACZ_UNLISTED, datapackage=DATAPACKAGE))
     if not out.failed(check):
         out.add(
             check,
             DATAPACKAGE,
             Verdict.PASS,
-            f"{len(listed)} resources: every SHA-256 and size matches {DATAPACKAGE}",
+            Reason.of(C.WACZ_RESOURCES_MATCH, n=len(listed), datapackage=DATAPACKAGE),
         )
 
 
 def _resource_problem(
     ctx: Context, resource: WaczResource, listed: set[str]
-) -> tuple[str, Verdict, str] | None:
-    """(subject, FAIL, detail) for a resource that is not the file it describes."""
+) -> tuple[str, Verdict, tuple[Reason, ...]] | None:
+    """(subject, FAIL, reasons) for a resource that is not the file it describes."""
     path = resource.path
+    package = {"datapackage": DATAPACKAGE}
     if path is None:
-        return DATAPACKAGE, Verdict.FAIL, f"resources[{resource.number}] has no path"
+        return DATAPACKAGE, Verdict.FAIL, (Reason.of(C.WACZ_NO_PATH, n=resource.number),)
     if path in listed:
-        return path, Verdict.FAIL, f"listed twice in {DATAPACKAGE}"
+        return path, Verdict.FAIL, (Reason.of(C.WACZ_LISTED_TWICE, **package),)
     if path not in ctx.names:
-        return path, Verdict.FAIL, f"listed in {DATAPACKAGE} but missing from the WACZ"
+        return path, Verdict.FAIL, (Reason.of(C.WACZ_LISTED_MISSING, **package),)
     got = ctx.digests.of(path)
     if got is None:
         return None  # unreadable: already a FAIL
     problems = []
     declared = resource.hash
     if not isinstance(declared, str) or not declared.lower().startswith("sha256:"):
-        problems.append(f"its hash {declared!r} in {DATAPACKAGE} is not a sha256: digest")
+        problems.append(Reason.of(C.WACZ_HASH_NOT_SHA256, declared=repr(declared), **package))
     elif declared[7:].lower() != got.sha256:
-        problems.append(f"SHA-256 {got.sha256} differs from {DATAPACKAGE}'s {declared[7:]}")
+        problems.append(
+            Reason.of(C.WACZ_SHA256_DIFFERS, got=got.sha256, expected=declared[7:], **package)
+        )
     if resource.size is not None and resource.size != got.size:
-        problems.append(f"size {got.size} differs from {DATAPACKAGE}'s {resource.size!r}")
-    return (path, Verdict.FAIL, "; ".join(problems)) if problems else None
+        problems.append(
+            Reason.of(C.WACZ_SIZE_DIFFERS, got=got.size, expected=repr(resource.size), **package)
+        )
+    return (path, Verdict.FAIL, tuple(problems)) if problems else None
 
 
 def check_digest_file(ctx: Context, out: Findings) -> None:
     """``datapackage-digest.json`` holds the SHA-256 of ``datapackage.json``."""
     check = CheckId.WACZ_DIGEST
     if DIGEST not in ctx.names:
-        out.add(check, DIGEST, Verdict.NOT_CHECKED, f"the WACZ has no {DIGEST}")
+        out.add(check, DIGEST, Verdict.NOT_CHECKED, Reason.of(C.WACZ_NO_DIGEST, digest=DIGEST))
         return
     data = ctx.read_small(DIGEST, out)
     package = ctx.digests.of(DATAPACKAGE)
@@ -112,34 +119,40 @@ def check_digest_file(ctx: Context, out: Findings) -> None:
     try:
         digest = read_datapackage_digest(data)
     except BundleError as exc:
-        out.add(check, DIGEST, Verdict.FAIL, exc.message)
+        out.add(check, DIGEST, Verdict.FAIL, Reason.of(C.ERROR, error=exc.message))
         return
     if digest.path != DATAPACKAGE:
-        out.add(check, DIGEST, Verdict.FAIL, f"does not name {DATAPACKAGE} as its path")
+        other_path = Reason.of(C.WACZ_DIGEST_OTHER_PATH, datapackage=DATAPACKAGE)
+        out.add(check, DIGEST, Verdict.FAIL, other_path)
         return
     if digest.hash != f"sha256:{package.sha256}":
         out.add(
             check,
             DIGEST,
             Verdict.FAIL,
-            f"hash {digest.hash!r} is not the SHA-256 of {DATAPACKAGE} "
-            f"(sha256:{package.sha256}): one of the two was altered",
+            Reason.of(
+                C.WACZ_DIGEST_DIFFERS,
+                declared=repr(digest.hash),
+                datapackage=DATAPACKAGE,
+                sha256=package.sha256,
+            ),
         )
         return
-    out.add(check, DIGEST, Verdict.PASS, f"matches {DATAPACKAGE}, SHA-256 {package.sha256}")
+    matches = Reason.of(C.WACZ_DIGEST_MATCHES, datapackage=DATAPACKAGE, sha256=package.sha256)
+    out.add(check, DIGEST, Verdict.PASS, matches)
     if digest.signed:
         out.add(
             CheckId.WACZ_SIGNATURE,
             DIGEST,
             Verdict.NOT_CHECKED,
-            "the WACZ's own signedData (WACZ auth) is not checked by this verifier",
+            Reason.of(C.WACZ_SIGNATURE_UNCHECKED),
         )
 
 
 def check_archive_warcs(ctx: Context, out: Findings) -> None:
     warcs = archive_warcs(ctx.names)
     if not warcs:
-        out.add(CheckId.WARC_RECORD, ARCHIVE, Verdict.FAIL, "the WACZ holds no WARC")
+        out.add(CheckId.WARC_RECORD, ARCHIVE, Verdict.FAIL, Reason.of(C.WACZ_NO_WARC))
     for name in warcs:
         if ctx.digests.of(name) is not None:  # else unreadable: already a FAIL
             check_one_warc(ctx, out, name)
@@ -156,7 +169,8 @@ def check_evidence(ctx: Context, out: Findings) -> None:
     try:
         outcome = _verify_bundled(ctx)
     except BundleError as exc:
-        out.add(CheckId.EVIDENCE_BUNDLE, EVIDENCE_BUNDLE, Verdict.FAIL, exc.message)
+        error = Reason.of(C.ERROR, error=exc.message)
+        out.add(CheckId.EVIDENCE_BUNDLE, EVIDENCE_BUNDLE, Verdict.FAIL, error)
         return
     out.extend(replace(r, subject=f"{EVIDENCE_BUNDLE}/{r.subject}") for r in outcome.results)
     for key, value in outcome.setup:
@@ -180,13 +194,14 @@ def _verify_bundled(ctx: Context) -> Outcome:
 
 
 def _no_evidence(ctx: Context, out: Findings) -> None:
-    why = (
-        f"this WACZ carries no evidence bundle ({EVIDENCE_BUNDLE}): only its own hashes "
-        "and WARC records could be checked; verify the item's evidence bundle instead"
-    )
     claim = ctx.datapackage.manifest_claim if ctx.has(Fact.DATAPACKAGE) else None
-    if claim is not None:
-        why += f" ({DATAPACKAGE} names manifest SHA-256 {claim})"
+    why = (
+        Reason.of(C.WACZ_NO_EVIDENCE, bundle=EVIDENCE_BUNDLE)
+        if claim is None
+        else Reason.of(
+            C.WACZ_NO_EVIDENCE_CLAIM, bundle=EVIDENCE_BUNDLE, datapackage=DATAPACKAGE, claim=claim
+        )
+    )
     for check in UNCHECKED_WITHOUT_EVIDENCE:
         out.add(check, EVIDENCE_BUNDLE, Verdict.NOT_CHECKED, why)
 
@@ -200,7 +215,7 @@ def check_sealed_warcs(ctx: Context, out: Findings) -> None:
         matched.add(name)
         got = ctx.digests.of(name)
         if name not in ctx.names:
-            out.add(check, name, Verdict.FAIL, f"the sealed {entry.path} has no copy in the WACZ")
+            out.add(check, name, Verdict.FAIL, Reason.of(C.WACZ_WARC_NO_COPY, warc=entry.path))
         elif got is None:
             continue  # unreadable: already a FAIL
         elif (got.sha256, got.sm3, got.size) != (entry.sha256, entry.sm3, entry.size):
@@ -208,20 +223,25 @@ def check_sealed_warcs(ctx: Context, out: Findings) -> None:
                 check,
                 name,
                 Verdict.FAIL,
-                f"not byte-identical to the sealed {entry.path}: SHA-256 {got.sha256}, "
-                f"{got.size} bytes; the manifest says {entry.sha256}, {entry.size} bytes",
+                Reason.of(
+                    C.WACZ_WARC_DIFFERS,
+                    warc=entry.path,
+                    sha256=got.sha256,
+                    size=got.size,
+                    expected_sha256=entry.sha256,
+                    expected_size=entry.size,
+                ),
             )
         else:
             out.add(
                 check,
                 name,
                 Verdict.PASS,
-                f"byte-identical to the sealed {entry.path} ({entry.size} bytes, SHA-256 "
-                "and SM3 match the manifest)",
+                Reason.of(C.WACZ_WARC_IDENTICAL, warc=entry.path, size=entry.size),
             )
     for name in archive_warcs(ctx.names):
         if name not in matched:
-            out.add(check, name, Verdict.FAIL, "a WARC that the sealed manifest does not list")
+            out.add(check, name, Verdict.FAIL, Reason.of(C.WACZ_WARC_UNSEALED))
 
 
 def check_manifest_link(ctx: Context, out: Findings) -> None:
@@ -233,8 +253,7 @@ def check_manifest_link(ctx: Context, out: Findings) -> None:
             check,
             subject,
             Verdict.NOT_CHECKED,
-            f"{DATAPACKAGE} does not name the manifest it carries; "
-            f"the bundled one has SHA-256 {bundled}",
+            Reason.of(C.WACZ_MANIFEST_UNNAMED, datapackage=DATAPACKAGE, bundled=bundled),
         )
         return
     same = claim == bundled
@@ -242,9 +261,11 @@ def check_manifest_link(ctx: Context, out: Findings) -> None:
         check,
         subject,
         Verdict.PASS if same else Verdict.FAIL,
-        f"{claim!r} "
-        + ("is" if same else "is not")
-        + f" the SHA-256 of the bundled manifest.json ({bundled})",
+        Reason.of(
+            C.WACZ_MANIFEST_LINKED if same else C.WACZ_MANIFEST_NOT_LINKED,
+            claim=repr(claim),
+            bundled=bundled,
+        ),
     )
 
 
