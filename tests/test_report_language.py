@@ -214,3 +214,56 @@ def test_no_token_is_broken_by_a_table_cell(
         assert "首屏截图" in whole and "viewport-screenshot" not in whole
     else:
         assert "First-screen screenshot" in whole
+
+
+# --- capture warnings and the system actor, in the reader's language -------------------
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]")
+
+
+def test_every_capture_warning_reads_back_and_has_chinese() -> None:
+    from evidence.model import i18n
+    from evidence.model.capture_messages import TEMPLATES, CaptureWarning, render_warning
+
+    zh = i18n.translation("zh").gettext
+    for code, template in TEMPLATES.items():
+        fields = re.findall(r"\{(\w+)\}", template)
+        warning = CaptureWarning.of(code, **{f: f"<{f}-7>" for f in fields})
+        assert CaptureWarning.read(warning.text) == warning, code
+        chinese = render_warning(warning.text, zh)
+        assert _CJK_RUN.search(chinese), code
+        assert all(f"<{f}-7>" in chinese for f in fields), (code, chinese)
+
+
+def test_a_real_capture_warning_is_rendered_and_an_unknown_one_kept() -> None:
+    from evidence.model import i18n
+    from evidence.model.capture_messages import CaptureWarning, WarningCode, render_warning
+
+    zh = i18n.translation("zh").gettext
+    # As capture/_visit.py writes it.
+    text = "2 request(s) failed: https://a.example/x.js, https://b.example/y.css"
+    assert CaptureWarning.read(text) == CaptureWarning.of(
+        WarningCode.REQUESTS_FAILED, n=2, sample="https://a.example/x.js, https://b.example/y.css"
+    )
+    assert render_warning(text, zh) == (
+        "2 个请求失败：https://a.example/x.js, https://b.example/y.css"
+    )
+    # A newer capture's warning no template made is shown as recorded, never dropped.
+    assert render_warning("a warning from a newer capture", zh) == "a warning from a newer capture"
+
+
+def test_the_system_actor_and_the_device_preset_in_either_language() -> None:
+    from reports.pdf._custody import _actor
+    from reports.pdf._front import _device_name
+
+    class _Lang:
+        def __init__(self, lang: str) -> None:
+            self.lang = lang
+
+    zh, en = _Lang("zh"), _Lang("en")
+    assert _actor(zh, "system:host-7") == "系统（host-7）"  # type: ignore[arg-type]
+    assert _actor(en, "system:host-7") == "system (host-7)"  # type: ignore[arg-type]
+    assert _actor(zh, "ENF-0001") == "ENF-0001"  # type: ignore[arg-type]
+    assert _device_name(zh, "desktop") == "桌面浏览器窗口"  # type: ignore[arg-type]
+    assert _device_name(en, "desktop") == "Desktop browser window"  # type: ignore[arg-type]
+    assert _device_name(zh, "iPhone 13") == "iPhone 13"  # type: ignore[arg-type]

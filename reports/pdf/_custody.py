@@ -24,7 +24,19 @@ _SIGNATURE_TEXT: dict[str, str] = {
     "role_cosign": N_("Co-signature"),
     "signature_certificate": N_("Certificate SHA-256: {fingerprint}"),
     "signature_issuer": N_("Certificate issuer: {issuer}"),
+    "system_actor": N_("system ({host})"),
 }
+
+SYSTEM_ACTOR_PREFIX = "system:"
+"""As evidence.services._context records an action no person answers for (a stage
+cannot import the facade); the stored actor stays ``system:<host>``."""
+
+
+def _actor(layout: Layout, actor: str) -> str:
+    if actor.startswith(SYSTEM_ACTOR_PREFIX):
+        host = actor.removeprefix(SYSTEM_ACTOR_PREFIX)
+        return translate(layout.lang, _SIGNATURE_TEXT["system_actor"], host=host)
+    return actor
 
 
 def custody_section(
@@ -67,7 +79,7 @@ def _entry_rows(layout: Layout, line: CustodyLine) -> list[list[Any]]:
         [
             layout.p(str(line.seq), s.cell),
             layout.p(local, s.cell),
-            layout.p(layout.clip(line.actor), s.cell),
+            layout.p(layout.clip(_actor(layout, line.actor)), s.cell),
             layout.p(layout.clip(line.action), s.cell),
             layout.p(layout.clip(line.reason), s.cell),
         ],

@@ -13,6 +13,7 @@ from typing import Any
 
 from reportlab.platypus import Flowable, Table, TableStyle
 
+from evidence.model.capture_messages import render_warning
 from evidence.model.capture_record import CaptureRecord, EnvironmentCheck, EnvironmentStatus
 from evidence.model.environment_messages import CheckName, check_label, render_findings
 from reports._i18n import translate
@@ -91,7 +92,11 @@ def warnings_cell(layout: Layout, capture: CaptureRecord) -> Flowable:
         layout.t("warning_check", name=check_name(layout, c), status=status_word(layout, c))
         for c in found
     ]
-    lines += [layout.t("warning_capture", text=w) for w in capture.warnings]
+    # The capture wrote its warnings in English; each is read back into its code and values.
+    in_language = lambda template: translate(layout.lang, template)  # noqa: E731
+    lines += [
+        layout.t("warning_capture", text=render_warning(w, in_language)) for w in capture.warnings
+    ]
     if found:
         lines.append(layout.t("warnings_see", section=layout.t("sec_environment")))
     return WrapParagraph(layout.safe("\n".join(layout.clip_list(lines))), layout.s.value)

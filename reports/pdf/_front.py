@@ -48,7 +48,18 @@ _CIRCUMSTANCE_TEXT: dict[str, str] = {
     "place": N_("Place of capture"),
     "purpose": N_("Purpose of capture"),
     "not_stated": N_("Not stated"),
+    # The device presets officers type (capture.DEVICE_PRESETS); any other name is a
+    # Playwright device name, a product name printed as recorded.
+    "device_desktop": N_("Desktop browser window"),
+    "device_desktop-1280": N_("Desktop browser window, 1280 px wide"),
 }
+
+
+def _device_name(layout: Layout, device: str) -> str:
+    key = f"device_{device}"
+    if key in _CIRCUMSTANCE_TEXT:
+        return translate(layout.lang, _CIRCUMSTANCE_TEXT[key])
+    return device
 
 
 def _circumstance_rows(layout: Layout, data: ReportInput) -> Rows:
@@ -122,7 +133,7 @@ def _capture_context_rows(layout: Layout, c: CaptureRecord) -> Rows:
     s, t = layout.s, layout.t
     rows: Rows = []
     if c.rendering.device:
-        rows.append((t("device"), layout.p(c.rendering.device, s.value)))
+        rows.append((t("device"), layout.p(_device_name(layout, c.rendering.device), s.value)))
     if c.provenance.capture_host:
         rows.append((t("capture_host"), layout.p(c.provenance.capture_host, s.mono)))
     if c.provenance.outbound_ip:
