@@ -98,7 +98,7 @@ def _bare_plus(url: str, out: Path, options: CaptureOptions, pieces: frozenset[s
                     page.context.new_cdp_session(page), out,
                     rendering.viewport_width, rendering.viewport_height,
                 )  # fmt: skip
-                video.start()
+                video.start(url)
             if "settle" in pieces and recorder is not None:
                 page.goto(url, wait_until="domcontentloaded")
                 settle(page, recorder, options)

@@ -241,6 +241,7 @@ def test_facade_report_signed_by_two_officers(case: CaseFixture) -> None:
             ReportSigner(key=key, certificate=cert, chain=(ca,), label=label, enforcement_id=eid)
         )
     # The co-signer is an officer of the case, and signs in a step of their own.
+    ensure_officer(case.kit, CASE, "T-1", "张三")
     ensure_officer(case.kit, CASE, "T-2", "李四")
     pdf = case.kit.report(case.done_id, case.out / "signed.pdf", sign_with=signers[0])
     case.kit.cosign_report(pdf, signers[1])

@@ -59,11 +59,11 @@ def captured(
             officers=("张三（执法证号 T-1）",),
             exist_ok=True,
         )
-        item = capture_as_officer(kit, CASE, site.url_for("/old-listing"))
-        assert item.status is ItemStatus.SEALED
         for name, enforcement_id in (("张三", "T-0001"), ("李四", "T-0002")):
             kit.add_officer(name, enforcement_id, passphrase=PASSPHRASE)
             kit.assign_officer(CASE, enforcement_id)
+        item = capture_as_officer(kit, CASE, site.url_for("/old-listing"), officer="T-0001")
+        assert item.status is ItemStatus.SEALED
         kit.sign_item(item.id, "T-0001", PASSPHRASE, role="capture")
         kit.sign_item(item.id, "T-0002", PASSPHRASE, role="cosign")
         done = kit.complete(item.id)

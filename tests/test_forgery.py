@@ -60,7 +60,7 @@ def _make(kit: Toolkit, site: DemoSite, path: str, out: Path, case: str) -> tupl
         kit.add_officer(name, badge, agency="某市市场监督管理局", passphrase=PASSPHRASE)
     kit.assign_officer(case, badge)
     local = CaptureOptions(safety=SafetyOptions(allow_private_targets=True))
-    item = capture_as_officer(kit, case, site.url_for(path), local)
+    item = capture_as_officer(kit, case, site.url_for(path), local, officer=badge)
     kit.sign_item(item.id, badge, PASSPHRASE)
     kit.complete(item.id)
     signer = kit.report_signer(badge, PASSPHRASE)

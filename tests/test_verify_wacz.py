@@ -28,6 +28,7 @@ from reports.bundle.wacz import EVIDENCE_BUNDLE
 from reports.signing import validate_pdf_signatures
 from reports.verification_report import EXPERT_FIELD
 from tests.conftest import REPO, require, require_tool
+from tests.helpers import TEST_OFFICER_ID, TEST_PASSPHRASE
 from tests.test_verify_checks import (
     Captured,
     capture_bundle,
@@ -40,8 +41,6 @@ pytestmark = pytest.mark.slow
 
 WARC = "archive/capture.warc"
 OFFLINE = VerifyOptions(offline=True, replay=False)
-OFFICER = "W-WACZ-0001"
-PASSPHRASE = "wacz-test-passphrase"
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,10 @@ class Waczs:
 def waczs(session_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Waczs]:
     out = tmp_path_factory.mktemp("verify-wacz")
     for captured in capture_bundle(session_settings, out):
-        # A signed item, so that the signature check runs inside the WACZ too.
-        captured.kit.add_officer("王五", OFFICER, passphrase=PASSPHRASE)
-        captured.kit.sign_item(captured.item_id, OFFICER, PASSPHRASE)
-        captured.kit.trust.trust_this_machine()  # the new officer, too
+        # A signed item, so that the signature check runs inside the WACZ too: the
+        # capture signature is the acting officer's.
+        captured.kit.sign_item(captured.item_id, TEST_OFFICER_ID, TEST_PASSPHRASE)
+        captured.kit.trust.trust_this_machine()  # the officer, too
         full = captured.kit.export_wacz(
             captured.item_id, out / "item.wacz", exported_by=exporting_officer(captured.kit)
         )
