@@ -267,3 +267,20 @@ def test_the_system_actor_and_the_device_preset_in_either_language() -> None:
     assert _device_name(zh, "desktop") == "桌面浏览器窗口"  # type: ignore[arg-type]
     assert _device_name(en, "desktop") == "Desktop browser window"  # type: ignore[arg-type]
     assert _device_name(zh, "iPhone 13") == "iPhone 13"  # type: ignore[arg-type]
+
+
+def test_every_custody_action_is_named_in_the_reports_language() -> None:
+    import re
+
+    from evidence.model.records import CustodyAction
+    from reports.pdf._custody import action_label
+
+    for action in CustodyAction:
+        chinese = action_label("zh", action.value)
+        # Only the acronyms a Chinese reader sees as names remain in Latin letters.
+        assert not re.sub(r"WACZ|API", "", chinese).isascii(), (action, chinese)
+        assert re.fullmatch(r"[\u4e00-\u9fff（）A-Z ]+", chinese), (action, chinese)
+        english = action_label("en", action.value)
+        assert english.isascii() and english != action.value, (action, english)
+    # A code written by another version is shown as it is stored, never dropped.
+    assert action_label("zh", "future.action") == "future.action"

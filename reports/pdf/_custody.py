@@ -8,7 +8,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from evidence.model.i18n import N_
-from evidence.model.records import CustodyLine, SignatureInfo
+from evidence.model.records import CustodyAction, CustodyLine, SignatureInfo
 from reports._i18n import translate
 from reports.pdf.layout import Layout
 from reports.pdf.styles import BEIJING, FRAME_WIDTH, GRID
@@ -26,6 +26,39 @@ _SIGNATURE_TEXT: dict[str, str] = {
     "signature_issuer": N_("Certificate issuer: {issuer}"),
     "system_actor": N_("system ({host})"),
 }
+
+# What each action is called in the report; the log in the bundle keeps the stored code.
+_ACTION_TEXT: dict[CustodyAction, str] = {
+    CustodyAction.CASE_CREATE: N_("Case created"),
+    CustodyAction.CAPTURE_START: N_("Capture started"),
+    CustodyAction.CAPTURE_FAIL: N_("Capture failed"),
+    CustodyAction.SEAL: N_("Sealed"),
+    CustodyAction.TIMESTAMP: N_("Time-stamped"),
+    CustodyAction.ANCHOR: N_("Anchored on the chain"),
+    CustodyAction.SIGN: N_("Signed"),
+    CustodyAction.REPORT: N_("Report made"),
+    CustodyAction.EXPORT: N_("Exported"),
+    CustodyAction.EXPORT_WACZ: N_("Exported as WACZ"),
+    CustodyAction.VIEW: N_("Viewed"),
+    CustodyAction.VERIFY: N_("Verified"),
+    CustodyAction.DOCTOR_MARK_FAILED: N_("Interrupted capture closed as failed"),
+    CustodyAction.JOB_SUBMIT: N_("Job submitted"),
+    CustodyAction.JOB_CANCEL: N_("Job cancelled"),
+    CustodyAction.ACCESS: N_("Read through the service"),
+    CustodyAction.AUTH_LOGIN: N_("Logged in"),
+    CustodyAction.AUTH_TOKEN: N_("API token issued or revoked"),
+    CustodyAction.USER_CHANGE: N_("User changed"),
+}
+
+
+def action_label(language: str, action: str) -> str:
+    """The action in the report's language; a code this version does not know, as stored."""
+    try:
+        known = CustodyAction(action)
+    except ValueError:
+        return action
+    return translate(language, _ACTION_TEXT[known])
+
 
 SYSTEM_ACTOR_PREFIX = "system:"
 """As evidence.services._context records an action no person answers for (a stage
@@ -80,10 +113,10 @@ def _entry_rows(layout: Layout, line: CustodyLine) -> list[list[Any]]:
             layout.p(str(line.seq), s.cell),
             layout.p(local, s.cell),
             layout.p(layout.clip(_actor(layout, line.actor)), s.cell),
-            layout.p(layout.clip(line.action), s.cell),
+            layout.p(layout.clip(action_label(layout.lang, line.action)), s.cell),
             layout.p(layout.clip(line.reason), s.cell),
         ],
-        ["", layout.p(f"{layout.t('custody_hash')} {line.hash_after}", s.hash), "", "", ""],
+        ["", layout.p(f"{layout.t('custody_hash')} {line.hash_after or '—'}", s.hash), "", "", ""],
     ]
 
 
