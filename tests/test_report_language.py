@@ -284,3 +284,13 @@ def test_every_custody_action_is_named_in_the_reports_language() -> None:
         assert english.isascii() and english != action.value, (action, english)
     # A code written by another version is shown as it is stored, never dropped.
     assert action_label("zh", "future.action") == "future.action"
+
+
+def test_the_local_chains_name_is_said_in_the_reports_language() -> None:
+    from reports.pdf._anchor import network_label
+
+    recorded = "local anvil (development, chain id 31337)"
+    assert network_label("zh", recorded) == "本机 anvil 节点（开发用测试链，链 ID 31337）"
+    assert network_label("en", recorded) == "Local anvil node (development chain, chain ID 31337)"
+    # Another network's configured name is data, shown as configured.
+    assert network_label("zh", "Ethereum mainnet") == "Ethereum mainnet"

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from xml.sax.saxutils import escape
 
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
+from evidence.model.i18n import N_
 from evidence.model.records import AnchorCheck, AnchorReceipt, TrustStanding
+from reports._i18n import translate
 from reports._standing import anchor_note, anchor_title
 from reports.pdf.layout import Layout
 
 Rows = list[tuple[str, Flowable]]
+
+# The name anchoring.anvil records for the local node (a stage cannot import another):
+# said in the report's language; any other network's name is shown as configured.
+_LOCAL_ANVIL = re.compile(r"local anvil \(development, chain id (\d+)\)")
+_LOCAL_ANVIL_TEXT = N_("Local anvil node (development chain, chain ID {chain_id})")
+
+
+def network_label(language: str, network_name: str) -> str:
+    local = _LOCAL_ANVIL.fullmatch(network_name)
+    if local is None:
+        return network_name
+    return translate(language, _LOCAL_ANVIL_TEXT, chain_id=local.group(1))
 
 
 def anchor_section(
@@ -54,7 +69,7 @@ def _transaction_rows(layout: Layout, anchor: AnchorReceipt, manifest_sha256: st
         s.value,
     )
     rows: Rows = [
-        (t("network"), layout.p(anchor.network_name, s.value)),
+        (t("network"), layout.p(network_label(layout.lang, anchor.network_name), s.value)),
         (t("chain_id"), layout.p(str(anchor.chain_id), s.mono)),
         (t("contract"), layout.p(anchor.contract_address, s.mono)),
         (t("tx_hash"), layout.p(anchor.transaction_hash, s.mono)),
