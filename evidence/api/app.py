@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from evidence import Toolkit, __version__
 from evidence.api import errors
 from evidence.api.cases import router as cases_router
+from evidence.api.console import create_console
 from evidence.api.jobs import router as jobs_router
 from evidence.api.session import router as session_router
 
@@ -27,4 +28,5 @@ def create_app(kit: Toolkit, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     errors.install(app)
     for router in (session_router, cases_router, jobs_router):
         app.include_router(router, prefix="/api/v1")
+    app.mount("/console", create_console(kit))
     return app
