@@ -31,6 +31,7 @@ from evidence.cli import (
     jobs,
     maintenance,
     officers,
+    service,
     store,
     trust,
     tsa,
@@ -135,6 +136,7 @@ def _register_commands() -> None:
         jobs,
         users,
         api,
+        service,
     )
     for module in modules:
         for command in module.COMMANDS:

@@ -130,6 +130,14 @@ if TYPE_CHECKING:
         RecheckOutcome,
         RecheckResult,
     )
+    from evidence.services.service_stack import (
+        PartState,
+        PartStatus,
+        ServicePart,
+        ServiceStack,
+        ServiceStartError,
+        ServiceStatus,
+    )
     from evidence.services.timestamping import (
         TSA_PRESETS,
         TSAPreset,
@@ -198,6 +206,18 @@ _LAZY: dict[str, tuple[str, str]] = {
     "JobStatus": ("evidence.model.tables", "JobStatus"),
     "JobRecord": ("evidence.services.job_records", "JobRecord"),
     "ArtifactInfo": ("evidence.services.artifacts", "ArtifactInfo"),
+    # evidence service up|down|status: the service's processes on one machine.
+    **{
+        name: ("evidence.services.service_stack", name)
+        for name in (
+            "ServiceStack",
+            "ServiceStatus",
+            "ServicePart",
+            "PartState",
+            "PartStatus",
+            "ServiceStartError",
+        )
+    },
     # The agency service's identity and access (evidence/api/, evidence user).
     **{
         name: ("evidence.model.identity", name)
@@ -291,6 +311,8 @@ __all__ = [
     "NotFoundError",
     "OfficerInfo",
     "OfficerKeyError",
+    "PartState",
+    "PartStatus",
     "PresetRoot",
     "Principal",
     "ProvenanceOptions",
@@ -303,6 +325,10 @@ __all__ = [
     "Role",
     "SafetyOptions",
     "ScreenshotOptions",
+    "ServicePart",
+    "ServiceStack",
+    "ServiceStartError",
+    "ServiceStatus",
     "Settings",
     "SignatureError",
     "SignatureFailure",
