@@ -54,6 +54,14 @@ def synthetic_sealer(signing_time: datetime) -> bf.IndexSealer:
 
     Ed25519 signs deterministically: the same sealer gives the same bytes twice.
     """
+    return synthetic_signer(signing_time)[0]
+
+
+def synthetic_signer(signing_time: datetime) -> tuple[bf.IndexSealer, bytes]:
+    """:func:`synthetic_sealer` and its officer's certificate (PEM), which a bundle's
+    ``signers.txt`` must name as the index signer (``BundleInput.index_signer_pem``)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     key = officer_keys.generate_key(officer_keys.ED25519)
     subject = officer_keys.officer_subject("测试导出员", "T-SYNTHETIC-1", "测试局")
     cert = officer_keys.self_signed_certificate(
@@ -63,7 +71,7 @@ def synthetic_sealer(signing_time: datetime) -> bf.IndexSealer:
     def seal(index: bytes) -> bf.IndexSeal:
         return bf.IndexSeal(sign_detached(index, key, cert, signing_time=signing_time), None)
 
-    return seal
+    return seal, cert.public_bytes(Encoding.PEM)
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,21 @@ from evidence.verification import BundleLimits, VerifyOptions, run_verification
 from reports.bundle import layout as bf
 from reports.bundle.writer import write_bundle
 from tests.conftest import REPO
-from tests.test_bundle_index import synthetic_sealer
+from tests.test_bundle_index import synthetic_signer
 
 OFFLINE = VerifyOptions(offline=True, replay=False)
 WHEN = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
-def make_bundle(out: Path, sizes: dict[str, int], *, report: bytes | None = None) -> Path:
-    """A well-formed bundle with random artifacts of the given sizes (streamed to disk)."""
+def make_bundle(
+    out: Path,
+    sizes: dict[str, int],
+    *,
+    report: bytes | None = None,
+    index_signer: tuple[bf.IndexSealer, bytes | None] | None = None,
+) -> Path:
+    """A well-formed bundle with random artifacts of the given sizes (streamed to disk);
+    ``index_signer`` (sealer, certificate signers.txt names) replaces the synthetic one."""
     work = out.parent / (out.stem + "-src")
     work.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -66,6 +73,7 @@ def make_bundle(out: Path, sizes: dict[str, int], *, report: bytes | None = None
         pdf.write_bytes(report)
     else:
         _minimal_report(pdf, manifest)
+    seal_index, index_signer_pem = index_signer or synthetic_signer(WHEN)
     return write_bundle(
         bf.BundleInput(
             item_id=manifest.item_id,
@@ -77,9 +85,10 @@ def make_bundle(out: Path, sizes: dict[str, int], *, report: bytes | None = None
             anchor=None,
             report_pdf=pdf,
             tool_version="test",
+            index_signer_pem=index_signer_pem,
         ),
         out,
-        seal_index=synthetic_sealer(WHEN),
+        seal_index=seal_index,
     )
 
 

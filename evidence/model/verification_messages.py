@@ -48,6 +48,7 @@ CHECK_LABELS: dict[str, str] = {
     "artifact.digest": N_("Exhibit size and digests"),
     "artifact.extra": N_("Unlisted exhibit"),
     "manifest.signature": N_("Officer's signature on the manifest"),
+    "signers.list": N_("List of signers (signers.txt)"),
     "index.member": N_("Signed file index: file"),
     "index.signature": N_("Signed file index: signature"),
     "index.timestamp": N_("Signed file index: time-stamp"),

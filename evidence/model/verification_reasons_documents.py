@@ -21,6 +21,26 @@ SIGNATURE_TEMPLATES: dict[str, str] = {
     "signature.valid": N_(
         "valid signature over {manifest} by {who}, certificate chains to a signer root you trust"
     ),
+    "signers.absent": N_("the bundle has no signers.txt, so there is no list of signers to check"),
+    "signers.match": N_(
+        "{signers} names the certificate inside each of the bundle's {n} signatures, with its "
+        "fingerprint and issuer"
+    ),
+    "signers.unlisted": N_(
+        "{location} is signed with the certificate SHA-256 {fingerprint}, but {signers} does "
+        "not list that signature"
+    ),
+    "signers.fingerprint_differs": N_(
+        "{signers} lists {location} with the fingerprint {listed}, but the certificate inside "
+        "that signature has {actual}"
+    ),
+    "signers.issuer_differs": N_(
+        "{signers} lists {location} with the issuer {listed}, but the certificate inside that "
+        "signature has the issuer {actual}"
+    ),
+    "signers.no_signature": N_(
+        "{signers} lists a signature at {location}, which the bundle does not carry"
+    ),
 }
 
 REPORT_TEMPLATES: dict[str, str] = {

@@ -24,6 +24,8 @@ class CheckId(enum.StrEnum):
     ARTIFACT_EXTRA = "artifact.extra"
     # officers' signatures over the manifest
     MANIFEST_SIGNATURE = "manifest.signature"
+    # signers.txt against the certificates inside the signatures it lists
+    SIGNERS_LIST = "signers.list"
     # the exporting officer's signed index of every file
     INDEX_MEMBER = "index.member"
     INDEX_SIGNATURE = "index.signature"
