@@ -37,6 +37,7 @@ class Console:
     item_id: str
     other_item_id: str
     shots: Path
+    job_url: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,7 @@ def test_sign_in_cases_capture_job_and_item(page: Page, console: Console) -> Non
     page.fill("input[name=url]", "https://example.com/shop/item-1")
     page.click("form[action$='/capture'] button")
     page.wait_for_url(re.compile(r".*/console/jobs/[^/]+$"))
+    console.job_url = page.url
     page.screenshot(path=console.shots / "job.png")
     assert page.locator("#job-status").inner_text() == "已排队"
     assert page.locator("meta[http-equiv=refresh]").count() == 1
@@ -153,6 +155,31 @@ def test_another_agencys_case_and_item_are_not_found(page: Page, console: Consol
     assert response is not None and response.status == 404
     page.screenshot(path=console.shots / "not-found.png")
     assert "未找到" in page.content()
+
+
+def test_another_agencys_user_cannot_see_the_job(page: Page, console: Console) -> None:
+    assert console.job_url, "runs after the capture test"
+    _sign_in(page, console, "mallory")
+    page.wait_for_url(f"{console.url}/console/")
+    assert CASE not in page.content() and OTHER_CASE in page.content()
+    response = page.goto(console.job_url)
+    assert response is not None and response.status == 404
+
+
+def test_an_expert_may_not_list_cases_and_pages_are_not_framed(
+    page: Page, console: Console
+) -> None:
+    _sign_in(page, console, "eve")
+    page.wait_for_url(f"{console.url}/console/")
+    response = page.goto(f"{console.url}/console/")
+    assert response is not None and response.status == 403
+    assert "无权执行此操作" in page.content()
+    headers = response.headers
+    assert (
+        headers["x-frame-options"] == "DENY"
+        and "frame-ancestors 'none'" in headers["content-security-policy"]
+    )
+    assert headers["cache-control"] == "no-store"
 
 
 def test_a_post_without_the_csrf_token_is_refused(page: Page, console: Console) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -45,6 +46,33 @@ _templates = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
     autoescape=select_autoescape(["html"]),
 )
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+"""Every console page: no framing, no foreign scripts or form targets, never cached."""
+
+
+def moment(value: object) -> str:
+    """An ISO time from the JSON views shown to the second, in UTC: ``2026-12-05 07:03:38 UTC``."""
+    if not isinstance(value, str) or not value:
+        return "—"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+_templates.filters["moment"] = moment
 
 
 class CsrfRejectedError(EvidenceError):
@@ -74,7 +102,7 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> H
     html = _templates.get_template(name).render(
         _=translator(language), lang=language, base="/console", **context
     )
-    response = HTMLResponse(html, status_code=status)
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") == language:
         response.set_cookie(
             LANGUAGE_COOKIE, language, httponly=True, samesite="strict", path="/console"
