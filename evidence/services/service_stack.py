@@ -362,6 +362,9 @@ class ServiceStack:
         with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
             client.create_bucket(Bucket=READY_PROBE_BUCKET)
         client.put_object(Bucket=READY_PROBE_BUCKET, Key="probe", Body=b"ok")
+        # The store's bucket, write-once (Object Lock), as `evidence store` would make it.
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+            client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
         return True
 
     def _start_api(self, ports: ServicePorts, env: Mapping[str, str]) -> None:
@@ -372,7 +375,14 @@ class ServiceStack:
         self._wait(ServicePart.API, pid, lambda: _http_ok(url))
 
     def _start_worker(self, env: Mapping[str, str]) -> None:
-        command = [*evidence_command(), "--home", str(self.home), "worker", "--beat"]
+        # What `evidence worker --beat` runs, started directly: that command withdraws
+        # AWS_SECRET_ACCESS_KEY from its environment before it execs Celery, and the
+        # worker needs it for the S3 store.
+        command = [
+            sys.executable, "-m", "celery", "-A", "evidence.worker.app", "worker",
+            "--pool=prefork", "--concurrency=1", "--loglevel=INFO",
+            "--beat", f"--schedule={self.home / 'celerybeat-schedule'}",
+        ]  # fmt: skip
         log = self.log_file(ServicePart.WORKER)
         offset = log.stat().st_size if log.exists() else 0
         pid = self._spawn(ServicePart.WORKER, command, env)
