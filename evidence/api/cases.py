@@ -11,12 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from starlette.background import BackgroundTask
 
 from evidence import (
     CAPTURE_ROLES,
     CASE_READER_ROLES,
+    AccessDeniedError,
     CaseInfo,
     CustodyAction,
     Principal,
@@ -24,7 +25,7 @@ from evidence import (
     Toolkit,
 )
 from evidence.api.access import Caller, Kit, agency_case, agency_item, require
-from evidence.api.errors import BadRequestError
+from evidence.api.errors import BadRequestError, ExportSignerRequiredError
 
 router = APIRouter()
 
@@ -133,14 +134,28 @@ def get_artifact(item_id: str, name: str, caller: Caller, kit: Kit) -> Response:
     return Response(data, media_type=info.media_type, headers=headers)
 
 
-def _made_file(kit: Kit, caller: Principal, item_id: str, kind: str) -> FileResponse:
+class BundleRequest(BaseModel):
+    """The exporting officer's key passphrase (never stored or logged) and for whom."""
+
+    passphrase: SecretStr = Field(min_length=1, max_length=1024)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _made_file(
+    kit: Kit, caller: Principal, item_id: str, kind: str, export: BundleRequest | None = None
+) -> FileResponse:
     work = Path(tempfile.mkdtemp(prefix="evidence-api-"))
     acting = kit.acting_as(caller.actor)
     try:
-        if kind == "report":
+        if export is None:
             path = acting.report(item_id, work / f"{item_id}.pdf", reason="service download")
         else:
-            path = acting.export(item_id, work / f"{item_id}.zip", reason="service download")
+            signer = acting.report_signer(
+                caller.enforcement_id, export.passphrase.get_secret_value()
+            )
+            path = acting.export(
+                item_id, work / f"{item_id}.zip", exported_by=signer, reason=export.reason
+            )
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -161,10 +176,28 @@ def get_report(item_id: str, caller: Caller, kit: Kit) -> FileResponse:
 
 
 @router.get("/items/{item_id}/bundle")
-def get_bundle(item_id: str, caller: Caller, kit: Kit) -> FileResponse:
-    """The item's evidence bundle (zip; made now; its export is in the custody log)."""
+def get_bundle(item_id: str, caller: Caller, kit: Kit) -> Response:
+    """Refused with directions: a bundle's index is signed by the exporting officer."""
     require(caller, CASE_READER_ROLES)
-    return _made_file(kit, caller, agency_item(kit, caller, item_id).id, "bundle")
+    agency_item(kit, caller, item_id)
+    raise ExportSignerRequiredError(
+        "a bundle is signed by the exporting officer: POST to this address "
+        '{"passphrase": ..., "reason": ...} as an officer user'
+    )
+
+
+@router.post("/items/{item_id}/bundle")
+def post_bundle(item_id: str, body: BundleRequest, caller: Caller, kit: Kit) -> FileResponse:
+    """The item's evidence bundle (zip; made now), its index signed by the calling officer
+    with their key (the passphrase unlocks it for this request only); the export and its
+    reason are in the custody log."""
+    require(caller, CASE_READER_ROLES)
+    item = agency_item(kit, caller, item_id)
+    if not caller.enforcement_id:
+        raise AccessDeniedError(
+            "a bundle is signed by the exporting officer: only a user linked to an officer exports"
+        )
+    return _made_file(kit, caller, item.id, "bundle", body)
 
 
 @router.get("/items/{item_id}/custody")

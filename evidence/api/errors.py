@@ -24,6 +24,10 @@ class UploadTooLargeError(EvidenceError):
     """An uploaded body is larger than the service accepts (HTTP 413)."""
 
 
+class ExportSignerRequiredError(EvidenceError):
+    """A bundle was asked for without the exporting officer who signs its index."""
+
+
 class BadRequestError(EvidenceError):
     """A request the service refuses as malformed (HTTP 400), e.g. an unsafe artifact name."""
 
@@ -38,7 +42,7 @@ _STATUS: tuple[tuple[type[EvidenceError], int, str], ...] = (
     (BadRequestError, 400, "bad_request"),
 )
 
-_CONFLICTS = frozenset({"IdempotencyConflictError", "JobStateError"})
+_CONFLICTS = frozenset({"IdempotencyConflictError", "JobStateError", "ExportSignerRequiredError"})
 _INVALID = frozenset({"InvalidPayloadError", "InvalidURLError"})
 
 
