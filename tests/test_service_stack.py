@@ -186,3 +186,18 @@ def test_a_part_that_cannot_start_stops_the_others_and_says_which(tmp_path: Path
         taken.close()
     assert all(p.state is PartState.STOPPED for p in stack.status().parts)
     assert not list((tmp_path / "service" / "run").glob("*.pid"))
+
+
+def test_the_api_and_the_worker_get_back_the_secrets_the_command_withdrew(tmp_path: Path) -> None:
+    from evidence import withdrawn_secrets
+
+    environ = {"EVIDENCE_DATABASE_URL": "sqlite:////elsewhere/evidence.db", "PATH": "/bin"}
+    with withdrawn_secrets(environ):
+        stack = ServiceStack(tmp_path)
+    assert "EVIDENCE_DATABASE_URL" not in environ
+    urls = {"redis": "redis://127.0.0.1:1/0", "s3": "http://127.0.0.1:2", "api": "", "worker": ""}
+    env = stack.child_env(urls)
+    assert env["EVIDENCE_DATABASE_URL"] == "sqlite:////elsewhere/evidence.db"
+    assert env["EVIDENCE_BROKER_URL"] == "redis://127.0.0.1:1/0"
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == stack.s3_keys()
+    assert stack.s3_keys() == ServiceStack(tmp_path).s3_keys()  # generated once

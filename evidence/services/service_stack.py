@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence.model.errors import EvidenceError
+from evidence.model.secrets import held_secrets
 
 HOST = "127.0.0.1"
 BUCKET = "evidence"
@@ -134,6 +135,10 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def _environment() -> dict[str, str]:
+    return {**os.environ, **held_secrets()}
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -157,7 +162,9 @@ class ServiceStack:
         self._clock = clock
         self._ports = ports
         self._token = token
-        self._base_env = dict(os.environ if base_env is None else base_env)
+        # The `evidence` command withdrew its secrets (database URL, chain key, TSA
+        # password ...) from os.environ; the API and the worker need them back.
+        self._base_env = dict(base_env if base_env is not None else _environment())
 
     # -- files ------------------------------------------------------------
     @property
