@@ -135,6 +135,20 @@ def test_sign_in_cases_capture_job_and_item(page: Page, console: Console) -> Non
     assert page.locator(".stages span.done").count() >= 2
     assert page.locator("a[href$='/report']").count() == 1
 
+    page.goto(console.job_url)
+    page.click("#cancel-job")
+    page.wait_for_url(console.job_url)
+    assert page.locator("#job-status").inner_text() == "已取消"
+    assert page.locator("meta[http-equiv=refresh]").count() == 0, "finished: no more reloads"
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    again = httpx.post(
+        f"{console.job_url}/cancel", cookies=cookies,
+        data={"csrf": page.locator("header input[name=csrf]").get_attribute("value")},
+    )  # fmt: skip
+    assert again.status_code == 303, "cancelling a cancelled job again changes nothing"
+    forged = httpx.post(f"{console.job_url}/cancel", cookies=cookies, data={"csrf": "x"})
+    assert forged.status_code == 403
+
     page.goto(f"{console.url}/console/?lang=en")
     assert page.locator("h1").inner_text() == "Cases"
     page.goto(f"{console.url}/console/")

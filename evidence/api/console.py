@@ -41,6 +41,7 @@ LOGIN_CSRF_COOKIE = "evidence_console_csrf"
 LANGUAGE_COOKIE = "evidence_lang"
 MAX_FORM_BYTES = 64 * 1024
 JOB_REFRESH_S = 2
+JOB_STARTED = "This job has already started or finished."
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -221,6 +222,15 @@ def job_page(request: Request) -> Response:
     )
 
 
+async def cancel_job(request: Request) -> Response:
+    """Cancel a job no worker has started; the job page again (409 page otherwise)."""
+    caller, token = _signed_in(request)
+    _check_csrf(csrf_of(token), (await _form(request)).get("csrf", ""))
+    job_id = request.path_params["job_id"]
+    job_routes.cancel_job(job_id, caller, _kit(request))
+    return RedirectResponse(f"/console/jobs/{quote(job_id)}", status_code=303)
+
+
 def item_page(request: Request) -> Response:
     caller, token = _signed_in(request)
     item = case_routes.get_item(request.path_params["item_id"], caller, _kit(request))
@@ -264,6 +274,8 @@ async def _console_error(request: Request, exc: Exception) -> Response:
     for kind, status, message in _MESSAGES:
         if isinstance(exc, kind):
             return _render(request, "error.html", status, message=message)
+    if type(exc).__name__ == "JobStateError":  # not in the facade; the API matches it by name
+        return _render(request, "error.html", 409, message=JOB_STARTED)
     return _render(request, "error.html", 400, message="The request was refused.")
 
 
@@ -276,6 +288,7 @@ def create_console(kit: Toolkit) -> FastAPI:
         ("/login", login_form, "GET"), ("/login", login, "POST"), ("/logout", logout, "POST"),
         ("/", case_list, "GET"), ("/cases/{number}", case_page, "GET"),
         ("/cases/{number}/capture", submit_capture, "POST"), ("/jobs/{job_id}", job_page, "GET"),
+        ("/jobs/{job_id}/cancel", cancel_job, "POST"),
         ("/items/{item_id}", item_page, "GET"), ("/items/{item_id}/{what}", item_file, "GET"),
     )  # fmt: skip
     for path, endpoint, method in routes:

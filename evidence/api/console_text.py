@@ -43,6 +43,8 @@ CONSOLE_MESSAGES = (
     N_("Submitted"),
     N_("Attempts"),
     N_("Last error"),
+    N_("Cancel the job"),
+    N_("This job has already started or finished."),
     N_("Evidence item"),
     N_("This page refreshes itself until the job is finished."),
     N_("Requested URL"),
