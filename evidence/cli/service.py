@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidence.cli.output import emit_json
+from evidence.cli.output import emit_json, gettext
 from evidence.cli.session import settings
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def _show(status: ServiceStatus, as_json: bool) -> None:
     for part in status.parts:
         pid = str(part.pid) if part.pid is not None else "-"
         click.echo(f"{part.part.value:<7} {part.state.value:<8} pid {pid:<8} {part.url}")
-        click.echo(f"        log: {part.log}")
+        click.echo("        " + gettext("log: {path}").format(path=part.log))
 
 
 @click.group("service")
@@ -46,7 +46,8 @@ def service_up(ctx: click.Context, ready_timeout: float, as_json: bool) -> None:
     """Start Redis, SeaweedFS S3, the API and a worker with the scheduler on 127.0.0.1."""
     status = _stack(ctx, ready_timeout).up()
     if not as_json:
-        click.echo("already up" if status.already_up else "up")
+        already = gettext("the service is already up")
+        click.echo(already if status.already_up else gettext("the service is up"))
     _show(status, as_json)
 
 
@@ -59,7 +60,7 @@ def service_down(ctx: click.Context, timeout: float, as_json: bool) -> None:
     """Stop every part of the service (SIGTERM, then SIGKILL after --timeout)."""
     status = _stack(ctx).down(timeout)
     if not as_json:
-        click.echo("down")
+        click.echo(gettext("the service is stopped"))
     _show(status, as_json)
 
 
