@@ -531,11 +531,39 @@ else
   else
     ok video.frames "$video: $ngot frames copied out with ffmpeg, each JPEG's SHA-256 and time match $frames"
   fi
+  # The viewing copy (video_annotated in the manifest): derived from this very video,
+  # one frame per listed frame; the original stays the evidence.
+  copy=$(grep '"role":"video-annotated"' "$T/entries" 2>/dev/null | sed -n 's/.*"path":"\([^"]*\)".*/\1/p' | head -n 1)
+  grep -oE '"video_annotated":\{[^{}]*\}' "$M" 2>/dev/null | head -n 1 >"$T/annotated"
+  if [ -z "$copy" ] && [ ! -s "$T/annotated" ]; then
+    : # no viewing copy was made; the capture's warnings say why
+  elif [ -z "$copy" ] || [ ! -s "$T/annotated" ]; then
+    fail video.frames "$video (annotated copy): the copy and the manifest's video_annotated must come together"
+  elif [ "$(jget derived_from "$T/annotated")" != "${video##*/}" ]; then
+    fail video.frames "$copy: video_annotated.derived_from is not ${video##*/}"
+  elif [ "$(jget source_sha256 "$T/annotated")" != "$(sha "$video")" ]; then
+    fail video.frames "$copy: video_annotated.source_sha256 is not the SHA-256 of $video ($(sha "$video"))"
+  elif [ "$(jget frame_count "$T/annotated")" != "$nlisted" ]; then
+    fail video.frames "$copy: video_annotated.frame_count $(jget frame_count "$T/annotated") is not the $nlisted frames of $frames"
+  else
+    ncopy=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
+      -of csv=p=0 "$copy" 2>/dev/null | cut -d, -f1 | head -n 1)
+    if ! isnum "$ncopy"; then
+      fail video.frames "$copy: not a readable video"
+    elif [ "$ncopy" -ne "$nlisted" ]; then
+      fail video.frames "$copy: $ncopy frames (ffprobe), $nlisted in $video"
+    else
+      ok video.frames "$copy: derived from $video (sha256sum matches video_annotated.source_sha256), $ncopy frames (ffprobe) as listed in $frames"
+    fi
+  fi
 fi
 
 # --- what stock tools leave to `evidence verify` ------------------------------------------
 skip warc.record "each WARC record's digests: warcio check artifacts/capture.warc"
 skip screenshot.replay "replaying the WARC in a browser: evidence verify"
+if [ -f signers.txt ]; then
+  skip signers.list "signers.txt against the signatures: compare it with each signature's fingerprint and issuer (step 2c), or evidence verify"
+fi
 if [ -f report/report.pdf ]; then
   skip report.signature "the report's PAdES signatures: pdfsig report/report.pdf"
 fi

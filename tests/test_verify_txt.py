@@ -39,6 +39,7 @@ LEFT_TO_THE_TOOLKIT = {
     "report.content",
     "report.identity",
     "report.signature",
+    "signers.list",
 }
 """Checks stock tools cannot make; the script names them NOT CHECKED and says what to run."""
 RANK = {"FAIL": 3, "UNTRUSTED": 2, "NOT CHECKED": 1, "OK": 0, "PASS": 0}
@@ -160,8 +161,8 @@ def _verdicts_of_verifier(root: Path, trust: Trust, home: Path) -> tuple[int, di
     return done.returncode, found
 
 
-def _agree(root: Path, trust: Trust, scratch: Path) -> dict[str, str]:
-    """Run both shells and the verifier; assert they agree; the script's verdicts."""
+def _agree(root: Path, trust: Trust, scratch: Path) -> tuple[dict[str, str], str]:
+    """Run both shells and the verifier; assert they agree; the script's verdicts and output."""
     before = _snapshot(root)
     script = _extract(root, scratch)
     code, dash_out = _run_script("sh", script, root, trust)
@@ -177,11 +178,11 @@ def _agree(root: Path, trust: Trust, scratch: Path) -> dict[str, str]:
     assert not missing, (missing, dash_out)
     assert code == theirs_code or (code == 2 and theirs_code == 0), (code, theirs_code, dash_out)
     assert dash_out.rstrip().splitlines()[-1].startswith("RESULT: ")
-    return ours
+    return ours, dash_out
 
 
 def test_good_bundle_every_check_agrees(captured: Captured, trust: Trust, tmp_path: Path) -> None:
-    ours = _agree(captured.unpacked, trust, tmp_path)
+    ours, out = _agree(captured.unpacked, trust, tmp_path)
     for check in (
         "checksums.sha256", "checksums.sm3", "artifact.digest", "index.member",
         "index.signature", "index.timestamp", "timestamp.token",
@@ -189,10 +190,13 @@ def test_good_bundle_every_check_agrees(captured: Captured, trust: Trust, tmp_pa
         "anchor.chain", "custody.chain", "custody.anchor", "video.frames",
     ):  # fmt: skip
         assert ours.get(check) == "OK", (check, ours)
+    # The viewing copy is checked too: its source's sha256sum and its ffprobe frame count.
+    copy = "video.frames: OK artifacts/video-annotated.mp4: derived from artifacts/session.mkv"
+    assert copy in out, out
 
 
 def test_good_bundle_without_trust_is_untrusted_not_ok(captured: Captured, tmp_path: Path) -> None:
-    ours = _agree(captured.unpacked, NO_TRUST, tmp_path)
+    ours, _out = _agree(captured.unpacked, NO_TRUST, tmp_path)
     for check in ("timestamp.token", "index.signature", "index.timestamp", "anchor.chain_id"):
         assert ours[check] == "UNTRUSTED", (check, ours)
     assert ours["anchor.chain"] == ours["time.order"] == "NOT CHECKED"
@@ -230,6 +234,22 @@ def _tamper(root: Path, how: str) -> None:
         _rewrite_anchor(root, {"merkle.path": ["00" * 32, *path[1:]]})
     elif how == "registry":
         _rewrite_anchor(root, {"contract_address": "0x" + "11" * 20})
+    elif how == "annotated-source":
+        # The manifest claims the viewing copy came from another original.
+        m = root / bf.MANIFEST
+        source = json.loads(m.read_bytes())["capture"]["video_annotated"]["source_sha256"]
+        claim = f'"source_sha256":"{source}"'.encode()
+        m.write_bytes(m.read_bytes().replace(claim, b'"source_sha256":"' + b"ab" * 32 + b'"'))
+    elif how == "annotated-frames":
+        # A viewing copy with frames cut: sealed sums resealed, the frame count no longer holds.
+        copy = root / "artifacts/video-annotated.mp4"
+        cut = copy.with_name("cut.mp4")
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-nostdin", "-i", str(copy), "-frames:v", "3",
+             "-c", "copy", str(cut)],
+            check=True,
+        )  # fmt: skip
+        cut.replace(copy)
     elif how == "video-frame":
         frames = root / "artifacts/video-frames.json"
         listed = json.loads(frames.read_bytes())
@@ -249,6 +269,8 @@ def _tamper(root: Path, how: str) -> None:
         ("merkle-path", ("anchor.merkle",)),
         ("registry", ("anchor.registry",)),
         ("video-frame", ("artifact.digest", "video.frames")),
+        ("annotated-source", ("timestamp.token", "video.frames")),
+        ("annotated-frames", ("artifact.digest", "video.frames")),
     ],
 )
 def test_tampered_bundles_agree(
@@ -258,6 +280,8 @@ def test_tampered_bundles_agree(
     _tamper(bad, how)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    ours = _agree(bad, trust, scratch)
+    ours, out = _agree(bad, trust, scratch)
     for check in fails:
         assert ours.get(check) == "FAIL", (check, ours)
+    if how.startswith("annotated"):
+        assert "video.frames: FAIL artifacts/video-annotated.mp4: " in out, out
