@@ -201,3 +201,27 @@ def test_the_api_and_the_worker_get_back_the_secrets_the_command_withdrew(tmp_pa
     assert env["EVIDENCE_BROKER_URL"] == "redis://127.0.0.1:1/0"
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == stack.s3_keys()
     assert stack.s3_keys() == ServiceStack(tmp_path).s3_keys()  # generated once
+
+
+def test_a_pid_file_naming_a_reused_pid_is_stale_and_down_does_not_signal_it(
+    tmp_path: Path,
+) -> None:
+    bystander = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        run = tmp_path / "service" / "run"
+        run.mkdir(parents=True)
+        (run / "worker.pid").write_text(f"{bystander.pid} 1\n")  # started at another time
+        stack = ServiceStack(tmp_path)
+        worker = next(p for p in stack.status().parts if p.part is ServicePart.WORKER)
+        assert worker.state is PartState.STALE
+        stack.down(timeout_s=1)
+        assert bystander.poll() is None and not (run / "worker.pid").exists()
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_status_speaks_chinese(tmp_path: Path) -> None:
+    from tests.cli_support import CHINESE, run, succeeded
+
+    assert "日志：" in succeeded(run(tmp_path, "service", "status", lang=CHINESE)).output

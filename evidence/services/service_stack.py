@@ -135,6 +135,14 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def _started(pid: int) -> str:
+    """The process's start time (clock ticks after boot): a reused pid has another."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
 def _environment() -> dict[str, str]:
     return {**os.environ, **held_secrets()}
 
@@ -183,9 +191,17 @@ class ServiceStack:
 
     def _pid(self, part: ServicePart) -> int | None:
         try:
-            return int(self.pid_file(part).read_text().strip())
-        except (OSError, ValueError):
+            return int(self.pid_file(part).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
             return None
+
+    def _running(self, part: ServicePart) -> int | None:
+        """The part's pid if that process runs and is the one started (not a reused pid)."""
+        pid = self._pid(part)
+        if pid is None or not _alive(pid):
+            return None
+        recorded = self.pid_file(part).read_text().split()[1:]
+        return pid if recorded == [_started(pid)] else None
 
     def _state(self) -> dict[str, Any]:
         try:
@@ -204,7 +220,7 @@ class ServiceStack:
             if pid is None:
                 found = PartState.STOPPED
             else:
-                found = PartState.RUNNING if _alive(pid) else PartState.STALE
+                found = PartState.RUNNING if self._running(part) else PartState.STALE
             url = str(urls.get(part.value, ""))
             parts.append(PartStatus(part, found, pid, url, str(self.log_file(part))))
         return ServiceStatus(str(self.home), tuple(parts), state.get("started_at"))
@@ -297,7 +313,8 @@ class ServiceStack:
                 cwd=self.root,
                 start_new_session=True,
             )
-        self.pid_file(part).write_text(f"{process.pid}\n", encoding="utf-8")
+        started = _started(process.pid)
+        self.pid_file(part).write_text(f"{process.pid} {started}\n", encoding="utf-8")
         return process.pid
 
     def _wait(self, part: ServicePart, pid: int, ready: Callable[[], bool]) -> None:
@@ -406,8 +423,8 @@ class ServiceStack:
         """SIGTERM every part (worker first), SIGKILL what remains after ``timeout_s``."""
         pids: dict[ServicePart, int] = {}
         for part in reversed(ServicePart):
-            pid = self._pid(part)
-            if pid is not None and _alive(pid):
+            pid = self._running(part)
+            if pid is not None:
                 pids[part] = pid
                 _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
