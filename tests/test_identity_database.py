@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from evidence.model.config import Settings
-from evidence.model.custody import CustodyAction
 from evidence.model.db import MIGRATIONS, head_revision, open_engine, schema_revision
 from evidence.model.identity import AuthenticationError, Role
+from evidence.model.records import CustodyAction
 from evidence.services.toolkit import Toolkit
 
 PASSWORD = "correct-horse-battery"
