@@ -15,7 +15,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # Debian packages. chromium and the CJK fonts never come from `playwright install`
 # (no download host is reachable); wqy-microhei is a TrueType font reportlab can embed.
 APT_PACKAGES=(chromium fonts-wqy-microhei fonts-wqy-zenhei poppler-utils zbar-tools openssl ca-certificates ffmpeg)
-# The workers' message broker (evidence worker; docs/workers.md); the worker tests start their own.
+# The workers' message broker (evidence worker, evidence service up; docs/workers.md,
+# docs/service.md); the worker tests start their own.
 APT_PACKAGES+=(redis-server)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || APT_PACKAGES+=(python3-venv)
