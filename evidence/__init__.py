@@ -133,6 +133,7 @@ if TYPE_CHECKING:
     from evidence.services.service_stack import (
         PartState,
         PartStatus,
+        ServiceNotRunningError,
         ServicePart,
         ServiceStack,
         ServiceStartError,
@@ -216,6 +217,7 @@ _LAZY: dict[str, tuple[str, str]] = {
             "PartState",
             "PartStatus",
             "ServiceStartError",
+            "ServiceNotRunningError",
         )
     },
     # The agency service's identity and access (evidence/api/, evidence user).
@@ -325,6 +327,7 @@ __all__ = [
     "Role",
     "SafetyOptions",
     "ScreenshotOptions",
+    "ServiceNotRunningError",
     "ServicePart",
     "ServiceStack",
     "ServiceStartError",

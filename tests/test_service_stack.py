@@ -91,6 +91,10 @@ def test_up_starts_every_part_and_status_shows_them_running(
     assert again["already_up"] and [p["pid"] for p in again["parts"]] == [
         p["pid"] for p in status["parts"]
     ]
+    exports = evidence(home, "service", "env").splitlines()
+    assert f"export EVIDENCE_BROKER_URL={_urls(up)['redis']}" in exports
+    assert f"export EVIDENCE_S3_ENDPOINT={_urls(up)['s3']}" in exports
+    assert not any("AWS_" in line for line in exports)
 
 
 def test_the_s3_secret_is_only_in_its_0600_file(service: tuple[Path, dict[str, Any]]) -> None:
@@ -225,3 +229,9 @@ def test_status_speaks_chinese(tmp_path: Path) -> None:
     from tests.cli_support import CHINESE, run, succeeded
 
     assert "日志：" in succeeded(run(tmp_path, "service", "status", lang=CHINESE)).output
+
+
+def test_env_of_a_stopped_service_is_refused_in_one_line(tmp_path: Path) -> None:
+    from tests.cli_support import one_line_error, run
+
+    assert "not running" in one_line_error(run(tmp_path, "service", "env"))

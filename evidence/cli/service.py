@@ -72,4 +72,21 @@ def service_status(ctx: click.Context, as_json: bool) -> None:
     _show(_stack(ctx).status(), as_json)
 
 
+@service.command("env")
+@click.pass_context
+def service_env(ctx: click.Context) -> None:
+    """Print shell exports that point commands in another shell at the running service.
+
+    eval "$(evidence service env)"; the S3 keys are not printed."""
+    import shlex
+
+    status = _stack(ctx).status()
+    if not status.running:
+        from evidence import ServiceNotRunningError
+
+        raise ServiceNotRunningError(gettext("the service is not running: evidence service up"))
+    for name, value in status.client_env().items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+
+
 COMMANDS: tuple[click.Command, ...] = (service,)

@@ -31,12 +31,17 @@ from evidence.model.secrets import held_secrets
 
 HOST = "127.0.0.1"
 BUCKET = "evidence"
+PREFIX = "items"
 READY_PROBE_BUCKET = "service-ready-probe"
 WORKER_READY_MARK = b" ready."
 
 
 class ServiceStartError(EvidenceError):
     """A part of the service did not start or did not answer in time."""
+
+
+class ServiceNotRunningError(EvidenceError):
+    """The service is needed running and is not."""
 
 
 class ServicePart(enum.StrEnum):
@@ -95,6 +100,16 @@ class ServiceStatus:
 
     def url(self, part: ServicePart) -> str:
         return next(p.url for p in self.parts if p.part is part)
+
+    def client_env(self) -> dict[str, str]:
+        """What a command in another shell needs to reach this service (no secret:
+        the S3 keys stay in their 0600 file)."""
+        return {
+            "EVIDENCE_HOME": self.home,
+            "EVIDENCE_BROKER_URL": self.url(ServicePart.REDIS),
+            "EVIDENCE_STORE_URL": f"s3://{BUCKET}/{PREFIX}",
+            "EVIDENCE_S3_ENDPOINT": self.url(ServicePart.S3),
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -273,7 +288,7 @@ class ServiceStack:
             **self._base_env,
             "EVIDENCE_HOME": str(self.home),
             "EVIDENCE_BROKER_URL": urls[ServicePart.REDIS.value],
-            "EVIDENCE_STORE_URL": f"s3://{BUCKET}/items",
+            "EVIDENCE_STORE_URL": f"s3://{BUCKET}/{PREFIX}",
             "EVIDENCE_S3_ENDPOINT": urls[ServicePart.S3.value],
             "AWS_ACCESS_KEY_ID": key_id,
             "AWS_SECRET_ACCESS_KEY": secret,
