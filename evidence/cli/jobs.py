@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from evidence.cli.output import emit_json
+from evidence.cli.output import emit_json, gettext
 from evidence.cli.session import open_toolkit, settings
 
 if TYPE_CHECKING:
@@ -36,10 +36,15 @@ def _job_json(job: JobRecord) -> dict[str, Any]:
 def _print_job(job: JobRecord) -> None:
     click.echo(f"{job.id}  {job.kind.value:<12} {job.status.value:<10} {job.idempotency_key}")
     if job.result:
-        click.echo(f"  result: {job.result}")
+        click.echo("  " + gettext("result: {result}").format(result=job.result))
     if job.last_error:
-        click.echo(f"  last error: {job.last_error}")
-    click.echo(f"  attempts: {job.attempts}  submitted by: {job.submitted_by}")
+        click.echo("  " + gettext("last error: {error}").format(error=job.last_error))
+    click.echo(
+        "  "
+        + gettext("attempts: {attempts}  submitted by: {actor}").format(
+            attempts=job.attempts, actor=job.submitted_by
+        )
+    )
 
 
 def _emit(job: JobRecord, as_json: bool) -> None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import click
 
-from evidence.cli.output import emit_json
+from evidence.cli.output import emit_json, gettext
 from evidence.cli.session import open_toolkit
 
 ROLES = ("officer", "expert", "supervisor", "administrator", "case_system")
@@ -26,7 +26,10 @@ def _password() -> str:
     if env is not None:
         return env
     value: str = click.prompt(
-        "Password", hide_input=True, confirmation_prompt="Repeat the password", err=True
+        gettext("Password"),
+        hide_input=True,
+        confirmation_prompt=gettext("Repeat the password"),
+        err=True,
     )
     return value
 
@@ -78,7 +81,7 @@ def user_list(ctx: click.Context, agency: str | None, as_json: bool) -> None:
         emit_json([asdict(u) for u in users])
         return
     for info in users:
-        state = "  (disabled)" if info.disabled else ""
+        state = "  " + gettext("(disabled)") if info.disabled else ""
         click.echo(f"{info.name}  {info.role.value}  {info.agency}  {info.enforcement_id}{state}")
 
 
@@ -90,7 +93,7 @@ def user_passwd(ctx: click.Context, name: str) -> None:
     password = _password()
     with open_toolkit(ctx) as kit:
         kit.identity.set_password(name, password)
-    click.echo(f"password of {name} changed")
+    click.echo(gettext("password of {name} changed").format(name=name))
 
 
 @user.group("token")
@@ -111,9 +114,13 @@ def token_issue(ctx: click.Context, name: str, token_name: str, days: int, as_js
     if as_json:
         emit_json({**asdict(issued), "kind": issued.kind.value})
         return
-    click.echo(f"token id: {issued.id}  expires: {issued.expires_at.isoformat()}")
+    click.echo(
+        gettext("token id: {id}  expires: {expires}").format(
+            id=issued.id, expires=issued.expires_at.isoformat()
+        )
+    )
     click.echo(issued.token)
-    click.echo("(shown once: only its SHA-256 is kept)", err=True)
+    click.echo(gettext("(shown once: only its SHA-256 is kept)"), err=True)
 
 
 @token.command("revoke")
@@ -123,7 +130,7 @@ def token_revoke(ctx: click.Context, token_id: str) -> None:
     """Revoke the API token TOKEN_ID."""
     with open_toolkit(ctx) as kit:
         kit.identity.revoke_token(token_id)
-    click.echo(f"token {token_id} revoked")
+    click.echo(gettext("token {id} revoked").format(id=token_id))
 
 
 COMMANDS: tuple[click.Command, ...] = (user,)
