@@ -7,6 +7,7 @@ submitted from the console stays queued. Each page is screenshotted into the tmp
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -18,12 +19,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from capture._browser import CHROMIUM_ARGS
 from evidence.api.console_text import CONSOLE_MESSAGES
 from evidence.model.config import Settings
 from evidence.services.toolkit import Toolkit
+from tests.helpers import TEST_PASSPHRASE, seal_synthetic_item
 from tests.test_api import CASE, OTHER_CASE, PASSWORD, _setup, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +40,23 @@ class Console:
     item_id: str
     other_item_id: str
     shots: Path
+    pictured_item_id: str
     job_url: str = ""
+
+
+def _seal_item_with_a_real_screenshot(kit: Toolkit, home: Path) -> str:
+    """A sealed item whose screenshot decodes (the helper's is synthetic bytes), so its
+    thumbnail draws and its report and bundle can be made."""
+    picture = io.BytesIO()
+    Image.new("RGB", (320, 200), (30, 90, 160)).save(picture, "PNG")
+    real_write = Path.write_bytes
+
+    def write(self: Path, data: bytes) -> int:
+        return real_write(self, picture.getvalue() if self.name == "screenshot.png" else data)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "write_bytes", write)
+        return seal_synthetic_item(kit, CASE, home / "work-c", "c").id
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +64,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     home = tmp_path_factory.mktemp("console-home")
     kit = Toolkit(Settings.from_env(str(home)))
     item_id, other_id, _token, _token_id = _setup(kit, home)
+    pictured = _seal_item_with_a_real_screenshot(kit, home)
     kit.close()
     port = free_port()
     env = {
@@ -71,7 +91,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             time.sleep(0.1)
         shots = home / "shots"
         shots.mkdir()
-        yield Console(url, home, item_id, other_id, shots)
+        yield Console(url, home, item_id, other_id, shots, pictured)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -226,6 +246,32 @@ def test_a_wrong_password_shows_an_error_and_gives_no_session(page: Page, consol
     assert not [c for c in page.context.cookies() if c["name"] == "evidence_console"]
     page.goto(f"{console.url}/console/")
     assert page.url.endswith("/console/login")
+
+
+def test_an_officer_downloads_the_signed_bundle(page: Page, console: Console) -> None:
+    _sign_in(page, console, "alice")
+    page.wait_for_url(f"{console.url}/console/")
+    page.goto(f"{console.url}/console/items/{console.pictured_item_id}")
+    thumb = page.locator("img.thumb").element_handle()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth", thumb) == 320
+    page.screenshot(path=console.shots / "item-pictured.png")
+    page.fill("#bundle-form input[name=passphrase]", "wrong-passphrase")
+    page.fill("#bundle-form input[name=reason]", "移送法院")
+    with page.expect_response(re.compile(r".*/bundle$")) as refused:
+        page.click("#bundle-form button")
+    assert refused.value.status >= 400 and "wrong-passphrase" not in page.content()
+    page.screenshot(path=console.shots / "bundle-refused.png")
+
+    page.goto(f"{console.url}/console/items/{console.pictured_item_id}")
+    page.fill("#bundle-form input[name=passphrase]", TEST_PASSPHRASE)
+    page.fill("#bundle-form input[name=reason]", "移送法院")
+    with page.expect_download() as download:
+        page.click("#bundle-form button")
+    saved = console.shots / "bundle.zip"
+    download.value.save_as(saved)
+    assert saved.read_bytes()[:2] == b"PK"
+    log = (console.home / "api.log").read_text(errors="replace")
+    assert TEST_PASSPHRASE not in log
 
 
 def test_every_template_string_is_in_the_catalogue_list() -> None:

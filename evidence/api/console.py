@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import SecretStr
 
 from evidence import (
     CASE_READER_ROLES,
@@ -78,6 +79,10 @@ _templates.filters["moment"] = moment
 
 class CsrfRejectedError(EvidenceError):
     """A console form arrived without the CSRF token of its session (HTTP 403)."""
+
+
+class BundleFormIncompleteError(EvidenceError):
+    """The bundle form came without the officer's key passphrase or the export's reason."""
 
 
 class ConsoleSignInRequired(EvidenceError):
@@ -251,11 +256,23 @@ def item_file(request: Request) -> Response:
     what = request.path_params["what"]
     if what == "report":
         return case_routes.get_report(item_id, caller, kit)
-    if what == "bundle":
-        return case_routes.get_bundle(item_id, caller, kit)
     if what == "artifact":
         return case_routes.get_artifact(item_id, request.query_params.get("name", ""), caller, kit)
     raise NotFoundError("no such download")
+
+
+async def export_bundle(request: Request) -> Response:
+    """The item's bundle, its index signed by the signed-in officer (key passphrase in the form,
+    used for this request only, never stored or logged)."""
+    caller, token = _signed_in(request)
+    form = await _form(request)
+    _check_csrf(csrf_of(token), form.get("csrf", ""))
+    if not form.get("passphrase") or not form.get("reason", "").strip():
+        raise BundleFormIncompleteError("the passphrase and the reason are required")
+    body = case_routes.BundleRequest(
+        passphrase=SecretStr(form["passphrase"]), reason=form["reason"].strip()[:500]
+    )
+    return case_routes.post_bundle(request.path_params["item_id"], body, caller, _kit(request))
 
 
 _MESSAGES: tuple[tuple[type[EvidenceError], int, str], ...] = (
@@ -290,6 +307,7 @@ def create_console(kit: Toolkit) -> FastAPI:
         ("/cases/{number}/capture", submit_capture, "POST"), ("/jobs/{job_id}", job_page, "GET"),
         ("/jobs/{job_id}/cancel", cancel_job, "POST"),
         ("/items/{item_id}", item_page, "GET"), ("/items/{item_id}/{what}", item_file, "GET"),
+        ("/items/{item_id}/bundle", export_bundle, "POST"),
     )  # fmt: skip
     for path, endpoint, method in routes:
         console.add_route(path, endpoint, methods=[method])
