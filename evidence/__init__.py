@@ -70,7 +70,7 @@ from evidence.model.records import (
     Verdict,
     VerificationReport,
 )
-from evidence.model.secrets import MaskingFormatter, secret, withdrawn_secrets
+from evidence.model.secrets import MaskingFormatter, held_secrets, secret, withdrawn_secrets
 from evidence.model.trust import (
     TrustedCertificate,
     TrustedChain,
@@ -359,6 +359,7 @@ __all__ = [
     "VerificationReport",
     "VerifyOptions",
     "__version__",
+    "held_secrets",
     "language_from_environment",
     "load_steps",
     "load_trust",

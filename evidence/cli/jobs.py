@@ -168,6 +168,11 @@ def worker(ctx: click.Context, concurrency: int, pool: str, beat: bool, loglevel
     if beat:
         args += ["--beat", f"--schedule={home / 'celerybeat-schedule'}"]
     os.environ["EVIDENCE_HOME"] = str(home)
+    # The worker is this toolkit in a new process image, not a third-party child: it needs
+    # the database URL, the chain key and the S3 secret this command withdrew at start.
+    from evidence import held_secrets
+
+    os.environ.update(held_secrets())
     sys.stdout.flush()
     os.execv(sys.executable, args)
 
