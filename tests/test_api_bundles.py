@@ -244,7 +244,13 @@ def test_verify_hostile_zips_write_nothing_outside(api: Api, bundle: bytes) -> N
         zf.writestr("manifest.json", b"{}")
         zf.writestr("artifacts/huge.bin", b"\0" * (300 * 1024 * 1024))
     assert len(bomb.getvalue()) < MAX_UPLOAD
-    for data in (traversal, bomb.getvalue()):
+    absolute = _rewritten(bundle, {"/tmp/escaped-by-verify.txt": b"owned"})
+    link = io.BytesIO(_rewritten(bundle, {}))
+    with zipfile.ZipFile(link, "a") as zf:
+        member = zipfile.ZipInfo("artifacts/escaped-by-verify.txt")
+        member.external_attr = 0o120777 << 16  # a symbolic link to outside
+        zf.writestr(member, "../../../../escaped-by-verify.txt")
+    for data in (traversal, bomb.getvalue(), absolute, link.getvalue()):
         r = _verify(api, data)
         assert r.status_code in (200, 400, 422), r.text
         assert set(r.json()) == {"error", "message"} or r.json()["passed"] is False
@@ -253,6 +259,11 @@ def test_verify_hostile_zips_write_nothing_outside(api: Api, bundle: bytes) -> N
     assert not list(api.home.rglob("escaped-by-verify.txt"))
     assert not list(api.home.rglob("huge.bin"))
     assert _temp_emptied(api)
+
+
+def test_verify_needs_a_signed_in_caller(api: Api, bundle: bytes) -> None:
+    r = httpx.post(f"{api.url}/api/v1/verify", content=bundle, timeout=60)
+    assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
 
 
 def test_custody_route_names_the_api_actions_and_their_actors(api: Api, bundle: bytes) -> None:
