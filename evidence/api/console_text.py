@@ -71,6 +71,7 @@ CONSOLE_MESSAGES = (
     N_("cancelled"),
     # Item stages
     N_("capturing"),
+    N_("captured"),
     N_("sealed"),
     N_("timestamped"),
     N_("anchored"),
