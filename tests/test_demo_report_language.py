@@ -119,3 +119,27 @@ def test_the_english_demo_report_has_no_chinese(demo_reports: dict[str, str]) ->
     assert "Evidence" in text or "evidence" in text
     chinese = [line for line in text.splitlines() if _CJK.search(line)]
     assert chinese == [], f"Chinese in the English demo report: {chinese}"
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [("en", "张三 (enforcement ID 11010001)"), ("zh", "张三（执法证号 11010001）")],
+)
+def test_the_case_officer_list_is_said_in_the_report_language(
+    tmp_path: Path, language: str, shown: str
+) -> None:
+    # The case record names each officer put on the case as "张三 (执法证号 …)": the
+    # toolkit's words, said in the report's language (front table and signature lines).
+    from dataclasses import replace
+
+    from reports.pdf import render_report
+    from tests.test_report_pdf import make_input
+
+    require_tool("pdftotext")
+    data = make_input(tmp_path, language=language)
+    data = replace(data, officers=("张三 (执法证号 11010001)", "typed by hand"))
+    text = re.sub(r"\s+", " ", pdf_text(render_report(data, tmp_path / "r.pdf")))
+    assert text.count(shown) == 2, text  # the officers row and the first signature line
+    assert "typed by hand" in text
+    if language == "en":
+        assert "张三 (执法证号" not in text

@@ -14,6 +14,7 @@ from reportlab.lib import colors
 from reportlab.platypus import Flowable, KeepTogether, Table, TableStyle
 
 from evidence.model.records import ReportInput
+from reports.pdf._front import officer_text
 from reports.pdf.layout import Layout, tool_name
 from reports.pdf.styles import FRAME_WIDTH
 from reports.pdfa import SIGNATURE_LINE_PREFIX
@@ -64,7 +65,8 @@ def closing_section(layout: Layout, data: ReportInput) -> list[Flowable]:
 
 def _signature_block(layout: Layout, officers: tuple[str, ...]) -> list[Flowable]:
     s, t = layout.s, layout.t
-    names = list(officers) + [""] * max(0, _SIGNING_LINES - len(officers))
+    names = [officer_text(layout, o) for o in officers]
+    names += [""] * max(0, _SIGNING_LINES - len(officers))
     colon = "：" if layout.lang == "zh" else ": "
     rows = [
         [

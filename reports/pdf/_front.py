@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from xml.sax.saxutils import escape
 
 from reportlab.platypus import Flowable, Paragraph
@@ -17,6 +18,26 @@ from reports.pdf.layout import MAX_URL_CHARS, Layout, tool_name
 Rows = list[tuple[str, Flowable]]
 
 
+# How the case record names an officer put on the case (evidence.services.officers):
+# the words are the toolkit's, so the report says them in its own language.
+_CASE_OFFICER = re.compile(r"(?P<name>.+?) \(执法证号 (?P<eid>[^()]+)\)")
+
+
+def officer_text(layout: Layout, line: str) -> str:
+    """One line of the case's officer list in the report's language; a line in another
+    form (typed by hand, from another version) is shown as stored."""
+    found = _CASE_OFFICER.fullmatch(line.strip())
+    if found is None:
+        return line
+    return translate(
+        layout.lang, _CIRCUMSTANCE_TEXT["acting_officer_no_agency"], **found.groupdict()
+    )
+
+
+def officers_text(layout: Layout, officers: tuple[str, ...]) -> str:
+    return layout.t("list_sep").join(officer_text(layout, o) for o in officers)
+
+
 def front_matter(layout: Layout, data: ReportInput) -> list[Flowable]:
     """The title and the table of report number, case, agency, officers and tool."""
     s, t = layout.s, layout.t
@@ -27,7 +48,7 @@ def front_matter(layout: Layout, data: ReportInput) -> list[Flowable]:
         (t("case_title"), layout.p(data.case_title, s.value)),
         (t("case_cause"), layout.p(data.case_cause, s.value)),
         (t("agency"), layout.p(data.agency, s.value)),
-        (t("officers"), layout.p(t("list_sep").join(data.officers) or t("none"), s.value)),
+        (t("officers"), layout.p(officers_text(layout, data.officers) or t("none"), s.value)),
         *_circumstance_rows(layout, data),
         (t("item_id"), layout.p(data.item_id, s.mono)),
         (t("tool_version"), layout.p(tool_name(data.tool_version), s.value)),
