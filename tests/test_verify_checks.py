@@ -8,6 +8,7 @@ item with the DemoSite and real services, and tamper with unpacked copies.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -125,6 +126,9 @@ def reseal_index(root: Path, officer: ReportSigner) -> None:
     from evidence.model.signatures import sign_detached
 
     assert isinstance(officer.key, OfficerPrivateKey)
+    for name in bf.SIGNED_INDEX_FILES:
+        (root / name).unlink(missing_ok=True)
+    _rewrite_signers(root, officer)
     rewrite_sums(root)
     for name in bf.SIGNED_INDEX_FILES:
         (root / name).unlink(missing_ok=True)
@@ -138,6 +142,29 @@ def reseal_index(root: Path, officer: ReportSigner) -> None:
     (root / bf.SIGNED_INDEX_SIGNATURE).write_bytes(
         sign_detached(index, officer.key, officer.certificate, signing_time=datetime.now(UTC))
     )
+
+
+def _rewrite_signers(root: Path, officer: ReportSigner) -> None:
+    """signers.txt as the writer lists the folder's signatures now (the re-export's)."""
+    from evidence.model.errors import ReportError
+    from evidence.model.signatures import signer_certificate
+    from reports.bundle import signers
+
+    if not (root / bf.SIGNERS).exists():
+        return
+    entries = []
+    for p7s in sorted((root / bf.SIGNATURES_DIR).glob("*" + bf.SIGNATURE_SUFFIX)):
+        number = int(p7s.stem.split("-", 1)[0])
+        role = signers.SignerRole.CAPTURE if number == 1 else signers.SignerRole.COSIGN
+        location = f"{bf.SIGNATURES_DIR}/{p7s.name}"
+        certificate = signer_certificate(p7s.read_bytes())
+        entries.append(signers.SignerEntry.of(role, location, certificate, None))
+    with contextlib.suppress(ReportError):  # an unreadable report: its checks say so
+        entries += signers.report_signers(root / bf.REPORT)
+    entries.append(signers.index_signer(officer.certificate))
+    item_id = json.loads((root / bf.MANIFEST).read_bytes())["item_id"]
+    text = signers.signers_text(item_id, datetime.now(UTC), entries)
+    (root / bf.SIGNERS).write_text(text, encoding="utf-8")
 
 
 def verdicts(report: VerificationReport, check: str) -> list[Verdict]:
