@@ -81,6 +81,9 @@ def _median_run(argv: Sequence[str], runs: int, env: dict[str, str]) -> float:
     return statistics.median(times)
 
 
+BENCH_OFFICER = "BENCH-0001"
+
+
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_")}
     env.update(
@@ -94,10 +97,13 @@ def _env(home: Path) -> dict[str, str]:
 
 def _startup(evidence: str, home: Path, runs: int) -> list[Figure]:
     env = _env(home)
-    subprocess.run(
+    # A capture names its acting officer, one of the case's.
+    for argv in (
         [evidence, "case", "create", "BENCH-1", "--title", "bench"],
-        env=env, capture_output=True, check=False,
-    )  # fmt: skip
+        [evidence, "officer", "add", "测试员", "--id", BENCH_OFFICER],
+        [evidence, "officer", "assign", "BENCH-1", BENCH_OFFICER],
+    ):
+        subprocess.run(argv, env=env, capture_output=True, check=False)
     return [
         Figure("evidence --version", _median_run([evidence, "--version"], runs, env)),
         Figure("evidence --help", _median_run([evidence, "--help"], runs, env)),
@@ -115,7 +121,7 @@ def _bare_capture_argv(url: str, out: Path) -> list[str]:
 
 def _capture(evidence: str, home: Path, url: str, runs: int) -> float:
     env = _env(home)
-    argv = [evidence, "capture", "BENCH-1", url, "--json"]
+    argv = [evidence, "capture", "BENCH-1", url, "--officer", BENCH_OFFICER, "--json"]
     _median_run(argv, 1, env)  # the first capture starts the local chain and deploys
     return _median_run(argv, runs, env)
 
