@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from evidence.model.coded_text import fill, values_from_json
 from evidence.model.i18n import N_
 
 Translate = Callable[[str], str]
@@ -169,14 +170,9 @@ class EnvironmentFinding:
 
     def render(self, translate: Translate | None = None) -> str:
         """The finding as a sentence; English unless ``translate`` is given."""
-        template = TEMPLATES[self.code]
-        if translate is not None:
-            template = translate(template)
-        try:
-            return template.format(**dict(self.values))
-        except (KeyError, IndexError, ValueError):
-            # A translation that lost a placeholder must not hide the finding.
-            return TEMPLATES[self.code].format(**dict(self.values))
+        source = TEMPLATES[self.code]
+        translated = source if translate is None else translate(source)
+        return fill(source, translated, dict(self.values))
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code.value, "values": dict(self.values)}
@@ -188,10 +184,8 @@ class EnvironmentFinding:
             code = FindingCode(str(raw.get("code", "")))
         except ValueError:
             return None
-        values = raw.get("values") or {}
-        if not isinstance(values, Mapping):
-            return None
-        return cls(code, tuple(sorted((str(k), str(v)) for k, v in values.items())))
+        values = values_from_json(raw)
+        return None if values is None else cls(code, values)
 
 
 def render_findings(findings: Iterable[EnvironmentFinding], translate: Translate | None) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from evidence.model.coded_text import values_from_json
 from evidence.model.i18n import N_
 from evidence.model.verification_reasons import TEMPLATES, ReasonCode
 
@@ -128,10 +129,8 @@ class Reason:
             code = ReasonCode(str(raw.get("code", "")))
         except ValueError:
             return None
-        values = raw.get("values") or {}
-        if not isinstance(values, Mapping):
-            return None
-        return cls(code, tuple(sorted((str(k), str(v)) for k, v in values.items())))
+        values = values_from_json(raw)
+        return None if values is None else cls(code, values)
 
 
 def render_reasons(
