@@ -81,6 +81,20 @@ def _setup(kit: Toolkit, home: Path) -> tuple[str, str, str, str]:
     return item.id, other.id, issued.token, issued.id
 
 
+def wait_for_api(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the API at ``url`` answers; its log in the failure if the process ended."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/openapi.json").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     home = tmp_path_factory.mktemp("api-home")
@@ -100,16 +114,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/openapi.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, (home / "api.log").read_text()
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.1)
+        wait_for_api(url, proc, home / "api.log")
         yield Service(url, kit, home, item_id, other_id, token, token_id)
     finally:
         proc.terminate()

@@ -26,7 +26,7 @@ from evidence.services.results import ItemInfo
 from evidence.services.toolkit import Toolkit
 from tests.conftest import require_tool
 from tests.helpers import TEST_OFFICER_ID, TEST_PASSPHRASE, ensure_officer, seal_synthetic_item
-from tests.test_api import free_port
+from tests.test_api import free_port, wait_for_api
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENCY = "东城市场监管局"
@@ -76,19 +76,6 @@ def _seal_with_real_screenshot(kit: Toolkit, work: Path) -> ItemInfo:
         return seal_synthetic_item(kit, CASE, work, "r")
 
 
-def _wait_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/openapi.json").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     require_tool("anvil")
@@ -128,7 +115,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_up(url, proc, log_path)
+        wait_for_api(url, proc, log_path)
         yield Api(url, kit, home, item.id)
     finally:
         proc.terminate()

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from evidence.api.console_text import CONSOLE_MESSAGES
 from evidence.model.config import Settings
 from evidence.services.toolkit import Toolkit
 from tests.helpers import TEST_PASSPHRASE, seal_synthetic_item
-from tests.test_api import CASE, OTHER_CASE, PASSWORD, _setup, free_port
+from tests.test_api import CASE, OTHER_CASE, PASSWORD, _setup, free_port, wait_for_api
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "evidence" / "api" / "templates"
@@ -79,16 +78,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/openapi.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, (home / "api.log").read_text()
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.1)
+        wait_for_api(url, proc, home / "api.log")
         shots = home / "shots"
         shots.mkdir()
         yield Console(url, home, item_id, other_id, shots, pictured)
